@@ -1,0 +1,86 @@
+# Where the device tests get their WizFi360 and test settings from.
+#
+# Off-board (MicroPython unix port or CPython): the UART is a TCP connection to
+# the emulator started by tools/run_device_tests.py, and the settings come from
+# the environment variables that runner sets:
+#   WIZFI_EMU_PORT, WIZFI_ECHO_PORT, WIZFI_REFUSED_PORT, WIZFI_SSID, WIZFI_KEY
+#
+# On a real board (sys.platform == "rp2"): UART1 on GP4/GP5, module reset on
+# GP20, and the settings come from board_config.py (gitignored, copied to the
+# board by `tools/run_device_tests.py --board PORT`).  Its fields:
+#
+#   SSID = "my-ap"               # access point the module joins
+#   KEY = "secret"               # its passphrase
+#   ECHO_HOST = "192.168.1.10"   # a host on that network running a TCP echo
+#   ECHO_PORT = 7777             #   server (echoes everything, closes on close)
+#   REFUSED_PORT = 7778          # a port on ECHO_HOST where nothing listens
+#
+# Nothing from wizfi360 is imported at module level.
+
+import sys
+
+ON_BOARD = sys.platform == "rp2"
+EMU_HOST = "127.0.0.1"
+
+
+def _env(name, default=None):
+    import os
+
+    getenv = getattr(os, "getenv", None)
+    value = getenv(name) if getenv else None
+    return default if value is None else value
+
+
+def settings():
+    """dict with ssid, key, echo_host, echo_port, refused_port."""
+    if ON_BOARD:
+        import board_config as c
+
+        return {
+            "ssid": c.SSID,
+            "key": c.KEY,
+            "echo_host": c.ECHO_HOST,
+            "echo_port": int(c.ECHO_PORT),
+            "refused_port": int(c.REFUSED_PORT),
+        }
+    return {
+        "ssid": _env("WIZFI_SSID", "WizFiTest"),
+        "key": _env("WIZFI_KEY", "wizfi360pass"),
+        "echo_host": EMU_HOST,
+        "echo_port": int(_env("WIZFI_ECHO_PORT", "0")),
+        "refused_port": int(_env("WIZFI_REFUSED_PORT", "0")),
+    }
+
+
+def make_uart():
+    """The UART the module is on (a SocketUART to the emulator off-board)."""
+    if ON_BOARD:
+        from machine import UART, Pin
+
+        return UART(1, 115200, tx=Pin(4), rx=Pin(5), rxbuf=4096)
+    from wizfi360.hostuart import SocketUART
+
+    port = _env("WIZFI_EMU_PORT")
+    if not port:
+        raise OSError("WIZFI_EMU_PORT is not set: run through tools/run_device_tests.py")
+    return SocketUART(EMU_HOST, int(port))
+
+
+def make_reset():
+    if ON_BOARD:
+        from machine import Pin
+
+        return Pin(20, Pin.OUT, value=1)  # active low: 1 = running
+    return None
+
+
+def make_wifi(connect=False):
+    """A wizfi360.WizFi360 on the right UART; joined to settings()' AP if connect."""
+    import wizfi360
+
+    wifi = wizfi360.WizFi360(make_uart(), reset=make_reset())
+    if connect:
+        s = settings()
+        wifi.active(True)
+        wifi.connect(s["ssid"], s["key"])
+    return wifi
