@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""Run tests_device/test_*.py on the MicroPython unix port against the emulator.
+
+    python tools/run_device_tests.py                  all of tests_device/test_*.py
+    python tools/run_device_tests.py test_smoke ...   just these files (name or path)
+    python tools/run_device_tests.py -k connect       files whose name contains
+                                                      "connect", and in the other
+                                                      files the tests whose name does
+    python tools/run_device_tests.py --board /dev/ttyACM0   on a real board (mpremote)
+
+Each file gets a fresh emulator (tools/wizfi360_emu), a TCP echo server and a
+port that refuses connections, all on 127.0.0.1, and runs as
+`micropython -X heapsize=N FILE` with MICROPYPATH=lib:tests_device:.frozen and
+WIZFI_EMU_PORT, WIZFI_ECHO_PORT, WIZFI_REFUSED_PORT, WIZFI_SSID, WIZFI_KEY set.
+The heap is 256K unless the file's leading comments say e.g. `# heapsize: 64K`.
+A file's result is its harness's last `RESULT <passed> <failed>` line; a
+timeout, a crash or a missing RESULT line counts as one more failure.
+The last line printed is `N passed, N failed`; the exit status is 1 on any failure.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / "tools"
+LIB = ROOT / "lib"
+TESTS = ROOT / "tests_device"
+SSID = "WizFiTest"
+KEY = "wizfi360pass"
+DEFAULT_HEAP = "256K"
+HEAP_RE = re.compile(r"#\s*heapsize:\s*(\d+[KkMm]?)\s*$")
+RESULT_RE = re.compile(r"^RESULT (\d+) (\d+)\s*$", re.M)
+BOARD_TEST_SUPPORT = ("harness.py", "board.py", "board_config.py")
+
+
+# --- the servers a test file talks to ---------------------------------------------
+
+class _EchoHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        while True:
+            try:
+                data = self.request.recv(65536)
+            except OSError:
+                return
+            if not data:  # the client closed or half-closed: close our side
+                return
+            try:
+                self.request.sendall(data)
+            except OSError:
+                return
+
+
+class EchoServer(socketserver.ThreadingTCPServer):
+    """Echoes everything on 127.0.0.1:<ephemeral>, one thread per connection."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _EchoHandler)
+        self.port = self.server_address[1]
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.1,), daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
+
+
+class RefusedPort:
+    """A 127.0.0.1 port where connections are refused.
+
+    The socket stays bound but never listens, so Linux answers a SYN with RST,
+    and no one else can take the port while the test runs."""
+
+    def __init__(self):
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+
+    def stop(self):
+        self._sock.close()
+
+
+def start_emulator():
+    if str(TOOLS) not in sys.path:
+        sys.path.insert(0, str(TOOLS))
+    from wizfi360_emu import AccessPoint, Emulator
+
+    emu = Emulator(aps=[AccessPoint(SSID, KEY)], tcp_port=0, dns_map={"echo.test": "127.0.0.1"})
+    emu.start()
+    return emu
+
+
+# --- running one file ---------------------------------------------------------------
+
+class FileResult:
+    def __init__(self, path, passed, failed, status, output, seconds):
+        self.path = path
+        self.passed = passed
+        self.failed = failed
+        self.status = status  # "ok", "failed", "timeout after N s", "exit status N, no RESULT line"...
+        self.output = output
+        self.seconds = seconds
+
+    @property
+    def ok(self):
+        return self.status == "ok"
+
+
+def heapsize(path):
+    """The `# heapsize: 64K` from the file's leading comment block, else the default."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                break
+            m = HEAP_RE.match(line)
+            if m:
+                return m.group(1).upper()
+    return DEFAULT_HEAP
+
+
+def judge(path, output, returncode, timed_out, timeout, seconds):
+    """Turn a file's output and exit into a FileResult."""
+    results = RESULT_RE.findall(output)
+    if timed_out:
+        passed = len(re.findall(r"^PASS ", output, re.M))
+        failed = len(re.findall(r"^FAIL ", output, re.M)) + 1
+        status = "timeout after %g s (killed)" % timeout
+    elif not results:
+        passed = len(re.findall(r"^PASS ", output, re.M))
+        failed = len(re.findall(r"^FAIL ", output, re.M)) + 1
+        status = "exit status %s, no RESULT line" % returncode
+    else:
+        passed, failed = (int(n) for n in results[-1])
+        if failed:
+            status = "failed"
+        elif returncode != 0:
+            failed = 1
+            status = "exit status %s after RESULT" % returncode
+        else:
+            status = "ok"
+    return FileResult(path, passed, failed, status, output, seconds)
+
+
+def run_process(cmd, env, timeout):
+    """Run cmd in its own process group; kill the group on timeout.
+    Returns (output, returncode, timed_out)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return out.decode("utf-8", "replace"), proc.returncode, False
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, _ = proc.communicate()
+        return out.decode("utf-8", "replace"), proc.returncode, True
+
+
+def run_file_unix(path, micropython, timeout, k):
+    t0 = time.monotonic()
+    emu = echo = refused = None
+    try:
+        try:
+            emu = start_emulator()
+            echo = EchoServer()
+            refused = RefusedPort()
+        except Exception as e:  # a broken emulator fails the file, not the run
+            return FileResult(path, 0, 1, "could not start the test servers",
+                              "%s: %s\n" % (type(e).__name__, e), time.monotonic() - t0)
+        env = dict(os.environ)
+        env.update({
+            "MICROPYPATH": os.pathsep.join([str(LIB), str(TESTS), ".frozen"]),
+            "WIZFI_EMU_PORT": str(emu.tcp_port),
+            "WIZFI_ECHO_PORT": str(echo.port),
+            "WIZFI_REFUSED_PORT": str(refused.port),
+            "WIZFI_SSID": SSID,
+            "WIZFI_KEY": KEY,
+        })
+        env.pop("WIZFI_TEST_K", None)
+        if k and k not in path.name:
+            env["WIZFI_TEST_K"] = k
+        cmd = [micropython, "-X", "heapsize=" + heapsize(path), str(path)]
+        out, rc, timed_out = run_process(cmd, env, timeout)
+        return judge(path, out, rc, timed_out, timeout, time.monotonic() - t0)
+    finally:
+        for server in (refused, echo, emu):
+            if server is not None:
+                try:
+                    server.stop()
+                except Exception as e:
+                    print("warning: stopping %s: %s" % (type(server).__name__, e), file=sys.stderr)
+
+
+# --- on a real board through mpremote -------------------------------------------------
+
+def board_setup(mpremote):
+    """Copy lib/wizfi360 to :/lib/wizfi360 and the test support files to :/tests_device."""
+    missing = [n for n in BOARD_TEST_SUPPORT if not (TESTS / n).exists()]
+    if missing:
+        sys.exit("missing %s (board_config.py fields are described in tests_device/board.py)"
+                 % ", ".join("tests_device/" + n for n in missing))
+    pkg = sorted(p for p in (LIB / "wizfi360").rglob("*.py") if "__pycache__" not in p.parts)
+    dirs = {"/lib", "/tests_device"}
+    for p in pkg:
+        rel = p.parent.relative_to(LIB).as_posix()
+        parts = rel.split("/")
+        dirs.update("/lib/" + "/".join(parts[:i + 1]) for i in range(len(parts)))
+    mkdirs = ("import os\nfor d in %r:\n    try:\n        os.mkdir(d)\n"
+              "    except OSError:\n        pass\n" % sorted(dirs))
+    cmd = mpremote + ["exec", mkdirs]
+    for p in pkg:
+        cmd += ["+", "fs", "cp", str(p), ":/lib/" + p.relative_to(LIB).as_posix()]
+    for name in BOARD_TEST_SUPPORT:
+        cmd += ["+", "fs", "cp", str(TESTS / name), ":/tests_device/" + name]
+    subprocess.run(cmd, cwd=ROOT, check=True)
+
+
+def run_file_board(path, mpremote, timeout):
+    # The firmware has its own board.py at the board's root: put ours first.
+    source = path.read_text(encoding="utf-8")
+    preamble = "import sys\nsys.path.insert(0, '/tests_device')\n"
+    t0 = time.monotonic()
+    with tempfile.NamedTemporaryFile("w", suffix="_" + path.name, delete=False) as f:
+        f.write(preamble + source)
+    try:
+        out, rc, timed_out = run_process(mpremote + ["run", f.name], dict(os.environ), timeout)
+    finally:
+        os.unlink(f.name)
+    return judge(path, out, rc, timed_out, timeout, time.monotonic() - t0)
+
+
+# --- driver -----------------------------------------------------------------------------
+
+def find_micropython(explicit):
+    if explicit:
+        return explicit
+    # Next to the interpreter running us (the project's .venv/bin), else on PATH.
+    sibling = Path(sys.executable).parent / "micropython"
+    if sibling.exists():
+        return str(sibling)
+    found = shutil.which("micropython")
+    if not found:
+        sys.exit("micropython not found: run through `make test-device` or pass --micropython")
+    return found
+
+
+def select_files(names):
+    if not names:
+        files = sorted(TESTS.glob("test_*.py"))
+    else:
+        files = []
+        for name in names:
+            p = Path(name)
+            if not p.exists():
+                p = TESTS / (name if name.endswith(".py") else name + ".py")
+            if not p.exists():
+                sys.exit("no such test file: %s" % name)
+            files.append(p.resolve())
+    return files
+
+
+def report(result, verbose):
+    rel = os.path.relpath(result.path, ROOT)
+    if result.ok:
+        print("ok    %s  [%d test%s, %.1f s]" % (rel, result.passed, "" if result.passed == 1 else "s",
+                                            result.seconds), flush=True)
+    else:
+        print("FAIL  %s  [%s: %d ok, %d failing, %.1f s]"
+              % (rel, result.status, result.passed, result.failed, result.seconds), flush=True)
+    if verbose:
+        print(result.output.rstrip("\n"), flush=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="\n".join(__doc__.splitlines()[2:]))
+    ap.add_argument("files", nargs="*", help="test files (paths or names in tests_device/)")
+    ap.add_argument("-k", metavar="SUBSTR", help="select files / tests whose name contains SUBSTR")
+    ap.add_argument("-j", "--jobs", type=int, default=2, help="files run at once (default 2)")
+    ap.add_argument("--timeout", type=float, default=120.0, help="seconds per file (default 120)")
+    ap.add_argument("--micropython", help="micropython binary (default: next to python, or PATH)")
+    ap.add_argument("--board", metavar="PORT", help="run on a board at PORT through mpremote")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every file's output")
+    args = ap.parse_args(argv)
+
+    files = select_files(args.files)
+    if args.board:
+        # No environment variables reach a board, so -k selects files only there.
+        if args.k:
+            files = [p for p in files if args.k in p.name]
+        mpremote = [sys.executable, "-m", "mpremote", "connect", args.board]
+        board_setup(mpremote)
+        results = []
+        for p in files:
+            results.append(run_file_board(p, mpremote, args.timeout))
+            report(results[-1], args.verbose)
+    else:
+        micropython = find_micropython(args.micropython)
+        results = []
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            futures = [pool.submit(run_file_unix, p, micropython, args.timeout, args.k)
+                       for p in files]
+            for fut in as_completed(futures):
+                results.append(fut.result())
+                report(results[-1], args.verbose)
+        results.sort(key=lambda r: str(r.path))
+
+    bad = [r for r in results if not r.ok]
+    for r in bad:
+        print("\n===== %s: %s =====" % (os.path.relpath(r.path, ROOT), r.status))
+        print(r.output.rstrip("\n"))
+    passed = sum(r.passed for r in results)
+    failed = sum(r.failed for r in results)
+    if passed + failed == 0:
+        print("\nno test ran", file=sys.stderr)
+        failed_run = True
+    else:
+        failed_run = bool(bad)
+    print()
+    print("%d passed, %d failed" % (passed, failed), flush=True)
+    return 1 if failed_run else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
