@@ -21,7 +21,7 @@ import board
 
 DEFAULT_DEVICE = "pico-1"
 JOIN_ATTEMPTS = 3
-JOIN_PAUSE_MS = 3000
+JOIN_PAUSE_MS = 2000
 HTTP_TIMEOUT_S = 10
 KNOWN_KEYS = ("ssid", "key", "endpoint", "interval_s", "device", "uart",
               "emulator", "readings")
