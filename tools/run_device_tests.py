@@ -234,9 +234,10 @@ def board_setup(mpremote):
 
 
 def run_file_board(path, mpremote, timeout):
-    # The firmware has its own board.py at the board's root: put ours first.
+    # The firmware has its own board.py at the board's root: put ours first
+    # (one line, so line numbers in tracebacks are off by just one).
     source = path.read_text(encoding="utf-8")
-    preamble = "import sys\nsys.path.insert(0, '/tests_device')\n"
+    preamble = "import sys; sys.path.insert(0, '/tests_device'); sys.modules.pop('board', None)\n"
     t0 = time.monotonic()
     with tempfile.NamedTemporaryFile("w", suffix="_" + path.name, delete=False) as f:
         f.write(preamble + source)
