@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Run the WizFi360 emulator: the module's UART on a TCP port (and a pty if asked).
+
+    python tools/emulator.py --port 3600 [--pty] [--ap SSID:PASS ...] [--config FILE]
+                             [--prompt-space] [--verbose]
+"""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from wizfi360_emu import Emulator  # noqa: E402
+from wizfi360_emu.config import ap_from_option, load_config  # noqa: E402
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="WizFi360 Wi-Fi module emulator (AT firmware 1.1.1.7)")
+    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="TCP port of the UART (default 3600, 0: any)")
+    p.add_argument("--pty", action="store_true", help="also serve the UART on a pseudo-terminal")
+    p.add_argument("--ap", action="append", default=[], metavar="SSID:PASS",
+                   help="add a fake AP (repeatable; split at the first colon)")
+    p.add_argument("--config", metavar="FILE", help='JSON file: {"aps": [{"ssid": .., "password": ..}], ...}')
+    p.add_argument("--prompt-space", action="store_true", help="CIPSEND prompt '> ' (ESP style) instead of '>'")
+    p.add_argument("--join-delay", type=float, default=None, metavar="S", help="seconds a join takes (0.2)")
+    p.add_argument("--no-cwjap-code", action="store_true", help="omit the +CWJAP_CUR:<code> line on failure")
+    p.add_argument("--dns-quoted", action="store_true", help='answer +CIPDOMAIN:"1.2.3.4" (quoted)')
+    p.add_argument("--verbose", "-v", action="store_true", help="log commands and frames to stderr")
+    return p.parse_args(argv)
+
+
+def build_kwargs(args):
+    kwargs = load_config(args.config) if args.config else {}
+    aps = list(kwargs.pop("aps", [])) + [ap_from_option(a) for a in args.ap]
+    if aps:
+        kwargs["aps"] = aps
+    kwargs.setdefault("tcp_port", 3600)
+    for key, value in (("host", args.host), ("tcp_port", args.port), ("join_delay_s", args.join_delay)):
+        if value is not None:
+            kwargs[key] = value
+    if args.pty:
+        kwargs["pty"] = True
+    if args.prompt_space:
+        kwargs["prompt"] = b"> "
+    if args.no_cwjap_code:
+        kwargs["cwjap_code"] = False
+    if args.dns_quoted:
+        kwargs["dns_quoted"] = True
+    return kwargs
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s.%(msecs)03d %(threadName)s %(message)s", datefmt="%H:%M:%S")
+    try:
+        emu = Emulator(**build_kwargs(args))
+    except (OSError, ValueError, TypeError) as e:
+        print("emulator: bad configuration: %s" % e, file=sys.stderr)
+        return 2
+    try:
+        emu.start()
+    except OSError as e:
+        print("emulator: cannot listen: %s" % e, file=sys.stderr)
+        return 1
+    print("UART on tcp://%s:%d" % (emu.host, emu.tcp_port), flush=True)
+    if emu.pty_path:
+        print("UART on pty %s" % emu.pty_path, flush=True)
+    for ap in emu.aps:
+        print("AP %r password %r bssid %s channel %d" % (ap.ssid, ap.password, ap.bssid, ap.channel), flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

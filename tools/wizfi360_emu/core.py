@@ -1,0 +1,294 @@
+"""The Emulator: turns UART bytes into command lines (echo, busy, CIPSEND data),
+runs the handlers one at a time, and writes link data back as +IPD frames.
+
+Threads: the UART reader(s) call _on_rx; one executor thread runs the handlers; one
+reader thread per link calls _on_link_data/_on_link_closed. Every UART write goes through
+the UartPort lock, so frames never interleave. Lock order: UART lock, then self._lock.
+"""
+
+import logging
+import queue
+import threading
+
+from . import handlers
+from .atparse import ParamError, parse_line
+from .config import default_aps
+from .state import ModuleState
+from .uart import UartPort
+
+log = logging.getLogger("wizfi360_emu")
+
+MAX_LINE = 1024
+BUSY = b"busy p...\r\n"
+
+
+class Ctx:
+    """What a handler may do while running one command (see handlers.py)."""
+
+    def __init__(self, emu, gen):
+        self.emu = emu
+        self.gen = gen
+        self.state = emu.state      # the state this command started with
+        self.done = False
+
+    def live(self):
+        """False once the module rebooted (or stopped) since the command arrived."""
+        return self.gen == self.emu._gen and not self.emu._stopping
+
+    def out(self, data):
+        with self.emu._uart.lock:
+            if self.live():
+                self.emu._write(data)
+
+    def final(self, data):
+        """Write the final result; from then on a new command is accepted."""
+        self.done = True
+        emu = self.emu
+        with emu._uart.lock:
+            with emu._lock:
+                if self.gen == emu._gen:
+                    emu._busy = False
+            self.out(data)
+
+    def sleep(self, seconds):
+        """Wait; False if the module rebooted meanwhile (then give up silently)."""
+        with self.emu._cond:
+            self.emu._cond.wait_for(lambda: not self.live(), timeout=seconds)
+        return self.live()
+
+    def receive(self, n):
+        """CIPSEND: prompt, then collect exactly n raw bytes from the UART."""
+        emu = self.emu
+        with emu._lock:
+            if not self.live():
+                return None
+            emu._rx_line.clear()
+            emu._rx_data = bytearray()
+            emu._rx_need = n
+        self.out(handlers.OK)
+        self.out(emu.prompt)            # separate write: +IPD may come in between
+        with emu._cond:
+            emu._cond.wait_for(lambda: emu._rx_need == 0 or not self.live())
+            return bytes(emu._rx_data) if self.live() else None
+
+
+class Emulator:
+    def __init__(self, aps=None, host="127.0.0.1", tcp_port=0, pty=False, prompt=b">",
+                 ipd_max=1460, join_delay_s=0.2, cwjap_code=True, dns_quoted=False,
+                 dns_map=None, boot_garbage=b"", connect_timeout_s=5.0):
+        self.aps = list(default_aps() if aps is None else aps)
+        self.host = host
+        self.prompt = prompt
+        self.ipd_max = ipd_max
+        self.join_delay_s = join_delay_s
+        self.cwjap_code = cwjap_code
+        self.dns_quoted = dns_quoted
+        self.dns_map = dict(dns_map or {})
+        self.boot_garbage = boot_garbage
+        self.connect_timeout_s = connect_timeout_s
+        self.commands = []               # every AT line received, without CRLF
+        self.state = ModuleState()
+        self.links = {}                  # link id -> links.Link
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._gen = 0                    # bumped by each reboot
+        self._busy = False
+        self._rx_line = bytearray()
+        self._rx_need = 0                # > 0 while collecting CIPSEND data
+        self._rx_data = bytearray()
+        self._queue = queue.Queue()
+        self._stopping = False
+        self._uart = UartPort(self._on_rx, host, tcp_port, pty)
+        self._executor = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+    @property
+    def tcp_port(self):
+        return self._uart.tcp_port
+
+    @property
+    def pty_path(self):
+        return self._uart.pty_path
+
+    def start(self):
+        self._uart.start()
+        self._executor = threading.Thread(target=self._exec_loop, name="emu-exec", daemon=True)
+        self._executor.start()
+        return self
+
+    def stop(self):
+        with self._lock:
+            self._stopping = True
+            self._cond.notify_all()
+        self._queue.put(None)
+        self._uart.stop()               # first, so that no writer stays blocked on the host
+        for link in list(self.links.values()):
+            self.close_link(link, notify=False)
+        if self._executor is not None and self._executor is not threading.current_thread():
+            self._executor.join(2)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # --- test hooks ------------------------------------------------------------------------
+    def inject(self, data):
+        """Write raw bytes to the host, as if the module had sent them."""
+        self._write(bytes(data))
+
+    def reboot(self, garbage=None):
+        """Module reset: links gone, settings at power-up values, then (garbage) ready."""
+        with self._uart.lock:
+            with self._lock:
+                self._gen += 1
+                self.state = ModuleState()
+                self._busy = False
+                self._rx_line.clear()
+                self._rx_need = 0
+                while not self._queue.empty():
+                    self._queue.get_nowait()
+                self._cond.notify_all()
+            for link in list(self.links.values()):
+                self.close_link(link, notify=False)
+            log.info("reboot")
+            self._write((self.boot_garbage if garbage is None else garbage) + b"\r\nready\r\n")
+
+    def ap_drop(self):
+        """The AP went away: WIFI DISCONNECT, every link CLOSED."""
+        self.drop_wifi()
+
+    # --- services for handlers -------------------------------------------------------------
+    def drop_wifi(self):
+        """Leave the AP if joined: WIFI DISCONNECT, then <id>,CLOSED per link."""
+        with self._uart.lock:
+            if self.state.joined is None:
+                return
+            self.state.joined = None
+            self._write(b"WIFI DISCONNECT\r\n")
+            for link in sorted(self.links.values(), key=lambda k: k.id):
+                self.close_link(link, notify=True)
+
+    def add_link(self, ctx, link):
+        """Register a freshly connected link and announce it (CONNECT)."""
+        with self._uart.lock:
+            if not ctx.live() or link.id in self.links:
+                link.shutdown()
+                return False
+            self.links[link.id] = link
+            self.state.had_link = True
+            self._write(self._link_event(link, b"CONNECT"))
+            return True
+
+    def start_link(self, link):
+        link.start_reader(self._on_link_data, self._on_link_closed, self.ipd_max)
+
+    def close_link(self, link, notify):
+        """Close a link (from our side); False if it was not open."""
+        with self._uart.lock:
+            if link is None or link.closed:
+                return False
+            link.closed = True
+            if self.links.get(link.id) is link:
+                del self.links[link.id]
+            if notify:
+                self._write(self._link_event(link, b"CLOSED"))
+        link.shutdown()
+        return True
+
+    # --- UART output -----------------------------------------------------------------------
+    def _write(self, data):
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("-> %r", data)
+        self._uart.write(data)
+
+    def _link_event(self, link, what):
+        if self.state.mux:
+            return b"%d,%s\r\n" % (link.id, what)
+        return what + b"\r\n"
+
+    def _ipd_header(self, link, n):
+        st = self.state
+        head = b"\r\n+IPD,%d,%d" % (link.id, n) if st.mux else b"\r\n+IPD,%d" % n
+        if st.dinfo:
+            head += b",%s,%d" % (link.remote_ip.encode(), link.remote_port)
+        return head + b":"
+
+    def _on_link_data(self, link, data):
+        with self._uart.lock:               # blocks while the host is not reading
+            if link.closed:
+                return
+            frame = self._ipd_header(link, len(data))
+            log.info("+IPD link %d, %d bytes: %r", link.id, len(data), data[:64])
+            self._uart.write(frame + data)
+
+    def _on_link_closed(self, link):
+        log.info("link %d closed by peer", link.id)
+        self.close_link(link, notify=True)
+
+    # --- UART input ------------------------------------------------------------------------
+    def _on_rx(self, data):
+        actions = []
+        with self._lock:
+            while data:
+                if self._rx_need:                  # CIPSEND payload: raw bytes
+                    take = data[:self._rx_need]
+                    self._rx_data += take
+                    self._rx_need -= len(take)
+                    data = data[len(take):]
+                    if not self._rx_need:
+                        self._cond.notify_all()
+                    continue
+                self._rx_line += data
+                data = b""
+                self._take_lines(actions)
+        for kind, line, gen in actions:
+            if kind == "busy":
+                self._write(BUSY)
+            else:
+                if kind == "echo":
+                    self._write(line + b"\r\n")
+                self._queue.put((gen, line))
+
+    def _take_lines(self, actions):
+        """Cut complete lines out of _rx_line (called with self._lock held)."""
+        while True:
+            i = self._rx_line.find(b"\r\n")
+            if i < 0:
+                if len(self._rx_line) > MAX_LINE:  # runaway junk: forget it
+                    del self._rx_line[:-1]
+                return
+            line = bytes(self._rx_line[:i])
+            del self._rx_line[:i + 2]
+            if not line.startswith(b"AT"):
+                continue                           # not a command line: ignored
+            log.info("<- %r", line)
+            self.commands.append(line)
+            if self._busy:
+                actions.append(("busy", line, self._gen))
+            else:
+                self._busy = True
+                actions.append(("echo" if self.state.echo else "run", line, self._gen))
+
+    # --- command execution -----------------------------------------------------------------
+    def _exec_loop(self):
+        while True:
+            item = self._queue.get()
+            if item is None or self._stopping:
+                return
+            gen, line = item
+            if gen != self._gen:
+                continue
+            ctx = Ctx(self, gen)
+            result = handlers.OK
+            try:
+                handlers.dispatch(ctx, parse_line(line))
+            except ParamError as e:
+                log.info("ERROR for %r: %s", line, e)
+                result = handlers.ERROR
+            except Exception:
+                log.exception("handler failed for %r", line)
+                result = handlers.ERROR
+            if not ctx.done:
+                ctx.final(result)

@@ -1,0 +1,162 @@
+"""The module's serial line, served on a TCP port (one client at a time) and on a pty.
+
+Bytes from the host go to on_rx(data). write() sends bytes to the host and blocks
+while the host does not read (backpressure); with nobody listening the bytes are lost,
+like on a serial line. Hold .lock around several write() calls to keep them together.
+"""
+
+import os
+import select
+import socket
+import threading
+import tty
+
+SNDBUF = 16384     # small kernel buffer toward the host, so backpressure is felt early
+
+
+def _kill(sock):
+    """Close a socket so that threads blocked on it wake up."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+
+
+class UartPort:
+    def __init__(self, on_rx, host="127.0.0.1", port=0, pty=False):
+        self.on_rx = on_rx
+        self.lock = threading.RLock()
+        self.tcp_port = None
+        self.pty_path = None
+        self._addr = (host, port)
+        self._want_pty = pty
+        self._client = None
+        self._listener = None
+        self._master = None
+        self._wake = None
+        self._threads = []
+        self._stopping = False
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self):
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(self._addr)
+        ls.listen(2)
+        self._listener = ls
+        self.tcp_port = ls.getsockname()[1]
+        self._spawn(self._accept_loop, "uart-accept")
+        if self._want_pty:
+            master, slave = os.openpty()
+            tty.setraw(slave)
+            self.pty_path = os.ttyname(slave)
+            os.close(slave)      # the master then sees POLLHUP until someone opens the slave
+            os.set_blocking(master, False)
+            self._master = master
+            self._wake = os.pipe()
+            self._spawn(self._pty_loop, "uart-pty")
+
+    def stop(self):
+        self._stopping = True
+        if self._listener is not None:
+            _kill(self._listener)
+        client, self._client = self._client, None
+        if client is not None:
+            _kill(client)
+        if self._wake is not None:
+            os.write(self._wake[1], b"x")
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(2)
+        if self._master is not None:
+            with self.lock:              # writers leave _pty_write once _stopping is set
+                os.close(self._master)
+                os.close(self._wake[0])
+                os.close(self._wake[1])
+                self._master = None
+
+    def _spawn(self, fn, name, *args):
+        t = threading.Thread(target=fn, args=args, name=name, daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    # --- TCP -----------------------------------------------------------------------------
+    def _accept_loop(self):
+        while not self._stopping:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+            old, self._client = self._client, conn      # a new client replaces the old one
+            if old is not None:
+                _kill(old)
+            threading.Thread(target=self._client_loop, args=(conn,),
+                             name="uart-client", daemon=True).start()
+
+    def _client_loop(self, conn):
+        try:
+            while True:
+                data = conn.recv(4096)
+                if not data:
+                    break
+                self.on_rx(data)
+        except OSError:
+            pass
+        finally:
+            if self._client is conn:
+                self._client = None
+            _kill(conn)
+
+    # --- pty -----------------------------------------------------------------------------
+    def _pty_loop(self):
+        poller = select.poll()
+        poller.register(self._master, select.POLLIN)
+        poller.register(self._wake[0], select.POLLIN)
+        while not self._stopping:
+            events = dict(poller.poll(500))
+            if self._stopping:
+                return
+            ev = events.get(self._master, 0)
+            if ev & select.POLLIN:
+                try:
+                    data = os.read(self._master, 4096)
+                except (BlockingIOError, OSError):
+                    data = b""
+                if data:
+                    self.on_rx(data)
+                    continue
+            if ev & (select.POLLHUP | select.POLLERR):
+                threading.Event().wait(0.05)   # no one has the slave open: idle
+
+    def _pty_write(self, data):
+        view = memoryview(data)
+        poller = select.poll()
+        poller.register(self._master, select.POLLOUT)
+        while view and not self._stopping:
+            ev = dict(poller.poll(100)).get(self._master, 0)
+            if ev & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                return                       # nobody listening: the bytes are lost
+            if ev & select.POLLOUT:
+                try:
+                    view = view[os.write(self._master, view):]
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    return
+
+    # --- output --------------------------------------------------------------------------
+    def write(self, data):
+        if not data:
+            return
+        with self.lock:
+            client = self._client
+            if client is not None:
+                try:
+                    client.sendall(data)
+                except OSError:
+                    pass                     # client went away: the bytes are lost
+            if self._master is not None:
+                self._pty_write(data)
