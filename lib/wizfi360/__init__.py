@@ -1,0 +1,356 @@
+# wizfi360: MicroPython driver for the WIZnet WizFi360 Wi-Fi module (AT
+# firmware over a UART). This module holds WizFi360, the module itself and its
+# Wi-Fi station API, shaped like network.WLAN. Sockets are in wizfi360.socket.
+#
+# Layers, bottom up: ring (byte FIFO) and parser (byte stream -> lines, events,
+# +IPD payload) -> engine (commands, deadlines, links) -> this module and
+# socket (the APIs people use).
+
+import sys
+
+if sys.implementation.name == "micropython" and sys.implementation.version < (1, 20, 0):
+    raise ImportError("wizfi360 needs MicroPython 1.20 or newer (this is %d.%d.%d)" % sys.implementation.version[:3])
+
+import errno
+
+from . import engine as _engine
+from .clock import ticks_ms, ticks_add, sleep_ms
+from .engine import Engine, EV_OK, EV_FAIL, WIFI_UP
+from .escape import quote, unquote, split_fields, to_bytes
+
+__version__ = "0.1.0"
+
+# status() values, as network.WLAN on the Pico W reports them.
+STAT_IDLE = 0
+STAT_CONNECTING = 1
+STAT_GOT_IP = 3
+STAT_CONNECT_FAIL = -1
+STAT_NO_AP_FOUND = -2
+STAT_WRONG_PASSWORD = -3
+
+# +CWJAP_CUR:<code> (manual 3.2.2.15) -> (errno, reason, status)
+_JOIN_ERRORS = {
+    1: (errno.ETIMEDOUT, "join timed out", STAT_CONNECT_FAIL),
+    2: (errno.EACCES, "wrong password", STAT_WRONG_PASSWORD),
+    3: (errno.ENOENT, "AP not found", STAT_NO_AP_FOUND),
+    4: (errno.ECONNREFUSED, "join failed", STAT_CONNECT_FAIL),
+}
+
+_current = None  # the most recently created WizFi360; wizfi360.socket uses it
+
+
+def current():
+    if _current is None:
+        raise OSError(errno.ENODEV, "no WizFi360 created yet")
+    return _current
+
+
+def is_ip(host):
+    # True for a dotted-quad IPv4 literal such as "192.168.1.10".
+    parts = host.split(".")
+    if len(parts) != 4:
+        return False
+    for p in parts:
+        if not p or len(p) > 3 or not p.isdigit() or int(p) > 255:
+            return False
+    return True
+
+
+class WizFi360:
+    """A WizFi360 on a UART.
+
+    uart needs any(), readinto(buf, nbytes) and write(buf): machine.UART on a
+    board, wizfi360.hostuart stand-ins elsewhere. reset is an optional output
+    pin (or any callable taking 0/1) wired to the module's RST; with it the
+    module is reset in hardware first. rx_size is the UART read buffer,
+    link_size the receive buffer of each open socket, in bytes.
+    """
+
+    def __init__(self, uart, *, reset=None, rx_size=1024, link_size=2048, timeout_ms=2000):
+        global _current
+        if rx_size < 64 or link_size < 64:
+            raise ValueError("buffer sizes must be at least 64 bytes")
+        self._at = Engine(uart, rx_size, link_size)
+        self._at.on_reboot = self._on_reboot
+        self._reset_pin = reset
+        self.timeout_ms = timeout_ms
+        self._version = None
+        self._status = STAT_IDLE
+        self._sta = False
+        self._need_setup = False
+        _current = self
+        if reset is not None:
+            self.reset()
+        self._setup()
+
+    # -- start-up --------------------------------------------------------
+
+    def reset(self, timeout_ms=5000):
+        # Hardware reset: RST low for ~0.1 s (module-notes "The board"), then
+        # wait for the module's "ready".
+        if self._reset_pin is None:
+            raise ValueError("no reset pin given")
+        at = self._at
+        seen = at.reboots
+        at.on_reboot = None
+        try:
+            self._reset_pin(0)
+            sleep_ms(100)
+            self._reset_pin(1)
+            until = ticks_add(ticks_ms(), timeout_ms)
+            while at.reboots == seen:
+                if not at.idle(until):
+                    raise OSError(errno.ETIMEDOUT, "module did not report ready after reset")
+        finally:
+            at.on_reboot = self._on_reboot
+        self._need_setup = True
+
+    def _sync(self, timeout_ms=3000):
+        # Send AT until the module answers OK (it may still be booting, or be
+        # printing boot noise; manual 3.2.1.1).
+        until = ticks_add(ticks_ms(), timeout_ms)
+        at = self._at
+        while True:
+            try:
+                if at.command(b"AT", 300)[0] == EV_OK:
+                    return
+            except OSError:
+                at.forget_timeout()
+            if not at.idle(until):
+                raise OSError(errno.ETIMEDOUT, "no answer from the module")
+
+    def _setup(self):
+        # Echo off (3.2.1.2), multi-link mode (3.2.3.3), +IPD with the remote
+        # address (3.2.3.14). Run at start and again after the module reboots.
+        self._need_setup = False
+        self._sync()
+        self._ok(b"ATE0")
+        if self._at.command(b"AT+CIPMUX=1")[0] != EV_OK:
+            self._at.command(b"AT+CIPCLOSE=5")  # links left open by an earlier run
+            self._ok(b"AT+CIPMUX=1")
+        self._ok(b"AT+CIPDINFO=1")
+        # Joined already (auto-connect, or a host restart)? (3.2.3.7)
+        st = self._query(b"AT+CIPSTATUS", b"STATUS:")
+        if st and st[0].strip() in (b"2", b"3", b"4"):
+            self._at.wifi = WIFI_UP
+            self._status = STAT_GOT_IP
+        if self._sta:
+            self._ok(b"AT+CWMODE_CUR=1")
+
+    def _on_reboot(self):
+        # Called from inside the parser: only note it; commands run later.
+        self._need_setup = True
+        self._status = STAT_IDLE
+
+    def _cmd(self, cmd, timeout_ms=None, lines=False):
+        if self._need_setup:
+            self._setup()
+        return self._at.command(cmd, self.timeout_ms if timeout_ms is None else timeout_ms, lines)
+
+    def _ok(self, cmd, timeout_ms=None, lines=False):
+        # Run a command that must answer OK; returns its output lines.
+        result, out = self._cmd(cmd, timeout_ms, lines)
+        if result != EV_OK:
+            raise OSError(errno.EIO, "%s failed" % cmd.decode())
+        return out
+
+    def _query(self, cmd, prefix, timeout_ms=None):
+        # Output lines of cmd that start with prefix, with the prefix removed.
+        n = len(prefix)
+        return [ln[n:] for ln in self._ok(cmd, timeout_ms, True) if ln[:n] == prefix]
+
+    # -- module ----------------------------------------------------------
+
+    def version(self):
+        # The AT firmware version line, e.g. "AT version:1.1.1.7(May  4 2021 15:14:59)".
+        if self._version is None:
+            out = self._ok(b"AT+GMR", None, True)
+            self._version = out[0].decode() if out else ""
+        return self._version
+
+    def poll(self):
+        # Process what the module sent (data, events). Blocking calls do this
+        # on their own; call it in loops that otherwise only wait.
+        return self._at.poll()
+
+    @property
+    def stats(self):
+        p = self._at.parser
+        return {"bad_frames": p.bad_frames, "discarded": p.discarded, "reboots": self._at.reboots}
+
+    # -- station, shaped like network.WLAN --------------------------------
+
+    def active(self, is_active=None):
+        if is_active is None:
+            return self._sta
+        if is_active:
+            self._ok(b"AT+CWMODE_CUR=1")  # station mode (3.2.2.1)
+            self._sta = True
+        else:
+            if self._sta:
+                self._cmd(b"AT+CWQAP")
+            self._sta = False
+            self._at.wifi = _engine.WIFI_DOWN
+            self._status = STAT_IDLE
+        return None
+
+    def connect(self, ssid, key=None, *, bssid=None, timeout_ms=20000):
+        # Join an AP (AT+CWJAP_CUR, 3.2.2.15). Returns once an address is
+        # assigned; raises OSError naming the reason otherwise.
+        if not isinstance(timeout_ms, int) or timeout_ms <= 0:
+            raise ValueError("timeout_ms must be a positive int")
+        parts = [b"AT+CWJAP_CUR=", quote(ssid, "ssid", 32), b",", quote(b"" if key is None else key, "key", 64, 0)]
+        if bssid is not None:
+            parts.append(b",")
+            parts.append(quote(_mac_text(bssid), "bssid", 17))
+        cmd = b"".join(parts)
+        if not self._sta:
+            self.active(True)
+        self._status = STAT_CONNECTING
+        try:
+            result, out = self._cmd(cmd, timeout_ms, True)
+        except OSError:
+            self._status = STAT_CONNECT_FAIL
+            raise OSError(errno.ETIMEDOUT, "join timed out")
+        if result == EV_OK:
+            self._at.wifi = WIFI_UP
+            self._status = STAT_GOT_IP
+            return
+        code = 4
+        for ln in out:
+            if ln.startswith(b"+CWJAP"):
+                try:
+                    code = int(ln[ln.find(b":") + 1 :])
+                except ValueError:
+                    pass
+        if result != EV_FAIL:
+            code = 4
+        err, reason, self._status = _JOIN_ERRORS.get(code, _JOIN_ERRORS[4])
+        raise OSError(err, reason)
+
+    def disconnect(self):
+        self._cmd(b"AT+CWQAP")  # 3.2.2.18
+        self._at.wifi = _engine.WIFI_DOWN
+        self._status = STAT_IDLE
+
+    def isconnected(self):
+        self._at.poll()  # take in WIFI DISCONNECT and friends first
+        return self._at.wifi == WIFI_UP
+
+    def status(self, param=None):
+        if param is None:
+            self._at.poll()
+            if self._at.wifi == WIFI_UP:
+                return STAT_GOT_IP
+            if self._status == STAT_GOT_IP:
+                self._status = STAT_IDLE  # the AP went away
+            return self._status
+        if param == "rssi":
+            info = self._query(b"AT+CWJAP_CUR?", b"+CWJAP_CUR:")
+            if not info:
+                raise OSError(errno.ENOTCONN, "not connected")
+            f = split_fields(info[0])
+            return int(info[0][f[3][0] : f[3][1]])
+        raise ValueError("unknown status param")
+
+    def ifconfig(self):
+        # (ip, netmask, gateway, dns) as strings (3.2.2.7, 3.2.2.5).
+        got = {}
+        for ln in self._query(b"AT+CIPSTA_CUR?", b"+CIPSTA_CUR:"):
+            c = ln.find(b":")
+            got[bytes(ln[:c])] = unquote(ln, c + 1, len(ln)).decode()
+        dns = self._query(b"AT+CIPDNS_CUR?", b"+CIPDNS_CUR:")
+        return (
+            got.get(b"ip", "0.0.0.0"),
+            got.get(b"netmask", "0.0.0.0"),
+            got.get(b"gateway", "0.0.0.0"),
+            unquote(dns[0], 0, len(dns[0])).decode().strip() if dns else "0.0.0.0",
+        )
+
+    def scan(self, timeout_ms=15000):
+        # [(ssid, bssid, channel, rssi, security, hidden)] like network.WLAN.scan().
+        found = []
+        for ln in self._query(b"AT+CWLAP", b"+CWLAP:", timeout_ms):
+            s = ln.find(b"(")
+            e = ln.rfind(b")")
+            if s < 0 or e < s:
+                continue
+            body = ln[s + 1 : e]
+            f = split_fields(body)
+            if len(f) < 5:
+                continue
+            try:
+                ecn = int(body[f[0][0] : f[0][1]])
+                rssi = int(body[f[2][0] : f[2][1]])
+                channel = int(body[f[4][0] : f[4][1]])
+                mac = _mac_bytes(unquote(body, f[3][0], f[3][1]))
+            except ValueError:
+                continue
+            found.append((unquote(body, f[1][0], f[1][1]), mac, channel, rssi, ecn, False))
+        return found
+
+    def config(self, *args, **kwargs):
+        if args and kwargs:
+            raise TypeError("get or set, not both")
+        if kwargs:
+            for k, v in kwargs.items():
+                if k == "hostname":
+                    self._ok(b"AT+CWHOSTNAME=" + quote(v, "hostname", 32))  # 3.2.2.26
+                else:
+                    raise ValueError("unknown config param: %s" % k)
+            return None
+        if len(args) != 1:
+            raise TypeError("config() takes one parameter name")
+        k = args[0]
+        if k == "mac":
+            out = self._query(b"AT+CIPSTAMAC_CUR?", b"+CIPSTAMAC_CUR:")
+            return _mac_bytes(unquote(out[0], 0, len(out[0]))) if out else b""
+        if k == "hostname":
+            out = self._query(b"AT+CWHOSTNAME?", b"+CWHOSTNAME:")
+            return unquote(out[0], 0, len(out[0])).decode() if out else ""
+        if k in ("ssid", "essid"):
+            out = self._query(b"AT+CWJAP_CUR?", b"+CWJAP_CUR:")
+            if not out:
+                return ""
+            f = split_fields(out[0])
+            return unquote(out[0], f[0][0], f[0][1]).decode()
+        raise ValueError("unknown config param: %s" % k)
+
+    # -- names -----------------------------------------------------------
+
+    def resolve(self, host):
+        # host name -> dotted-quad string (AT+CIPDOMAIN, 3.2.4.3). IP
+        # literals are returned without asking the module.
+        if not isinstance(host, str):
+            host = to_bytes(host, "host").decode()
+        if is_ip(host):
+            return host
+        cmd = b"AT+CIPDOMAIN=" + quote(host, "host", 63)
+        result, out = self._cmd(cmd, 15000, True)
+        if result == EV_OK:
+            for ln in out:
+                if ln.startswith(b"+CIPDOMAIN:"):
+                    ip = unquote(ln, 11, len(ln)).decode().strip()  # quoted or not (module-notes)
+                    if is_ip(ip):
+                        return ip
+        raise OSError(-2, "host not found: %s" % host)  # like getaddrinfo on MicroPython
+
+
+def _mac_text(mac):
+    if isinstance(mac, (bytes, bytearray)) and len(mac) == 6:
+        return ":".join("%02x" % b for b in mac)
+    if isinstance(mac, str) and len(_mac_bytes(mac.encode())) == 6:
+        return mac
+    raise ValueError("bssid must be 6 bytes or 'aa:bb:cc:dd:ee:ff'")
+
+
+def _mac_bytes(text):
+    parts = bytes(text).split(b":")
+    if len(parts) != 6:
+        raise ValueError("bad MAC address")
+    out = bytearray(6)
+    for i, p in enumerate(parts):
+        if len(p) != 2:
+            raise ValueError("bad MAC address")
+        out[i] = int(p, 16)
+    return bytes(out)

@@ -1,0 +1,35 @@
+# Millisecond clock for deadlines, the same on MicroPython and CPython.
+#
+# Deadlines are computed once, before a loop starts, with ticks_add(); loops
+# compare against them with ticks_diff() and never reset them (module-notes,
+# "bugs other drivers shipped" 3). All values are integers in milliseconds.
+
+try:
+    from time import ticks_ms, ticks_add, ticks_diff, sleep_ms
+except ImportError:  # CPython
+    import time as _time
+
+    _PERIOD = 1 << 30  # wrap like MicroPython's small-int ticks
+
+    def ticks_ms():
+        return int(_time.monotonic() * 1000) & (_PERIOD - 1)
+
+    def ticks_add(ticks, delta):
+        return (ticks + delta) & (_PERIOD - 1)
+
+    def ticks_diff(end, start):
+        d = (end - start) & (_PERIOD - 1)
+        return d - _PERIOD if d >= _PERIOD // 2 else d
+
+    def sleep_ms(ms):
+        _time.sleep(ms / 1000)
+
+
+def deadline(timeout_ms):
+    # The tick value at which timeout_ms will have passed.
+    return ticks_add(ticks_ms(), timeout_ms)
+
+
+def remaining(deadline_ticks):
+    # Milliseconds left until deadline_ticks; zero or negative once passed.
+    return ticks_diff(deadline_ticks, ticks_ms())

@@ -1,0 +1,283 @@
+# AT command engine: one command at a time over the UART, with everything the
+# module says unsolicited (data, link and Wi-Fi events) handled as it arrives.
+#
+# The core is non-blocking: poll() reads what the UART holds and parses it.
+# The blocking calls (command(), send()) are loops over poll() with one
+# deadline each, computed before the loop and never reset inside it. Bytes are
+# never flushed or skipped: anything that arrives while a command runs, such
+# as +IPD data between its echo and its OK, is parsed and routed like at any
+# other time (module-notes "The wire").
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+import errno
+
+from .clock import ticks_ms, ticks_diff, ticks_add, sleep_ms
+from .parser import (
+    Parser,
+    EV_LINE,
+    EV_OK,
+    EV_ERROR,
+    EV_FAIL,
+    EV_SEND_OK,
+    EV_SEND_FAIL,
+    EV_ALREADY,
+    EV_PROMPT,
+    EV_BUSY,
+    EV_READY,
+    EV_WIFI_CONNECTED,
+    EV_WIFI_GOT_IP,
+    EV_WIFI_DISCONNECT,
+    EV_LINK_CONNECT,
+    EV_LINK_CLOSED,
+    EV_LINK_FAIL,
+)
+from .ring import Ring
+
+LINKS = const(5)  # link IDs 0-4 (manual 3.2.3.5)
+
+# Link states.
+FREE = const(0)
+OPENING = const(1)
+OPEN = const(2)
+CLOSED = const(3)  # closed by the peer or the module; data may still be unread
+
+# Wi-Fi station states.
+WIFI_DOWN = const(0)
+WIFI_ASSOCIATED = const(1)  # WIFI CONNECTED, no address yet
+WIFI_UP = const(2)  # WIFI GOT IP
+
+_WAITING = const(-1)
+_BUSY_RETRY_MS = const(20)
+_BUSY_RETRY_MAX_MS = const(500)
+_ORPHAN_WAIT_MS = const(20000)  # how long a timed-out command may still answer
+
+
+class Engine:
+    def __init__(self, uart, rx_size=1024, link_size=2048):
+        self.uart = uart
+        self.parser = p = Parser(LINKS, rx_size)
+        p.handler = self._event
+        self.link_size = link_size
+        self._rings = [None] * LINKS  # allocated on a link's first use, then reused
+        self.link_state = bytearray(LINKS)
+        self.wifi = WIFI_DOWN
+        self.reboots = 0  # "ready" lines seen after start-up
+        self._final = 0  # final result of the command in flight; _WAITING while none
+        self._waiting = False
+        self._echo = None  # the command line, to recognise its echo
+        self._lines = None  # the command's other output lines, when wanted
+        self._prompt = False
+        self._busy = False
+        self._orphan = False  # a command timed out; its result may still come
+        self._orphan_until = 0
+        self.on_reboot = None  # called (no args) when the module reboots unasked
+
+    # -- non-blocking core -------------------------------------------------
+
+    def poll(self):
+        # Read and parse what the UART holds. Returns True if anything was
+        # parsed. Allocates nothing unless a handler keeps a line.
+        p = self.parser
+        before = p.pending()
+        if before:
+            p.parse()  # a ring was full; the socket layer may have drained it
+            return p.pending() != before
+        if p.fill(self.uart):
+            p.parse()
+            return True
+        return False
+
+    def _event(self, kind, arg, buf, s, e):
+        if kind == EV_LINE:
+            if self._lines is not None:
+                echo = self._echo
+                if echo is not None and e - s == len(echo) and buf.find(echo, s, e) == s:
+                    self._echo = None  # echo is on (after power-up); not output
+                else:
+                    self._lines.append(bytes(buf[s:e]))
+        elif kind <= EV_ALREADY:  # OK, ERROR, FAIL, SEND OK, SEND FAIL, ALREADY CONNECTED
+            if self._waiting:
+                self._final = kind
+            else:
+                self._orphan = False  # the late answer of a timed-out command
+        elif kind == EV_PROMPT:
+            self._prompt = True
+        elif kind == EV_BUSY:
+            if self._waiting:
+                self._busy = True
+        elif kind == EV_LINK_CLOSED or kind == EV_LINK_FAIL:
+            if self.link_state[arg] != FREE:
+                self.link_state[arg] = CLOSED
+        elif kind == EV_LINK_CONNECT:
+            if self.link_state[arg] == OPENING:
+                self.link_state[arg] = OPEN
+        elif kind == EV_WIFI_GOT_IP:
+            self.wifi = WIFI_UP
+        elif kind == EV_WIFI_CONNECTED:
+            self.wifi = WIFI_ASSOCIATED
+        elif kind == EV_WIFI_DISCONNECT:
+            self.wifi = WIFI_DOWN
+        elif kind == EV_READY:
+            self._rebooted()
+
+    def _rebooted(self):
+        # The module restarted: links and unsaved settings are gone.
+        self.reboots += 1
+        self.wifi = WIFI_DOWN
+        for i in range(LINKS):
+            if self.link_state[i] != FREE:
+                self.link_state[i] = CLOSED
+        if self._waiting:
+            self._final = EV_ERROR
+        if self.on_reboot is not None:
+            self.on_reboot()
+
+    # -- links ---------------------------------------------------------------
+
+    def claim_link(self):
+        # A free link ID with an empty receive ring, marked OPENING.
+        for i in range(LINKS):
+            if self.link_state[i] == FREE:
+                ring = self._rings[i]
+                if ring is None:
+                    ring = self._rings[i] = Ring(self.link_size)
+                ring.clear()
+                self.parser.rings[i] = ring
+                self.link_state[i] = OPENING
+                return i
+        raise OSError(errno.ENOMEM, "all 5 links in use")
+
+    def release_link(self, link):
+        p = self.parser
+        p.rings[link] = None
+        if p.link == link and p.in_frame():
+            p._ring = None  # the rest of a frame in flight is nobody's
+        self._rings[link].clear()
+        self.link_state[link] = FREE
+
+    def ring(self, link):
+        return self._rings[link]
+
+    # -- blocking layer ----------------------------------------------------
+
+    def idle(self, until):
+        # Poll until the tick value `until`; returns False once it has passed.
+        if ticks_diff(until, ticks_ms()) <= 0:
+            return False
+        if not self.poll():
+            sleep_ms(1)
+        return True
+
+    def command(self, cmd, timeout_ms=2000, lines=False):
+        # Send cmd (bytes, no CR LF) and wait for its final result. Returns
+        # (EV_OK/EV_ERROR/..., list of output lines or None). Raises
+        # OSError(ETIMEDOUT) when the deadline passes first.
+        until = ticks_add(ticks_ms(), timeout_ms)
+        self._settle(until)
+        retry_ms = _BUSY_RETRY_MS
+        while True:
+            self._begin(cmd, lines)
+            self.uart.write(cmd + b"\r\n")
+            if self._wait_final(until):
+                return self._end()
+            # "busy p..."/"busy s...": the command was not taken; retry it.
+            pause = ticks_add(ticks_ms(), retry_ms)
+            while self.idle(pause):
+                pass
+            retry_ms = min(retry_ms * 2, _BUSY_RETRY_MAX_MS)
+
+    def send(self, link, data, timeout_ms=10000):
+        # AT+CIPSEND=<id>,<n> (manual 3.2.3.8): OK, ">", the data, "Recv n
+        # bytes", SEND OK. data is a bytes-like object of 1-2048 bytes.
+        # Returns the final result (EV_SEND_OK, EV_SEND_FAIL or EV_ERROR).
+        until = ticks_add(ticks_ms(), timeout_ms)
+        self._settle(until)
+        cmd = b"AT+CIPSEND=%d,%d" % (link, len(data))
+        retry_ms = _BUSY_RETRY_MS
+        while True:
+            self._begin(cmd, False)
+            self.uart.write(cmd + b"\r\n")
+            if self._wait_final(until):
+                break
+            pause = ticks_add(ticks_ms(), retry_ms)
+            while self.idle(pause):
+                pass
+            retry_ms = min(retry_ms * 2, _BUSY_RETRY_MAX_MS)
+        if self._final != EV_OK:
+            return self._end()[0]
+        while not self._prompt:
+            if self._final == EV_ERROR or not self.idle(until):
+                if self._final != EV_ERROR:
+                    self._timed_out()
+                return self._end()[0]
+        self._final = _WAITING
+        self._write_all(data, until)
+        while self._final == _WAITING:
+            if not self.idle(until):
+                self._timed_out()
+        return self._end()[0]
+
+    def _write_all(self, data, until):
+        n = len(data)
+        done = self.uart.write(data)
+        if done is None:
+            done = 0
+        if done < n:
+            mv = memoryview(data)
+            while done < n:
+                w = self.uart.write(mv[done:])
+                if w:
+                    done += w
+                elif not self.idle(until):
+                    self._timed_out()
+
+    def _begin(self, cmd, lines):
+        self._echo = cmd
+        self._lines = [] if lines else None
+        self._final = _WAITING
+        self._prompt = False
+        self._busy = False
+        self._waiting = True
+
+    def _end(self):
+        result = (self._final, self._lines)
+        self._waiting = False
+        self._lines = None
+        self._echo = None
+        return result
+
+    def _wait_final(self, until):
+        # True once the final result is in, False on "busy".
+        while self._final == _WAITING:
+            if self._busy:
+                return False
+            if not self.idle(until):
+                self._timed_out()
+        return True
+
+    def _timed_out(self):
+        self._end()
+        self._orphan = True
+        self._orphan_until = ticks_add(ticks_ms(), _ORPHAN_WAIT_MS)
+        raise OSError(errno.ETIMEDOUT)
+
+    def forget_timeout(self):
+        # Stop waiting for the late answer of a timed-out command (used while
+        # syncing with a module that may not have been listening).
+        self._orphan = False
+
+    def _settle(self, until):
+        # Before a new command, let a timed-out one deliver its late result so
+        # that it is not taken for the new command's (bounded by both deadlines).
+        while self._orphan:
+            if ticks_diff(self._orphan_until, ticks_ms()) <= 0:
+                self._orphan = False
+            elif not self.idle(until):
+                raise OSError(errno.ETIMEDOUT)

@@ -1,0 +1,71 @@
+# Quoting of user strings for AT commands.
+#
+# Manual 3.2.2.15: inside a quoted parameter, `"`, `\` and `,` must be
+# preceded by a backslash. CR, LF and NUL cannot be escaped at all (CR/LF
+# would end the command line and start another), so they are refused with
+# ValueError before anything is sent (module-notes, bug 8).
+
+
+def to_bytes(value, what):
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError("%s must be str or bytes" % what)
+
+
+def quote(value, what, max_len, min_len=1):
+    # value as a quoted, escaped AT string parameter: b'"..."'.
+    raw = to_bytes(value, what)
+    n = len(raw)
+    if n < min_len or n > max_len:
+        raise ValueError("%s must be %d to %d bytes long" % (what, min_len, max_len))
+    out = bytearray(b'"')
+    for c in raw:
+        if c == 13 or c == 10 or c == 0:
+            raise ValueError("%s must not contain CR, LF or NUL" % what)
+        if c == 34 or c == 92 or c == 44:  # " \ ,
+            out.append(92)
+        out.append(c)
+    out.append(34)
+    return bytes(out)
+
+
+def unquote(b, s, e):
+    # The string field b[s:e] as bytes: surrounding quotes removed and
+    # backslash escapes undone; unquoted fields are returned as they are.
+    if e - s >= 2 and b[s] == 34 and b[e - 1] == 34:
+        s += 1
+        e -= 1
+    out = bytearray()
+    while s < e:
+        c = b[s]
+        if c == 92 and s + 1 < e:
+            s += 1
+            c = b[s]
+        out.append(c)
+        s += 1
+    return bytes(out)
+
+
+def split_fields(line, start=0):
+    # Split "a,"b,c",d" at commas outside quotes; returns [(s, e), ...] spans
+    # of line so that callers can unquote or int() the fields they need.
+    spans = []
+    s = start
+    i = start
+    n = len(line)
+    quoted = False
+    while i < n:
+        c = line[i]
+        if c == 92 and quoted:
+            i += 2
+            continue
+        if c == 34:
+            quoted = not quoted
+        elif c == 44 and not quoted:
+            spans.append((s, i))
+            s = i + 1
+        i += 1
+    spans.append((s, n))
+    return spans

@@ -1,0 +1,143 @@
+# UART stand-ins for running the driver off the board: on the MicroPython
+# unix port and on CPython. They offer the three methods the driver uses:
+# any(), readinto(buf, nbytes) and write(buf).
+#
+# SocketUART: a TCP connection to the emulator's UART port (tools/emulator.py).
+# SerialUART: CPython only, through pyserial: a real serial port, the
+#   emulator's pty, or a pyserial URL such as socket://127.0.0.1:3600.
+# MemoryUART: replays a byte string from memory, for benchmarks and tests of
+#   the receive path without any I/O.
+
+import socket as _socket
+
+try:
+    import select as _select
+except ImportError:
+    _select = None
+
+from .bufcopy import copy
+
+
+class SocketUART:
+    def __init__(self, host="127.0.0.1", port=3600, rxbuf=4096):
+        addr = _socket.getaddrinfo(host, port)[0][-1]
+        s = self._sock = _socket.socket()
+        s.connect(addr)
+        try:
+            s.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY: a UART does not batch bytes
+        except (AttributeError, OSError):
+            pass
+        self._poll = _select.poll()
+        self._poll.register(s, _select.POLLIN)
+        self._buf = bytearray(rxbuf)  # like a board's UART rx ring
+        self._r = 0
+        self._n = 0
+        if hasattr(s, "recv_into"):  # CPython: one read of what is there
+            self._recv_into = s.recv_into
+        else:  # MicroPython: readinto() on a blocking socket waits for a full buffer
+            s.setblocking(False)
+            self._recv_into = s.readinto
+
+    def any(self):
+        if self._n == 0 and self._poll.poll(0):
+            n = self._recv_into(self._buf)
+            if not n:
+                raise OSError(104, "emulator closed the UART connection")
+            self._r = 0
+            self._n = n
+        return self._n
+
+    def readinto(self, buf, nbytes=None):
+        n = len(buf) if nbytes is None else nbytes
+        if not self._n:
+            self.any()
+        if n > self._n:
+            n = self._n
+        if n <= 0:
+            return None
+        copy(buf, 0, self._buf, self._r, n)
+        self._r += n
+        self._n -= n
+        return n
+
+    def write(self, buf):
+        mv = memoryview(buf)
+        n = len(mv)
+        done = 0
+        while done < n:
+            try:
+                w = self._sock.send(mv[done:] if done else mv)
+            except OSError as e:
+                if e.args[0] not in (11, 35):  # EAGAIN: the emulator is not reading yet
+                    raise
+                w = 0
+            if w:
+                done += w
+            else:
+                self._wait_writable()
+        return n
+
+    def _wait_writable(self):
+        p = _select.poll()
+        p.register(self._sock, _select.POLLOUT)
+        p.poll(100)
+
+    def close(self):
+        self._sock.close()
+
+
+class MemoryUART:
+    # Serves `data` over and over (or once, with repeat=False), at most
+    # `chunk` bytes per readinto. Writes are counted and dropped, or answered
+    # by `reply(written_bytes)` returning bytes to queue. Allocation-free reads.
+    def __init__(self, data, chunk=1024, repeat=True):
+        self.data = data
+        self.chunk = chunk
+        self.repeat = repeat
+        self.pos = 0
+        self.written = 0
+
+    def any(self):
+        left = len(self.data) - self.pos
+        if left == 0 and self.repeat:
+            self.pos = 0
+            left = len(self.data)
+        return left if left < self.chunk else self.chunk
+
+    def readinto(self, buf, nbytes=None):
+        n = self.any()
+        if nbytes is not None and nbytes < n:
+            n = nbytes
+        if n > len(buf):
+            n = len(buf)
+        copy(buf, 0, self.data, self.pos, n)
+        self.pos += n
+        return n
+
+    def write(self, buf):
+        self.written += len(buf)
+        return len(buf)
+
+
+class SerialUART:
+    def __init__(self, url, baudrate=115200, **kwargs):
+        import serial  # pyserial, CPython only
+
+        self._ser = serial.serial_for_url(url, baudrate=baudrate, timeout=0, **kwargs)
+
+    def any(self):
+        return self._ser.in_waiting
+
+    def readinto(self, buf, nbytes=None):
+        n = len(buf) if nbytes is None else nbytes
+        data = self._ser.read(n)
+        if not data:
+            return None
+        buf[: len(data)] = data
+        return len(data)
+
+    def write(self, buf):
+        return self._ser.write(bytes(buf))
+
+    def close(self):
+        self._ser.close()

@@ -1,0 +1,393 @@
+# Incremental parser for the byte stream a WizFi360 sends in AT command mode.
+#
+# Input arrives in a preallocated buffer (`buf`) that the UART is read into
+# with readinto(); fill() only reads when everything before has been parsed,
+# so reads always land at offset 0 and no bytes are ever dropped. parse()
+# walks the buffer once:
+#   - text lines (responses, manual 2.2; messages, manual 2.3 and
+#     module-notes) are classified and passed to `handler` as
+#     handler(kind, arg, buf, start, end) with buf[start:end] the line without
+#     CR/LF. A line split across reads is carried in a small line buffer.
+#   - the `>` send prompt (manual 3.2.3.8) is reported at the start of a line,
+#     with or without the space ESP-style firmware adds.
+#   - `+IPD` frames in all four shapes (module-notes "The wire") are cut out of
+#     the stream by their announced length, so payload may contain anything
+#     (`\r\n`, `OK`, `+IPD,`), and copied into the link's Ring in slices.
+#     When the ring is full, parsing stops and the rest stays in `buf`: the
+#     driver then stops reading the UART, which (with RTS flow control)
+#     holds the module back instead of losing data.
+#
+# Allocation: __init__ allocates buf, the line buffer and the peer address
+# buffer. fill(), parse() and everything they call allocate nothing: numbers
+# are parsed by hand, comparisons use bytearray.find with bounds, copies use
+# bufcopy.copy. Only handler() may allocate, for lines it decides to keep.
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+from .bufcopy import copy
+
+# Event kinds for handler(kind, arg, buf, start, end).
+EV_LINE = const(0)  # any other text line (command output, echo)
+EV_OK = const(1)
+EV_ERROR = const(2)
+EV_FAIL = const(3)  # join failure: "FAIL" (module-notes) or "Fail" (manual)
+EV_SEND_OK = const(4)
+EV_SEND_FAIL = const(5)
+EV_ALREADY = const(6)  # ALREADY CONNECTED
+EV_PROMPT = const(7)  # ">" after AT+CIPSEND
+EV_RECV = const(8)  # "Recv <n> bytes", arg = n
+EV_BUSY = const(9)  # busy p... / busy s...
+EV_READY = const(10)  # the module (re)booted
+EV_WIFI_CONNECTED = const(11)
+EV_WIFI_GOT_IP = const(12)
+EV_WIFI_DISCONNECT = const(13)
+EV_LINK_CONNECT = const(14)  # arg = link id
+EV_LINK_CLOSED = const(15)  # arg = link id
+EV_STATION = const(16)  # +STA_CONNECTED / +DIST_STA_IP / +STA_DISCONNECTED (SoftAP)
+EV_LINK_FAIL = const(17)  # "<id>,CONNECT FAIL", arg = link id
+
+# "+IPD,4,2048,255.255.255.255,65535:" is 34 bytes; anything longer is not a header.
+_MAX_HDR = const(48)
+_MAX_FRAME = const(65535)
+
+
+def _is(b, s, e, tok):
+    return e - s == len(tok) and b.find(tok, s, e) == s
+
+
+def _starts(b, s, e, tok):
+    n = len(tok)
+    return e - s >= n and b.find(tok, s, s + n) == s
+
+
+def _int(b, s, e):
+    # Decimal digits in b[s:e] as an int, or -1 when empty, too long or not digits.
+    if s >= e or e - s > 5:
+        return -1
+    v = 0
+    while s < e:
+        c = b[s] - 48
+        if c < 0 or c > 9:
+            return -1
+        v = v * 10 + c
+        s += 1
+    return v
+
+
+_IPD = b"+IPD,"
+
+
+class Parser:
+    def __init__(self, links=5, rx_size=1024, line_size=256):
+        self.buf = bytearray(rx_size)
+        self._size = rx_size
+        self._pos = 0  # next byte of buf to parse
+        self._end = 0  # bytes of buf that hold input
+        self._line = bytearray(line_size)
+        self._llen = 0  # bytes of a partial line carried over
+        self._lfull = False  # the partial line overflowed; it is dropped at its end
+        self._hdr = False  # the partial line is (a prefix of) "+IPD,"
+        self._remain = 0  # payload bytes of the current frame still to come
+        self._ring = None  # where they go (None: nobody holds the link)
+        self.link = -1  # link of the current/last frame
+        self.peer = bytearray(4)  # sender of the last frame, when CIPDINFO=1
+        self.peer_port = 0
+        self.rings = [None] * links
+        self.handler = None
+        # Counters a user can read.
+        self.discarded = 0  # payload bytes for links no socket holds
+        self.bad_frames = 0  # +IPD headers that did not parse
+
+    def pending(self):
+        # Input bytes read from the UART but not parsed yet (a ring is full).
+        return self._end - self._pos
+
+    def in_frame(self):
+        return self._remain > 0
+
+    def fill(self, uart):
+        # Read what the UART holds; returns the byte count read. Reads nothing
+        # while earlier input is still unparsed.
+        if self._pos < self._end:
+            return 0
+        n = uart.any()
+        if not n:
+            return 0
+        if n > self._size:
+            n = self._size
+        n = uart.readinto(self.buf, n)
+        if not n:
+            return 0
+        self._pos = 0
+        self._end = n
+        return n
+
+    def feed(self, data):
+        # Parse bytes from memory (tests, other transports). Returns how many
+        # were taken; fewer than len(data) only when a ring is full.
+        taken = 0
+        total = len(data)
+        while taken < total:
+            if self._pos < self._end:
+                self.parse()
+                if self._pos < self._end:
+                    break
+            n = total - taken
+            if n > self._size:
+                n = self._size
+            copy(self.buf, 0, data, taken, n)
+            self._pos = 0
+            self._end = n
+            taken += n
+            self.parse()
+        return taken
+
+    def parse(self):
+        buf = self.buf
+        i = self._pos
+        end = self._end
+        while i < end:
+            if self._remain:
+                n = self._remain
+                if n > end - i:
+                    n = end - i
+                ring = self._ring
+                if ring is None:
+                    self.discarded += n
+                else:
+                    n = ring.put(buf, i, n)
+                    if not n:
+                        break  # ring full: keep the rest for later
+                i += n
+                self._remain -= n
+                continue
+            if self._llen:
+                i = self._carry(buf, i, end)
+                continue
+            c = buf[i]
+            if c == 43:  # "+"
+                m = 1
+                while m < 5 and i + m < end and buf[i + m] == _IPD[m]:
+                    m += 1
+                if m == 5:
+                    lim = i + _MAX_HDR
+                    k = buf.find(b":", i + 5, end if end < lim else lim)
+                    if k >= 0:
+                        self._header(buf, i + 5, k)
+                        i = k + 1
+                    elif end - i < _MAX_HDR:
+                        self._hdr = True
+                        i = self._stash(buf, i, end)
+                    else:
+                        self.bad_frames += 1
+                        i += 5
+                    continue
+                if i + m == end:  # ran out of input while it still looked like +IPD
+                    self._hdr = True
+                    i = self._stash(buf, i, end)
+                    continue
+            elif c == 62:  # ">"
+                self.handler(EV_PROMPT, 0, buf, i, i + 1)
+                i += 1
+                continue
+            elif c <= 32 or c > 126:  # CR, LF, the prompt's space, boot noise
+                i += 1
+                continue
+            j = buf.find(b"\n", i, end)
+            if j < 0:
+                i = self._stash(buf, i, end)
+                continue
+            self._dispatch(buf, i, j)
+            i = j + 1
+        if i >= end:
+            self._pos = self._end = 0
+        else:
+            self._pos = i
+
+    def _stash(self, buf, i, end):
+        # Start carrying a partial line; returns end.
+        n = end - i
+        room = len(self._line)
+        if n > room:
+            n = room
+            self._lfull = True
+        copy(self._line, 0, buf, i, n)
+        self._llen = n
+        return end
+
+    def _append(self, buf, i, n):
+        ll = self._llen
+        room = len(self._line) - ll
+        if n > room:
+            n = room
+            self._lfull = True
+        copy(self._line, ll, buf, i, n)
+        self._llen = ll + n
+
+    def _carry(self, buf, i, end):
+        # Continue a line carried over from an earlier read; returns the new i.
+        line = self._line
+        if self._hdr:
+            ll = self._llen
+            while ll < 5 and i < end:
+                if buf[i] != _IPD[ll]:
+                    self._hdr = False  # not a frame after all: an ordinary line
+                    break
+                line[ll] = buf[i]
+                ll += 1
+                i += 1
+            self._llen = ll
+            if self._hdr:
+                if ll < 5:
+                    return i
+                room = _MAX_HDR - ll
+                lim = i + room
+                k = buf.find(b":", i, end if end < lim else lim)
+                if k >= 0:
+                    self._append(buf, i, k - i)
+                    n = self._llen
+                    self._llen = 0
+                    self._hdr = False
+                    self._header(line, 5, n)
+                    return k + 1
+                if end - i < room:
+                    self._append(buf, i, end - i)
+                    return end
+                # Too long for a header: drop it and parse on from here.
+                self.bad_frames += 1
+                self._llen = 0
+                self._hdr = False
+                return i
+        j = buf.find(b"\n", i, end)
+        if j < 0:
+            self._append(buf, i, end - i)
+            return end
+        self._append(buf, i, j - i)
+        n = self._llen
+        self._llen = 0
+        if self._lfull:
+            self._lfull = False  # longer than any response: not ours, drop it
+        else:
+            self._dispatch(line, 0, n)
+        return j + 1
+
+    def _header(self, b, s, e):
+        # Fields of "+IPD,<fields>:" are in b[s:e]. The comma count tells the
+        # shape (module-notes "The wire"; the IP holds no comma):
+        #   <len> | <id>,<len> | <len>,<ip>,<port> | <id>,<len>,<ip>,<port>
+        c1 = b.find(b",", s, e)
+        c2 = b.find(b",", c1 + 1, e) if c1 >= 0 else -1
+        c3 = b.find(b",", c2 + 1, e) if c2 >= 0 else -1
+        if c3 >= 0 and b.find(b",", c3 + 1, e) >= 0:
+            c1 = -2  # five fields: not a header
+        link = 0
+        ip = -1
+        if c1 == -1:
+            n = _int(b, s, e)
+        elif c2 < 0:
+            link = _int(b, s, c1)
+            n = _int(b, c1 + 1, e)
+        elif c3 < 0:
+            n = _int(b, s, c1)
+            ip = c1 + 1
+            ip_end = c2
+            port = _int(b, c2 + 1, e)
+        elif c1 >= 0:
+            link = _int(b, s, c1)
+            n = _int(b, c1 + 1, c2)
+            ip = c2 + 1
+            ip_end = c3
+            port = _int(b, c3 + 1, e)
+        else:
+            n = -1
+        if n <= 0 or n > _MAX_FRAME or link < 0 or link >= len(self.rings):
+            self.bad_frames += 1
+            return
+        if ip >= 0:
+            if port < 0 or not self._ip(b, ip, ip_end):
+                self.bad_frames += 1
+                return
+            self.peer_port = port
+        self.link = link
+        self._ring = self.rings[link]
+        self._remain = n
+
+    def _ip(self, b, s, e):
+        # Dotted quad in b[s:e], quoted or not, into self.peer.
+        if e - s >= 2 and b[s] == 34 and b[e - 1] == 34:
+            s += 1
+            e -= 1
+        peer = self.peer
+        k = 0
+        while k < 4:
+            d = b.find(b".", s, e) if k < 3 else e
+            if d < 0:
+                return False
+            v = _int(b, s, d)
+            if v < 0 or v > 255:
+                return False
+            peer[k] = v
+            s = d + 1
+            k += 1
+        return True
+
+    def _dispatch(self, b, s, e):
+        while e > s and (b[e - 1] == 13 or b[e - 1] == 32):
+            e -= 1
+        if e <= s:
+            return
+        h = self.handler
+        c = b[s]
+        n = e - s
+        if c == 79 and n == 2 and b[s + 1] == 75:  # OK
+            h(EV_OK, 0, b, s, e)
+        elif c == 69 and _is(b, s, e, b"ERROR"):
+            h(EV_ERROR, 0, b, s, e)
+        elif c == 83 and _is(b, s, e, b"SEND OK"):
+            h(EV_SEND_OK, 0, b, s, e)
+        elif c == 83 and _is(b, s, e, b"SEND FAIL"):
+            h(EV_SEND_FAIL, 0, b, s, e)
+        elif c == 70 and (_is(b, s, e, b"FAIL") or _is(b, s, e, b"Fail")):
+            h(EV_FAIL, 0, b, s, e)
+        elif c == 82 and _starts(b, s, e, b"Recv "):
+            sp = b.find(b" ", s + 5, e)
+            h(EV_RECV, _int(b, s + 5, sp if sp >= 0 else e), b, s, e)
+        elif c == 98 and _starts(b, s, e, b"busy"):
+            h(EV_BUSY, 0, b, s, e)
+        elif c == 114 and _is(b, s, e, b"ready"):
+            h(EV_READY, 0, b, s, e)
+        elif c == 87 and _starts(b, s, e, b"WIFI "):
+            if _is(b, s, e, b"WIFI CONNECTED"):
+                h(EV_WIFI_CONNECTED, 0, b, s, e)
+            elif _is(b, s, e, b"WIFI GOT IP"):
+                h(EV_WIFI_GOT_IP, 0, b, s, e)
+            elif _starts(b, s, e, b"WIFI DISCONNECT"):  # ...DISCONNECT or ...DISCONNECTED
+                h(EV_WIFI_DISCONNECT, 0, b, s, e)
+            else:
+                h(EV_LINE, 0, b, s, e)
+        elif 48 <= c <= 57 and n > 2 and b[s + 1] == 44:  # "<id>,..."
+            self._link_event(c - 48, b, s + 2, e)
+        elif c == 67 and (_is(b, s, e, b"CONNECT") or _is(b, s, e, b"CLOSED")):
+            self._link_event(0, b, s, e)  # single-link mode names no link
+        elif c == 43 and (_starts(b, s, e, b"+STA_") or _starts(b, s, e, b"+DIST_STA_IP")):
+            h(EV_STATION, 0, b, s, e)
+        elif c == 65 and _is(b, s, e, b"ALREADY CONNECTED"):
+            h(EV_ALREADY, 0, b, s, e)
+        else:
+            h(EV_LINE, 0, b, s, e)
+
+    def _link_event(self, link, b, s, e):
+        if _is(b, s, e, b"CONNECT"):
+            self.handler(EV_LINK_CONNECT, link, b, s, e)
+        elif _is(b, s, e, b"CLOSED"):
+            self.handler(EV_LINK_CLOSED, link, b, s, e)
+        elif _is(b, s, e, b"CONNECT FAIL"):
+            self.handler(EV_LINK_FAIL, link, b, s, e)
+        else:
+            self.handler(EV_LINE, 0, b, s - 2, e)

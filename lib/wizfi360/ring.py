@@ -1,0 +1,110 @@
+# Ring: a byte FIFO over one preallocated bytearray.
+#
+# Each open link gets one; the parser writes payload into it and the socket
+# layer reads it out. Allocation: __init__ allocates the storage once; take()
+# returns a new bytes object (that is what the caller asked for). put(),
+# get_into(), find(), discard() and clear() allocate nothing (copies go through
+# bufcopy.copy, which is allocation-free on MicroPython with viper).
+
+from .bufcopy import copy
+
+
+class Ring:
+    def __init__(self, size):
+        if size < 16:
+            raise ValueError("ring size")
+        self._buf = bytearray(size)
+        self._size = size
+        self._r = 0  # index of the oldest byte
+        self._n = 0  # bytes held
+
+    def __len__(self):
+        return self._n
+
+    def capacity(self):
+        return self._size
+
+    def free(self):
+        return self._size - self._n
+
+    def clear(self):
+        self._r = 0
+        self._n = 0
+
+    def put(self, src, off, n):
+        # Append up to n bytes of src[off:]; returns how many fitted.
+        size = self._size
+        room = size - self._n
+        if n > room:
+            n = room
+        if n <= 0:
+            return 0
+        w = self._r + self._n
+        if w >= size:
+            w -= size
+        first = size - w
+        if first >= n:
+            copy(self._buf, w, src, off, n)
+        else:
+            copy(self._buf, w, src, off, first)
+            copy(self._buf, 0, src, off + first, n - first)
+        self._n += n
+        return n
+
+    def get_into(self, dst, off, n):
+        # Move up to n of the oldest bytes into dst[off:]; returns the count.
+        if n > self._n:
+            n = self._n
+        if n <= 0:
+            return 0
+        r = self._r
+        size = self._size
+        first = size - r
+        if first >= n:
+            copy(dst, off, self._buf, r, n)
+        else:
+            copy(dst, off, self._buf, r, first)
+            copy(dst, off + first, self._buf, 0, n - first)
+        self._consume(n)
+        return n
+
+    def take(self, n):
+        # The oldest n bytes (fewer if fewer are held) as a new bytes object.
+        if n > self._n:
+            n = self._n
+        out = bytearray(n)
+        self.get_into(out, 0, n)
+        return bytes(out)
+
+    def discard(self, n):
+        if n > self._n:
+            n = self._n
+        self._consume(n)
+        return n
+
+    def find(self, needle):
+        # Offset from the oldest byte of the first occurrence of needle (a
+        # one-byte bytes object such as b"\n"), or -1. Searches both halves
+        # of a wrapped ring in place.
+        r = self._r
+        end = r + self._n
+        size = self._size
+        buf = self._buf
+        if end <= size:
+            i = buf.find(needle, r, end)
+            return i - r if i >= 0 else -1
+        i = buf.find(needle, r, size)
+        if i >= 0:
+            return i - r
+        i = buf.find(needle, 0, end - size)
+        return i + size - r if i >= 0 else -1
+
+    def _consume(self, n):
+        self._n -= n
+        if self._n == 0:
+            self._r = 0  # keep the data contiguous when the ring runs empty
+        else:
+            self._r += n
+            if self._r >= self._size:
+                self._r -= self._size
+

@@ -1,0 +1,272 @@
+# wizfi360.socket: the names of MicroPython's socket module, on WizFi360 links.
+#
+# Code written for usocket/socket runs unchanged: getaddrinfo() resolves with
+# AT+CIPDOMAIN, socket objects map to the module's link IDs 0-4 (manual
+# 3.2.3.5), and errors are OSError with the errno lwIP sockets raise.
+# Module-level functions use the most recently created WizFi360.
+
+import errno
+
+import wizfi360 as _pkg
+from .clock import ticks_ms, ticks_add, ticks_diff, sleep_ms
+from .engine import OPEN, OPENING, CLOSED, EV_OK, EV_ALREADY, EV_SEND_OK, WIFI_UP
+
+AF_INET = 2
+SOCK_STREAM = 1
+SOCK_DGRAM = 2
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+
+_MAX_SEND = 2048  # bytes per AT+CIPSEND (manual 3.2.3.8)
+_CONNECT_MS = 15000  # connect() when no timeout is set
+_SEND_MS = 10000  # one AT+CIPSEND round trip when no timeout is set
+
+
+def _port(port):
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError("port must be an int 0-65535")
+    return port
+
+
+def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
+    ip = _pkg.current().resolve(host)
+    return [(AF_INET, type or SOCK_STREAM, proto, "", (ip, _port(port)))]
+
+
+class socket:
+    def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0):
+        if af != AF_INET:
+            raise OSError(errno.EOPNOTSUPP, "only AF_INET")
+        if type != SOCK_STREAM or proto not in (0, IPPROTO_TCP):
+            raise OSError(errno.EOPNOTSUPP, "only TCP (SOCK_STREAM)")
+        self._dev = _pkg.current()
+        self._at = self._dev._at
+        self._link = -1
+        self._timeout_ms = -1  # -1 blocking, 0 non-blocking, else milliseconds
+        self._closed = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return "<wizfi360.socket link=%d>" % self._link
+
+    # -- options -----------------------------------------------------------
+
+    def settimeout(self, value):
+        if value is None:
+            self._timeout_ms = -1
+        elif value < 0:
+            raise ValueError("timeout must be None or >= 0")
+        else:
+            ms = int(value * 1000)
+            self._timeout_ms = 1 if value > 0 and ms == 0 else ms
+
+    def setblocking(self, flag):
+        self._timeout_ms = -1 if flag else 0
+
+    def makefile(self, mode="rb", buffering=0):
+        return self
+
+    # -- connection --------------------------------------------------------
+
+    def connect(self, address):
+        if self._closed:
+            raise OSError(errno.EBADF)
+        if self._link >= 0:
+            raise OSError(errno.EALREADY, "already connected")
+        host, port = address
+        if not 1 <= _port(port):
+            raise ValueError("port must be 1-65535")
+        ip = self._dev.resolve(host)
+        at = self._at
+        link = at.claim_link()
+        cmd = b'AT+CIPSTART=%d,"TCP","%s",%d' % (link, ip.encode(), port)
+        t = self._timeout_ms if self._timeout_ms > 0 else _CONNECT_MS
+        try:
+            result = self._dev._cmd(cmd, t)[0]
+        except OSError:
+            at.release_link(link)
+            raise
+        if result != EV_OK:
+            at.release_link(link)
+            if result == EV_ALREADY:
+                raise OSError(errno.EALREADY, "link already connected")
+            if at.wifi != WIFI_UP:
+                raise OSError(errno.EHOSTUNREACH, "Wi-Fi not connected")
+            raise OSError(errno.ECONNREFUSED)
+        if at.link_state[link] == OPENING:
+            at.link_state[link] = OPEN
+        self._link = link
+
+    def close(self):
+        link = self._link
+        self._closed = True
+        if link < 0:
+            return
+        self._link = -1
+        at = self._at
+        try:
+            if at.link_state[link] in (OPEN, OPENING):
+                self._dev._cmd(b"AT+CIPCLOSE=%d" % link, 5000)  # 3.2.3.15
+        except OSError:
+            pass  # the module is gone or not answering; the link is ours to reuse
+        finally:
+            at.release_link(link)
+
+    def _live(self):
+        if self._link < 0:
+            raise OSError(errno.EBADF if self._closed else errno.ENOTCONN)
+        return self._link
+
+    # -- sending -----------------------------------------------------------
+
+    def send(self, buf):
+        link = self._live()
+        at = self._at
+        if at.link_state[link] != OPEN:
+            raise OSError(errno.ECONNRESET)
+        mv = memoryview(buf)
+        n = len(mv)
+        if n == 0:
+            return 0
+        if n > _MAX_SEND:
+            n = _MAX_SEND
+            mv = mv[:n]
+        if self._dev._need_setup:
+            self._dev._setup()
+        result = at.send(link, mv, self._timeout_ms if self._timeout_ms > 0 else _SEND_MS)
+        if result == EV_SEND_OK:
+            return n
+        if at.link_state[link] != OPEN:
+            raise OSError(errno.ECONNRESET)
+        raise OSError(errno.EIO, "send failed")
+
+    def sendall(self, buf):
+        mv = memoryview(buf)
+        n = len(mv)
+        done = 0
+        while done < n:
+            done += self.send(mv[done:] if done else mv)
+        return None
+
+    def write(self, buf, n=None):
+        mv = memoryview(buf)
+        if n is not None:
+            if n < 0 or n > len(mv):
+                raise ValueError("n out of range")
+            mv = mv[:n]
+        self.sendall(mv)
+        return len(mv)
+
+    # -- receiving ---------------------------------------------------------
+
+    def _wait(self, until):
+        # Until the link's ring holds data (True) or the peer has closed and
+        # everything was read (False). until: tick deadline, or None to block.
+        link = self._live()
+        at = self._at
+        ring = at.ring(link)
+        at.poll()
+        while not len(ring):
+            if at.link_state[link] != OPEN:
+                return False
+            if self._timeout_ms == 0:
+                raise OSError(errno.EAGAIN)
+            if until is not None and ticks_diff(until, ticks_ms()) <= 0:
+                raise OSError(errno.ETIMEDOUT)
+            if not at.poll():
+                sleep_ms(1)
+        return True
+
+    def _until(self):
+        t = self._timeout_ms
+        return ticks_add(ticks_ms(), t) if t > 0 else None
+
+    def recv(self, bufsize):
+        if bufsize < 0:
+            raise ValueError("bufsize must be >= 0")
+        if not self._wait(self._until()):
+            return b""
+        data = self._at.ring(self._link).take(bufsize)
+        self._at.poll()  # input held back by a full ring can flow again
+        return data
+
+    def recv_into(self, buf, nbytes=0):
+        # One read of up to nbytes (default len(buf)) into buf; 0 at EOF.
+        # Allocates nothing.
+        n = len(buf) if not nbytes else nbytes
+        if n < 0 or n > len(buf):
+            raise ValueError("nbytes out of range")
+        if not self._wait(self._until()):
+            return 0
+        return self._at.ring(self._link).get_into(buf, 0, n)
+
+    def readinto(self, buf, nbytes=None):
+        # Stream read: fills nbytes (default len(buf)) unless EOF, a timeout or
+        # (non-blocking) no more data comes first. None if nothing was read on
+        # a non-blocking socket. Data read before a timeout is returned, not lost.
+        n = len(buf) if nbytes is None else nbytes
+        if n < 0 or n > len(buf):
+            raise ValueError("nbytes out of range")
+        until = self._until()
+        got = 0
+        while got < n:
+            try:
+                if not self._wait(until):
+                    break
+            except OSError as e:
+                if got and e.errno in (errno.EAGAIN, errno.ETIMEDOUT):
+                    break
+                if e.errno == errno.EAGAIN:
+                    return None
+                raise
+            got += self._at.ring(self._link).get_into(buf, got, n - got)
+        return got
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            chunks = []
+            while True:
+                try:
+                    more = self._wait(self._until())
+                except OSError as e:
+                    if chunks and e.errno in (errno.EAGAIN, errno.ETIMEDOUT):
+                        break
+                    if e.errno == errno.EAGAIN:
+                        return None
+                    raise
+                if not more:
+                    break
+                ring = self._at.ring(self._link)
+                chunks.append(ring.take(len(ring)))
+            return b"".join(chunks)
+        buf = bytearray(size)
+        n = self.readinto(buf)
+        if n is None:
+            return None
+        return bytes(buf) if n == size else bytes(buf[:n])
+
+    def readline(self):
+        chunks = []
+        until = self._until()
+        while True:
+            try:
+                if not self._wait(until):
+                    break
+            except OSError as e:
+                if chunks and e.errno in (errno.EAGAIN, errno.ETIMEDOUT):
+                    break
+                if e.errno == errno.EAGAIN:
+                    return None
+                raise
+            ring = self._at.ring(self._link)
+            i = ring.find(b"\n")
+            if i >= 0:
+                chunks.append(ring.take(i + 1))
+                break
+            chunks.append(ring.take(len(ring)))
+        return b"".join(chunks)
