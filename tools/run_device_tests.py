@@ -99,7 +99,10 @@ def start_emulator():
         sys.path.insert(0, str(TOOLS))
     from wizfi360_emu import AccessPoint, Emulator
 
-    emu = Emulator(aps=[AccessPoint(SSID, KEY)], tcp_port=0, dns_map={"echo.test": "127.0.0.1"})
+    # The second AP's name and password need every escape of manual 3.2.2.15;
+    # tests_device/test_station.py joins it (a board's test AP can mimic it).
+    aps = [AccessPoint(SSID, KEY), AccessPoint('a"b\\c,d', 'p"w\\d,1', bssid="02:00:00:00:00:02")]
+    emu = Emulator(aps=aps, tcp_port=0, dns_map={"echo.test": "127.0.0.1"})
     emu.start()
     return emu
 
