@@ -16,7 +16,7 @@ import errno
 from . import engine as _engine
 from .clock import ticks_ms, ticks_add, sleep_ms
 from .engine import Engine, EV_OK, EV_FAIL, WIFI_UP
-from .escape import quote, unquote, split_fields, to_bytes
+from .escape import quote, unquote, to_bytes
 
 __version__ = "0.1.0"
 
@@ -249,8 +249,10 @@ class WizFi360:
             info = self._query(b"AT+CWJAP_CUR?", b"+CWJAP_CUR:")
             if not info:
                 raise OSError(errno.ENOTCONN, "not connected")
-            f = split_fields(info[0])
-            return int(info[0][f[3][0] : f[3][1]])
+            f = _around(info[0], 0, 3)
+            if f is None:
+                raise OSError(errno.EIO, "bad +CWJAP_CUR line")
+            return int(f[3])
         raise ValueError("unknown status param")
 
     def ifconfig(self):
@@ -275,18 +277,17 @@ class WizFi360:
             e = ln.rfind(b")")
             if s < 0 or e < s:
                 continue
-            body = ln[s + 1 : e]
-            f = split_fields(body)
-            if len(f) < 5:
+            f = _around(ln[s + 1 : e], 1, 3)
+            if f is None:
                 continue
             try:
-                ecn = int(body[f[0][0] : f[0][1]])
-                rssi = int(body[f[2][0] : f[2][1]])
-                channel = int(body[f[4][0] : f[4][1]])
-                mac = _mac_bytes(unquote(body, f[3][0], f[3][1]))
+                ecn = int(f[0])
+                rssi = int(f[2])
+                channel = int(f[4])
+                mac = _mac_bytes(_strip_quotes(f[3]))
             except ValueError:
                 continue
-            found.append((unquote(body, f[1][0], f[1][1]), mac, channel, rssi, ecn, False))
+            found.append((_strip_quotes(f[1]), mac, channel, rssi, ecn, False))
         return found
 
     def config(self, *args, **kwargs):
@@ -312,8 +313,8 @@ class WizFi360:
             out = self._query(b"AT+CWJAP_CUR?", b"+CWJAP_CUR:")
             if not out:
                 return ""
-            f = split_fields(out[0])
-            return unquote(out[0], f[0][0], f[0][1]).decode()
+            f = _around(out[0], 0, 3)
+            return _strip_quotes(f[0]).decode() if f else ""
         raise ValueError("unknown config param: %s" % k)
 
     # -- names -----------------------------------------------------------
@@ -334,6 +335,26 @@ class WizFi360:
                     if is_ip(ip):
                         return ip
         raise OSError(-2, "host not found: %s" % host)  # like getaddrinfo on MicroPython
+
+
+def _around(line, left, right):
+    # Split a line of module output around its one free-text field (an SSID,
+    # which the module prints raw: it may hold quotes and commas): `left`
+    # fields before it and `right` fields after it are split at commas.
+    parts = line.split(b",", left)
+    if len(parts) <= left:
+        return None
+    tail = parts[left].rsplit(b",", right)
+    if len(tail) <= right:
+        return None
+    return parts[:left] + tail
+
+
+def _strip_quotes(b):
+    b = bytes(b).strip()
+    if len(b) >= 2 and b[0] == 34 and b[-1] == 34:
+        return b[1:-1]
+    return b
 
 
 def _mac_text(mac):
