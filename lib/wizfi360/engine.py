@@ -266,7 +266,7 @@ class Engine:
         self._end()
         self._orphan = True
         self._orphan_until = ticks_add(ticks_ms(), _ORPHAN_WAIT_MS)
-        raise OSError(errno.ETIMEDOUT)
+        raise OSError(errno.ETIMEDOUT, "timed out")
 
     def forget_timeout(self):
         # Stop waiting for the late answer of a timed-out command (used while
@@ -280,4 +280,4 @@ class Engine:
             if ticks_diff(self._orphan_until, ticks_ms()) <= 0:
                 self._orphan = False
             elif not self.idle(until):
-                raise OSError(errno.ETIMEDOUT)
+                raise OSError(errno.ETIMEDOUT, "timed out")

@@ -75,7 +75,7 @@ class socket:
 
     def connect(self, address):
         if self._closed:
-            raise OSError(errno.EBADF)
+            raise OSError(errno.EBADF, "socket closed")
         if self._link >= 0:
             raise OSError(errno.EALREADY, "already connected")
         host, port = address
@@ -97,7 +97,7 @@ class socket:
                 raise OSError(errno.EALREADY, "link already connected")
             if at.wifi != WIFI_UP:
                 raise OSError(errno.EHOSTUNREACH, "Wi-Fi not connected")
-            raise OSError(errno.ECONNREFUSED)
+            raise OSError(errno.ECONNREFUSED, "connection refused")
         if at.link_state[link] == OPENING:
             at.link_state[link] = OPEN
         self._link = link
@@ -119,7 +119,9 @@ class socket:
 
     def _live(self):
         if self._link < 0:
-            raise OSError(errno.EBADF if self._closed else errno.ENOTCONN)
+            if self._closed:
+                raise OSError(errno.EBADF, "socket closed")
+            raise OSError(errno.ENOTCONN, "not connected")
         return self._link
 
     # -- sending -----------------------------------------------------------
@@ -128,7 +130,7 @@ class socket:
         link = self._live()
         at = self._at
         if at.link_state[link] != OPEN:
-            raise OSError(errno.ECONNRESET)
+            raise OSError(errno.ECONNRESET, "connection closed by peer")
         mv = memoryview(buf)
         n = len(mv)
         if n == 0:
@@ -142,7 +144,7 @@ class socket:
         if result == EV_SEND_OK:
             return n
         if at.link_state[link] != OPEN:
-            raise OSError(errno.ECONNRESET)
+            raise OSError(errno.ECONNRESET, "connection closed by peer")
         raise OSError(errno.EIO, "send failed")
 
     def sendall(self, buf):
@@ -175,9 +177,9 @@ class socket:
             if at.link_state[link] != OPEN:
                 return False
             if self._timeout_ms == 0:
-                raise OSError(errno.EAGAIN)
+                raise OSError(errno.EAGAIN, "no data")
             if until is not None and ticks_diff(until, ticks_ms()) <= 0:
-                raise OSError(errno.ETIMEDOUT)
+                raise OSError(errno.ETIMEDOUT, "timed out")
             if not at.poll():
                 sleep_ms(1)
         return True

@@ -1,0 +1,219 @@
+"""The driver on CPython against the emulator, end to end."""
+
+import errno
+import os
+import socket as pysocket
+import threading
+
+import pytest
+
+import wizfi360
+from wizfi360 import socket as wsock
+from wizfi360.hostuart import SerialUART, SocketUART
+from wizfi360_emu import AccessPoint, Emulator
+
+SSID, KEY = "WizFiTest", "wizfi360pass"
+ODD_SSID, ODD_KEY = 'a"b\\c,d', 'p"w\\d,1'
+
+
+class EchoServer:
+    def __init__(self):
+        self.srv = pysocket.create_server(("127.0.0.1", 0))
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._echo, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def _echo(c):
+        with c:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    return
+                c.sendall(d)
+
+
+@pytest.fixture(scope="module")
+def echo():
+    e = EchoServer()
+    yield e
+    e.srv.close()
+
+
+@pytest.fixture
+def emu():
+    aps = [AccessPoint(SSID, KEY), AccessPoint(ODD_SSID, ODD_KEY, bssid="02:00:00:00:00:02")]
+    with Emulator(aps=aps, tcp_port=0, pty=True, join_delay_s=0.05, dns_map={"echo.test": "127.0.0.1"}) as e:
+        yield e
+
+
+@pytest.fixture
+def wifi(emu):
+    w = wizfi360.WizFi360(SocketUART("127.0.0.1", emu.tcp_port))
+    yield w
+    w._at.uart.close()
+
+
+def sent(emu):
+    return list(emu.commands)
+
+
+def test_startup_sequence(emu, wifi):
+    cmds = sent(emu)
+    assert cmds[0] == b"AT"
+    for c in (b"ATE0", b"AT+CIPMUX=1", b"AT+CIPDINFO=1"):
+        assert c in cmds
+    assert wifi.version().startswith("AT version:")
+
+
+def test_join_and_errors(emu, wifi):
+    wifi.active(True)
+    with pytest.raises(OSError) as e:
+        wifi.connect(SSID, "wrong-password")
+    assert e.value.errno == errno.EACCES
+    with pytest.raises(OSError) as e:
+        wifi.connect("nope", KEY)
+    assert e.value.errno == errno.ENOENT
+    wifi.connect(SSID, KEY)
+    assert wifi.isconnected()
+    assert wifi.ifconfig()[0] != "0.0.0.0"
+
+
+def test_escaping_reaches_the_module_exactly(emu, wifi):
+    wifi.connect(ODD_SSID, ODD_KEY, bssid=b"\x02\x00\x00\x00\x00\x02")
+    assert b'AT+CWJAP_CUR="a\\"b\\\\c\\,d","p\\"w\\\\d\\,1","02:00:00:00:00:02"' in sent(emu)
+    assert wifi.config("ssid") == ODD_SSID
+    assert wifi.scan()[1][0] == ODD_SSID.encode()
+
+
+@pytest.mark.parametrize("bad", ["a\rb", "a\nb", "a\x00b", "ok\r\nAT+RST"])
+def test_control_characters_are_refused_before_sending(emu, wifi, bad):
+    before = len(emu.commands)
+    with pytest.raises(ValueError):
+        wifi.connect(bad, KEY)
+    with pytest.raises(ValueError):
+        wifi.connect(SSID, bad)
+    with pytest.raises(ValueError):
+        wifi.config(hostname=bad)
+    with pytest.raises(ValueError):
+        wsock.getaddrinfo(bad, 80)
+    assert len(emu.commands) == before
+    assert b"AT+RST" not in emu.commands
+
+
+def test_hostname_with_specials_is_escaped(emu, wifi):
+    wifi.active(True)
+    wifi.config(hostname='n"a,m\\e')
+    assert b'AT+CWHOSTNAME="n\\"a\\,m\\\\e"' in sent(emu)
+
+
+def test_dns_quoted_and_not(emu, wifi):
+    wifi.connect(SSID, KEY)
+    assert wsock.getaddrinfo("echo.test", 5)[0][-1] == ("127.0.0.1", 5)
+    emu.dns_quoted = True
+    assert wsock.getaddrinfo("localhost", 5)[0][-1] == ("127.0.0.1", 5)
+    before = len(emu.commands)
+    assert wsock.getaddrinfo("192.0.2.7", 5)[0][-1] == ("192.0.2.7", 5)
+    assert len(emu.commands) == before  # IP literals need no round trip
+    with pytest.raises(OSError) as e:
+        wsock.getaddrinfo("no-such-host.invalid", 5)
+    assert e.value.errno == -2
+
+
+def test_echo_binary_two_links(emu, wifi, echo):
+    wifi.connect(SSID, KEY)
+    data = [os.urandom(64 * 1024), bytes(range(256)) * 256]
+    data[1] = data[1].replace(b"\x00", b"\r\nOK\r\n+IPD,0,5:")[: 64 * 1024]
+    socks = []
+    for _ in data:
+        s = wsock.socket()
+        s.settimeout(10)
+        s.connect(("echo.test", echo.port))
+        socks.append(s)
+    got = [bytearray(), bytearray()]
+    buf = bytearray(2048)
+    for off in range(0, 64 * 1024, 1024):
+        for s, d in zip(socks, data):
+            s.sendall(d[off : off + 1024])
+        for s, d, g in zip(socks, data, got):
+            while len(g) < off + 1024:
+                n = s.recv_into(buf)
+                g.extend(buf[:n])
+    assert [bytes(g) for g in got] == data
+    for s in socks:
+        s.close()
+
+
+def test_large_send_is_split(emu, wifi, echo):
+    wifi.connect(SSID, KEY)
+    with wsock.socket() as s:
+        s.settimeout(10)
+        s.connect(("127.0.0.1", echo.port))
+        before = len(emu.commands)
+        payload = os.urandom(2048 + 1000)
+        # 3048 bytes do not fit the 2048-byte link ring at once: read while writing
+        n = s.send(payload)
+        assert n == 2048
+        got = s.read(2048)
+        s.write(payload[2048:])
+        got += s.read(1000)
+        assert got == payload
+        sends = [c for c in emu.commands[before:] if c.startswith(b"AT+CIPSEND=")]
+        assert sends == [b"AT+CIPSEND=0,2048", b"AT+CIPSEND=0,1000"]
+
+
+def test_unsolicited_wifi_disconnect(emu, wifi):
+    wifi.connect(SSID, KEY)
+    assert wifi.isconnected()
+    emu.ap_drop()
+    deadline = wizfi360.clock.deadline(2000)
+    while wifi.isconnected() and wizfi360.clock.remaining(deadline) > 0:
+        pass
+    assert not wifi.isconnected()
+
+
+def test_refused_and_unreachable(emu, wifi):
+    s = wsock.socket()
+    with pytest.raises(OSError) as e:
+        s.connect(("127.0.0.1", 1))
+    assert e.value.errno == errno.EHOSTUNREACH  # not joined yet
+    wifi.connect(SSID, KEY)
+    with pytest.raises(OSError) as e:
+        s.connect(("127.0.0.1", 1))
+    assert e.value.errno == errno.ECONNREFUSED
+    s.close()
+
+
+def test_serial_uart_over_pty(emu):
+    # The CPython stand-in through pyserial, on the emulator's pty.
+    w = wizfi360.WizFi360(SerialUART(emu.pty_path))
+    try:
+        assert w.version().startswith("AT version:")
+        w.connect(SSID, KEY)
+        assert w.isconnected()
+    finally:
+        w._at.uart.close()
+
+
+def test_serial_uart_socket_url(emu):
+    w = wizfi360.WizFi360(SerialUART("socket://127.0.0.1:%d" % emu.tcp_port))
+    try:
+        assert w.version().startswith("AT version:")
+    finally:
+        w._at.uart.close()
+
+
+def test_module_level_functions_use_latest_device(emu):
+    a = wizfi360.WizFi360(SocketUART("127.0.0.1", emu.tcp_port))
+    b = wizfi360.WizFi360(SocketUART("127.0.0.1", emu.tcp_port))
+    assert wizfi360.current() is b
+    assert wsock.socket()._dev is b
+    a._at.uart.close()
+    b._at.uart.close()
