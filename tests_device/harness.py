@@ -16,6 +16,7 @@
 # A failure is followed by its traceback.  If the environment variable
 # WIZFI_TEST_K is set, only tests whose name contains it run.
 
+import gc
 import sys
 
 try:
@@ -95,11 +96,16 @@ def run_tests(tests, out=print, tracebacks=True):
     """Run (name, fn) pairs; report each through out(line). Returns (passed, failed)."""
     passed = failed = 0
     for name, fn in tests:
+        gc.collect()  # each test starts from a collected heap
         try:
             fn()
         except Exception as e:
             failed += 1
-            out("FAIL %s: %s" % (name, describe(e)))
+            gc.collect()  # a test that ran out of memory leaves garbage behind
+            try:
+                out("FAIL %s: %s" % (name, describe(e)))
+            except MemoryError:  # the message itself is too big for what is left
+                out("FAIL " + name + ": " + type(e).__name__)
             if tracebacks:
                 print_traceback(e)
         else:
