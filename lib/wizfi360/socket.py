@@ -109,13 +109,15 @@ class socket:
             return
         self._link = -1
         at = self._at
-        try:
-            if at.link_state[link] in (OPEN, OPENING):
+        was = at.link_state[link]
+        # Unread data is dropped first: a full ring would otherwise hold up
+        # the parser, and with it the answer to CIPCLOSE.
+        at.release_link(link)
+        if was == OPEN or was == OPENING:
+            try:
                 self._dev._cmd(b"AT+CIPCLOSE=%d" % link, 5000)  # 3.2.3.15
-        except OSError:
-            pass  # the module is gone or not answering; the link is ours to reuse
-        finally:
-            at.release_link(link)
+            except OSError:
+                pass  # the module is gone or not answering; the link is ours to reuse
 
     def _live(self):
         if self._link < 0:
