@@ -217,3 +217,83 @@ def test_module_level_functions_use_latest_device(emu):
     assert wsock.socket()._dev is b
     a._at.uart.close()
     b._at.uart.close()
+
+
+class ResetPin:
+    """Stands in for the Pin on the module's RST: the rising edge reboots the emulator."""
+
+    def __init__(self, emu):
+        self.emu = emu
+        self.levels = []
+
+    def __call__(self, level):
+        self.levels.append(level)
+        if level == 1:
+            self.emu.reboot(garbage=b"\xff\xfe\x00garbage")
+
+
+def test_hardware_reset_at_start(emu):
+    pin = ResetPin(emu)
+    w = wizfi360.WizFi360(SocketUART("127.0.0.1", emu.tcp_port), reset=pin)
+    try:
+        assert pin.levels == [0, 1]
+        assert w.version().startswith("AT version:")
+        # Nothing was sent before the reset; set-up ran after "ready", past the boot noise.
+        assert emu.commands[:4] == [b"AT", b"ATE0", b"AT+CIPMUX=1", b"AT+CIPDINFO=1"]
+        w.connect(SSID, KEY)
+        assert w.isconnected()
+    finally:
+        w._at.uart.close()
+
+
+def test_unexpected_reboot_fails_sockets_and_reinitialises(emu, wifi, echo):
+    wifi.connect(SSID, KEY)
+    s = wsock.socket()
+    s.settimeout(5)
+    s.connect(("127.0.0.1", echo.port))
+    s.write(b"ping")
+    assert s.read(4) == b"ping"
+    emu.reboot(garbage=b"\xff\xfe")
+    wifi.poll()
+    deadline = wizfi360.clock.deadline(2000)
+    while wifi.stats["reboots"] == 0 and wizfi360.clock.remaining(deadline) > 0:
+        wifi.poll()
+    assert wifi.stats["reboots"] == 1
+    assert not wifi.isconnected()
+    assert s.recv(10) == b""  # the link is gone
+    with pytest.raises(OSError) as e:
+        s.send(b"x")
+    assert e.value.errno == errno.ECONNRESET
+    s.close()
+    n = len(emu.commands)
+    wifi.connect(SSID, KEY)  # echo off, link mode and +IPD format are set up again first
+    assert emu.commands[n : n + 4] == [b"AT", b"ATE0", b"AT+CIPMUX=1", b"AT+CIPDINFO=1"]
+    with wsock.socket() as s2:
+        s2.settimeout(5)
+        s2.connect(("127.0.0.1", echo.port))
+        s2.write(b"again")
+        assert s2.read(5) == b"again"
+
+
+def test_peer_close_then_send_is_connreset(emu, wifi):
+    srv = pysocket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+
+    def serve():
+        c, _ = srv.accept()
+        c.sendall(b"bye")
+        c.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    wifi.connect(SSID, KEY)
+    s = wsock.socket()
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    t.join(5)
+    assert s.read() == b"bye"  # read() to EOF: data first, then the close
+    with pytest.raises(OSError) as e:
+        s.send(b"x")
+    assert e.value.errno == errno.ECONNRESET
+    s.close()
+    srv.close()
