@@ -289,6 +289,8 @@ CASES = [
         None,
     ),
     ("prompt char inside a line", b"a>b\r\n", [LINE(b"a>b")], None),
+    ("+IPD lookalike line", b"+IPV6:fe80::1\r\n", [LINE(b"+IPV6:fe80::1")], None),
+    ("+IPD without comma", b"+IPD\r\n\r\nOK\r\n", [LINE(b"+IPD"), OK], None),
     # +IPD, all four shapes (module-notes "The wire")
     ("+IPD,<len>", b"\r\n+IPD,5:hello", [D(0, b"hello")], (0, None, None)),
     ("+IPD,<id>,<len>", b"\r\n+IPD,3,5:hello", [D(3, b"hello")], (3, None, None)),
@@ -743,3 +745,24 @@ def test_line_that_exactly_fills_the_line_buffer_is_kept():
     for k in range(1, len(text) + 2):
         f = run([data[:k], data[k:]], line_size=64)
         assert f.trace == [LINE(text), OK], k
+
+
+def test_feed_accepts_any_bytes_like_and_empty_input():
+    for kind in (bytes, bytearray, memoryview):
+        f = Feeder()
+        assert f.p.feed(kind(b"")) == 0
+        data = kind(b"\r\nOK\r\n\r\n+IPD,2,3,1.2.3.4,5:abc")
+        assert f.p.feed(data) == len(data)
+        f.drain()
+        assert f.trace == [OK, D(2, b"abc")]
+
+
+def test_handler_buffer_is_reused():
+    # The handler's buf is the parser's own buffer: a line must be copied out.
+    p = Parser()
+    seen = []
+    p.handler = lambda k, a, b, s, e: seen.append((b, s, e, bytes(b[s:e])))
+    p.feed(b"first\r\n")
+    p.feed(b"OK\r\n")
+    assert [x[3] for x in seen] == [b"first", b"OK"]
+    assert isinstance(seen[0][0], (bytearray, memoryview))
