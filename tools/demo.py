@@ -109,26 +109,35 @@ def run(args):
                 watchdog = threading.Timer(limit, _too_slow, (proc, limit))
                 watchdog.daemon = True
                 watchdog.start()
+            # While the firmware runs, Ctrl-C is its business: it stops and
+            # says so, and its last lines still come through the pipe.
+            stopper = _Stopper(proc)
+            old_int = signal.signal(signal.SIGINT, stopper)
+            old_term = signal.signal(signal.SIGTERM, stopper)
             try:
                 for line in proc.stdout:
                     print("pico: " + line.rstrip("\n"), flush=True)
                 rc = proc.wait()
-            except KeyboardInterrupt:
-                interrupted = True
-                rc = _stop_firmware(proc)
             finally:
+                signal.signal(signal.SIGINT, old_int)
+                signal.signal(signal.SIGTERM, old_term)
+                stopper.cancel()
                 if watchdog is not None:
                     watchdog.cancel()
+            interrupted = stopper.count > 0
     except KeyboardInterrupt:
         interrupted = True
-        rc = _stop_firmware(proc) if proc is not None else 130
+        rc = 130
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
     finally:
         sink.stop()
         emu.stop()
 
     got = len(sink.readings)
     say("%d reading%s received by the sink" % (got, "" if got == 1 else "s"))
-    if interrupted:
+    if interrupted or rc == 130:  # 130: the firmware itself caught a Ctrl-C
         say("stopped by Ctrl-C")
         return 0 if readings is None and got > 0 else 130
     if rc != 0:
@@ -145,25 +154,43 @@ def _too_slow(proc, limit):
     proc.kill()
 
 
-def _stop_firmware(proc):
-    """Ask the firmware to stop as Ctrl-C would, then wait for it."""
-    try:  # from a terminal, the firmware got the same Ctrl-C
-        proc.wait(timeout=1)
-    except subprocess.TimeoutExpired:
-        pass
-    if proc.poll() is None:
-        try:
-            proc.send_signal(signal.SIGINT)
-        except OSError:
-            pass
-    try:
-        out, _ = proc.communicate(timeout=5)
-    except (subprocess.TimeoutExpired, KeyboardInterrupt):
-        proc.kill()
-        out, _ = proc.communicate()
-    for line in (out or "").splitlines():
-        print("pico: " + line, flush=True)
-    return proc.returncode
+class _Stopper:
+    """SIGINT/SIGTERM handler while the firmware runs.
+
+    From a terminal the firmware gets the same Ctrl-C and stops by itself;
+    otherwise it is passed on after a second, and the firmware is killed if
+    it is still there 5 s later or at a second Ctrl-C."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.count = 0
+        self._timers = []
+
+    def __call__(self, signum, frame):
+        self.count += 1
+        if self.count > 1:
+            self._kill()
+            return
+        for delay, action in ((1.0, self._forward), (6.0, self._kill)):
+            t = threading.Timer(delay, action)
+            t.daemon = True
+            t.start()
+            self._timers.append(t)
+
+    def _forward(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGINT)
+            except OSError:
+                pass
+
+    def _kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+
+    def cancel(self):
+        for t in self._timers:
+            t.cancel()
 
 
 def main(argv=None):
