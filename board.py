@@ -23,7 +23,8 @@ def open_module(cfg):
         uart = UART(u.get("id", 1), u.get("baudrate", 115200),
                     tx=Pin(u.get("tx", 4)), rx=Pin(u.get("rx", 5)),
                     rxbuf=u.get("rxbuf", 4096))
-        return uart, Pin(u.get("reset", 20))
+        # RST is active low: an output, held high so the module runs.
+        return uart, Pin(u.get("reset", 20), Pin.OUT, value=1)
 
     from wizfi360.hostuart import SocketUART
 
