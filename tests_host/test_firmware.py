@@ -213,3 +213,46 @@ def test_sink_answers_200_and_rejects_non_json():
         with urllib.request.urlopen(url) as r:
             assert r.read() == b"1 readings\n"
         assert s.readings == [{"device": "d", "seq": 1, "temp_c": 20.5, "uptime_ms": 5}]
+
+
+def test_board_seam_on_rp2(monkeypatch):
+    """board.py's rp2 branch, with a stand-in `machine` module under CPython."""
+    import importlib
+    import types
+
+    made = {}
+
+    class Pin:
+        OUT = 1
+
+        def __init__(self, num, mode=None, value=None):
+            self.num, self.mode, self.value = num, mode, value
+
+    class UART:
+        def __init__(self, uid, baudrate, **kw):
+            made["uart"] = (uid, baudrate, kw["tx"].num, kw["rx"].num, kw["rxbuf"])
+
+    class ADC:
+        def __init__(self, channel):
+            made["adc"] = channel
+
+        def read_u16(self):
+            return 14021  # 0.706 V: 27 C by the RP2040 datasheet formula
+
+    machine = types.ModuleType("machine")
+    machine.Pin, machine.UART, machine.ADC = Pin, UART, ADC
+    monkeypatch.setitem(sys.modules, "machine", machine)
+    monkeypatch.setattr(sys, "platform", "rp2")
+    monkeypatch.syspath_prepend(str(REPO))
+    monkeypatch.delitem(sys.modules, "board", raising=False)
+    board = importlib.import_module("board")
+    try:
+        uart, reset = board.open_module({"emulator": ("127.0.0.1", 1)})
+        assert made["uart"] == (1, 115200, 4, 5, 4096)
+        assert (reset.num, reset.mode, reset.value) == (20, Pin.OUT, 1)
+        board.open_module({"uart": {"baudrate": 921600, "reset": 21}})
+        assert made["uart"][1] == 921600
+        assert made["adc"] == 4
+        assert abs(board.read_temp_c() - 27.0) < 0.1
+    finally:
+        sys.modules.pop("board", None)
