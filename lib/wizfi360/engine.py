@@ -56,7 +56,6 @@ WIFI_UP = const(2)  # WIFI GOT IP
 _WAITING = const(-1)
 _BUSY_RETRY_MS = const(20)
 _BUSY_RETRY_MAX_MS = const(500)
-_ORPHAN_WAIT_MS = const(20000)  # how long a timed-out command may still answer
 
 
 class Engine:
@@ -75,8 +74,9 @@ class Engine:
         self._lines = None  # the command's other output lines, when wanted
         self._prompt = False
         self._busy = False
-        self._orphan = False  # a command timed out; its result may still come
-        self._orphan_until = 0
+        self._orphan = False  # results may still come that belong to no command
+        self._probe = False  # resyncing: results before the marker line are stale
+        self._marker = False
         self.on_reboot = None  # called (no args) when the module reboots unasked
 
     # -- non-blocking core -------------------------------------------------
@@ -96,17 +96,21 @@ class Engine:
 
     def _event(self, kind, arg, buf, s, e):
         if kind == EV_LINE:
-            if self._lines is not None:
+            if self._probe and buf.find(b"AT version", s, e) == s:
+                self._marker = True
+            elif self._lines is not None:
                 echo = self._echo
                 if echo is not None and e - s == len(echo) and buf.find(echo, s, e) == s:
                     self._echo = None  # echo is on (after power-up); not output
                 else:
                     self._lines.append(bytes(buf[s:e]))
         elif kind <= EV_ALREADY:  # OK, ERROR, FAIL, SEND OK, SEND FAIL, ALREADY CONNECTED
-            if self._waiting:
+            if self._waiting and self._final == _WAITING and (self._marker or not self._probe):
                 self._final = kind
-            else:
-                self._orphan = False  # the late answer of a timed-out command
+                if kind == EV_ALREADY:
+                    # Manual 3.2.3.5 makes it the answer; ESP-style firmware
+                    # adds ERROR after it, which must not answer the next command.
+                    self._orphan = True
         elif kind == EV_PROMPT:
             self._prompt = True
         elif kind == EV_BUSY:
@@ -179,50 +183,63 @@ class Engine:
         # Send cmd (bytes, no CR LF) and wait for its final result. Returns
         # (EV_OK/EV_ERROR/..., list of output lines or None). Raises
         # OSError(ETIMEDOUT) when the deadline passes first.
-        until = ticks_add(ticks_ms(), timeout_ms)
-        self._settle(until)
-        retry_ms = _BUSY_RETRY_MS
-        while True:
-            self._begin(cmd, lines)
-            self.uart.write(cmd + b"\r\n")
-            if self._wait_final(until):
-                return self._end()
-            # "busy p..."/"busy s...": the command was not taken; retry it.
-            pause = ticks_add(ticks_ms(), retry_ms)
-            while self.idle(pause):
-                pass
-            retry_ms = min(retry_ms * 2, _BUSY_RETRY_MAX_MS)
+        self._issue(cmd, lines, ticks_add(ticks_ms(), timeout_ms))
+        return self._end()
 
     def send(self, link, data, timeout_ms=10000):
         # AT+CIPSEND=<id>,<n> (manual 3.2.3.8): OK, ">", the data, "Recv n
         # bytes", SEND OK. data is a bytes-like object of 1-2048 bytes.
         # Returns the final result (EV_SEND_OK, EV_SEND_FAIL or EV_ERROR).
         until = ticks_add(ticks_ms(), timeout_ms)
-        self._settle(until)
-        cmd = b"AT+CIPSEND=%d,%d" % (link, len(data))
-        retry_ms = _BUSY_RETRY_MS
-        while True:
-            self._begin(cmd, False)
-            self.uart.write(cmd + b"\r\n")
-            if self._wait_final(until):
-                break
-            pause = ticks_add(ticks_ms(), retry_ms)
-            while self.idle(pause):
-                pass
-            retry_ms = min(retry_ms * 2, _BUSY_RETRY_MAX_MS)
+        self._issue(b"AT+CIPSEND=%d,%d" % (link, len(data)), False, until)
         if self._final != EV_OK:
             return self._end()[0]
         while not self._prompt:
-            if self._final == EV_ERROR or not self.idle(until):
-                if self._final != EV_ERROR:
-                    self._timed_out()
-                return self._end()[0]
+            if not self.idle(until):
+                self._timed_out()
         self._final = _WAITING
         self._write_all(data, until)
         while self._final == _WAITING:
             if not self.idle(until):
                 self._timed_out()
         return self._end()[0]
+
+    def _issue(self, cmd, lines, until):
+        # Write cmd and wait for its first final result, resending it after
+        # "busy p..."/"busy s..." (the module did not take it; module-notes).
+        self._settle(until)
+        retry_ms = _BUSY_RETRY_MS
+        while True:
+            self._begin(cmd, lines)
+            self.uart.write(cmd + b"\r\n")
+            while self._final == _WAITING and not self._busy:
+                if not self.idle(until):
+                    self._timed_out()
+            if not self._busy:
+                return
+            left = ticks_diff(until, ticks_ms())
+            pause = ticks_add(ticks_ms(), retry_ms if retry_ms < left else left)
+            while self.idle(pause):
+                pass
+            if ticks_diff(until, ticks_ms()) <= 0:
+                self._end()  # not taken, so no late answer will come
+                raise OSError(errno.ETIMEDOUT, "module busy")
+            retry_ms = min(retry_ms * 2, _BUSY_RETRY_MAX_MS)
+
+    def _settle(self, until):
+        # After a timeout (or ALREADY CONNECTED), results may still come that
+        # answer no command in flight. Resync before the next command: AT+GMR's
+        # answer has a line no other answer has ("AT version:", manual
+        # 3.2.4.1), so every result before that line is stale and dropped.
+        if not self._orphan:
+            return
+        self._orphan = False
+        self._probe = True
+        try:
+            self._issue(b"AT+GMR", False, until)
+            self._end()
+        finally:
+            self._probe = False
 
     def _write_all(self, data, until):
         n = len(data)
@@ -244,6 +261,7 @@ class Engine:
         self._final = _WAITING
         self._prompt = False
         self._busy = False
+        self._marker = False
         self._waiting = True
 
     def _end(self):
@@ -253,31 +271,12 @@ class Engine:
         self._echo = None
         return result
 
-    def _wait_final(self, until):
-        # True once the final result is in, False on "busy".
-        while self._final == _WAITING:
-            if self._busy:
-                return False
-            if not self.idle(until):
-                self._timed_out()
-        return True
-
     def _timed_out(self):
         self._end()
-        self._orphan = True
-        self._orphan_until = ticks_add(ticks_ms(), _ORPHAN_WAIT_MS)
+        self._orphan = True  # its answer may still come
         raise OSError(errno.ETIMEDOUT, "timed out")
 
     def forget_timeout(self):
         # Stop waiting for the late answer of a timed-out command (used while
         # syncing with a module that may not have been listening).
         self._orphan = False
-
-    def _settle(self, until):
-        # Before a new command, let a timed-out one deliver its late result so
-        # that it is not taken for the new command's (bounded by both deadlines).
-        while self._orphan:
-            if ticks_diff(self._orphan_until, ticks_ms()) <= 0:
-                self._orphan = False
-            elif not self.idle(until):
-                raise OSError(errno.ETIMEDOUT, "timed out")

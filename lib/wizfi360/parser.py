@@ -178,7 +178,11 @@ class Parser:
                 if m == 5:
                     lim = i + _MAX_HDR
                     k = buf.find(b":", i + 5, end if end < lim else lim)
-                    if k >= 0:
+                    nl = buf.find(b"\n", i + 5, k if k >= 0 else (end if end < lim else lim))
+                    if nl >= 0:  # a header cut by a line end: garbage
+                        self.bad_frames += 1
+                        i = nl + 1
+                    elif k >= 0:
                         self._header(buf, i + 5, k)
                         i = k + 1
                     elif end - i < _MAX_HDR:
@@ -249,6 +253,12 @@ class Parser:
                 room = _MAX_HDR - ll
                 lim = i + room
                 k = buf.find(b":", i, end if end < lim else lim)
+                nl = buf.find(b"\n", i, k if k >= 0 else (end if end < lim else lim))
+                if nl >= 0:  # a header cut by a line end: garbage
+                    self.bad_frames += 1
+                    self._llen = 0
+                    self._hdr = False
+                    return nl + 1
                 if k >= 0:
                     self._append(buf, i, k - i)
                     n = self._llen
@@ -371,7 +381,7 @@ class Parser:
                 h(EV_WIFI_DISCONNECT, 0, b, s, e)
             else:
                 h(EV_LINE, 0, b, s, e)
-        elif 48 <= c <= 57 and n > 2 and b[s + 1] == 44:  # "<id>,..."
+        elif 48 <= c < 48 + len(self.rings) and n > 2 and b[s + 1] == 44:  # "<id>,..."
             self._link_event(c - 48, b, s + 2, e)
         elif c == 67 and (_is(b, s, e, b"CONNECT") or _is(b, s, e, b"CLOSED")):
             self._link_event(0, b, s, e)  # single-link mode names no link
