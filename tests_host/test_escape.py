@@ -7,7 +7,7 @@ a backslash; CR, LF and NUL cannot be sent at all (module-notes, bug 8).
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from wizfi360.escape import quote, unquote, split_fields
+from wizfi360.escape import quote, unquote
 
 
 def uq(b):
@@ -150,72 +150,3 @@ def test_round_trip_bytes_property(b):
     assert not (set(q) & {0, 10, 13})
     assert uq(q) == b
 
-
-# --------------------------------------------------------------------------
-# split_fields()
-
-
-def fields(line, start=0):
-    return [bytes(line[s:e]) for s, e in split_fields(line, start)]
-
-
-def test_split_fields_plain():
-    assert fields(b"a,b,c") == [b"a", b"b", b"c"]
-    assert fields(b"abc") == [b"abc"]
-    assert fields(b"") == [b""]
-    assert fields(b"a,,b,") == [b"a", b"", b"b", b""]
-    assert split_fields(b"ab,c") == [(0, 2), (3, 4)]
-
-
-def test_split_fields_respects_quotes_and_escapes():
-    assert fields(b'a,"b,c",d') == [b"a", b'"b,c"', b"d"]
-    assert fields(b'"a\\,b",c') == [b'"a\\,b"', b"c"]
-    assert fields(b'"a\\"b,c",d') == [b'"a\\"b,c"', b"d"]
-    assert fields(b'"ab\\\\",c') == [b'"ab\\\\"', b"c"]  # escaped backslash before the closing quote
-    assert fields(b'"\\\\\\",\\,",x') == [b'"\\\\\\",\\,"', b"x"]
-
-
-def test_split_fields_from_start():
-    line = b'+CWJAP_CUR:"ab\\,c","00:08:dc:11:12:13",12,-75'
-    start = line.index(b":") + 1
-    spans = split_fields(line, start)
-    assert [bytes(line[s:e]) for s, e in spans] == [b'"ab\\,c"', b'"00:08:dc:11:12:13"', b"12", b"-75"]
-    assert unquote(line, *spans[0]) == b"ab,c"
-    assert unquote(line, *spans[1]) == b"00:08:dc:11:12:13"
-    assert int(line[spans[3][0] : spans[3][1]]) == -75
-
-
-def test_split_fields_on_bytearray_and_memoryview():
-    for kind in (bytearray, memoryview):
-        line = kind(b'1,"a,b",2')
-        assert [bytes(line[s:e]) for s, e in split_fields(line)] == [b"1", b'"a,b"', b"2"]
-
-
-@pytest.mark.parametrize("values", [ROUND_TRIP, ["a", "b"], [",", ",", ","], ['"', "\\", '"']])
-def test_split_fields_round_trip(values):
-    line = b",".join(quote(v, "x", 64) for v in values)
-    spans = split_fields(line)
-    assert [unquote(line, s, e).decode() for s, e in spans] == values
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.one_of(
-            st.text(alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)), min_size=1, max_size=12),
-            st.integers(-100000, 100000),
-        ),
-        min_size=1,
-        max_size=6,
-    )
-)
-def test_split_fields_property(values):
-    parts = [str(v).encode() if isinstance(v, int) else quote(v, "x", 64) for v in values]
-    line = b"+X:" + b",".join(parts)
-    spans = split_fields(line, 3)
-    assert len(spans) == len(values)
-    for v, (s, e) in zip(values, spans):
-        if isinstance(v, int):
-            assert int(line[s:e]) == v
-        else:
-            assert unquote(line, s, e).decode() == v

@@ -47,25 +47,3 @@ def unquote(b, s, e):
         s += 1
     return bytes(out)
 
-
-def split_fields(line, start=0):
-    # Split "a,"b,c",d" at commas outside quotes; returns [(s, e), ...] spans
-    # of line so that callers can unquote or int() the fields they need.
-    spans = []
-    s = start
-    i = start
-    n = len(line)
-    quoted = False
-    while i < n:
-        c = line[i]
-        if c == 92 and quoted:
-            i += 2
-            continue
-        if c == 34:
-            quoted = not quoted
-        elif c == 44 and not quoted:
-            spans.append((s, i))
-            s = i + 1
-        i += 1
-    spans.append((s, n))
-    return spans
