@@ -248,7 +248,8 @@ def main():
                 joined = False
             if not joined:
                 print("lost the network, joining again")
-                join(wifi, cfg["ssid"], cfg["key"])
+                if join(wifi, cfg["ssid"], cfg["key"]):
+                    print("joined %s again" % cfg["ssid"])
             continue
         if 200 <= code < 300:
             posted += 1

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -175,6 +176,33 @@ def test_failed_posts_are_printed_and_the_loop_goes_on(run_firmware, emulator):
     assert "done: 0 of 2 readings posted" in out
     assert rc == 1
     assert "Traceback" not in out
+
+
+def test_rejoins_after_the_access_point_drops(micropython, tmp_path, emulator, sink):
+    cfg = config_for(emulator, "http://sink.test:%d/" % sink.port, readings=4, interval_s=0.8)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    proc = subprocess.Popen([micropython, "main.py"], cwd=str(REPO),
+                            env=dict(os.environ, WIZFI_CONFIG=str(path)),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        assert sink.wait_for(1, timeout=20)
+        time.sleep(0.2)  # while the firmware waits for the next reading
+        emulator.ap_drop()
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    print(out)
+    assert "reading 2 failed: " in out
+    assert "lost the network, joining again" in out
+    assert "joined WizFiTest again" in out
+    assert "reading 4 posted: " in out
+    assert "done: 3 of 4 readings posted" in out
+    assert proc.returncode == 1
+    assert [r["seq"] for r in sink.readings] == [1, 3, 4]
 
 
 def test_unreachable_emulator_is_explained(run_firmware):
