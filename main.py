@@ -14,6 +14,7 @@ if sys.platform != "rp2":
     # Off-board: find the driver in lib/ next to this file.
     sys.path.insert(1, (sys.path[0] or ".") + "/lib")
 
+import gc
 import json
 import time
 
@@ -198,6 +199,9 @@ def main():
     except ImportError as e:
         print("cannot import the wizfi360 driver (%s): copy lib/wizfi360 to the board" % e)
         return 1
+    except MemoryError:
+        print("not enough memory to compile the wizfi360 driver: install it as .mpy files")
+        return 1
 
     try:
         uart, reset = board.open_module(cfg)
@@ -236,6 +240,7 @@ def main():
             due = now
 
         seq += 1
+        gc.collect()  # each post needs a few KB in one piece: defragment first
         temp = round(board.read_temp_c(), 1)
         reading = {"device": device, "seq": seq, "temp_c": temp, "uptime_ms": uptime_ms}
         try:
