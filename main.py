@@ -206,8 +206,10 @@ def main():
     try:
         uart, reset = board.open_module(cfg)
     except OSError as e:
-        where = "%s:%d" % cfg["emulator"]
-        print("cannot reach the module (emulator at %s?): %s" % (where, why(e)))
+        where = "the UART" if board.ON_BOARD else "the emulator at %s:%d" % cfg["emulator"]
+        print("cannot reach the module through %s: %s" % (where, why(e)))
+        if not board.ON_BOARD:
+            print("(start it with: python tools/emulator.py --port %d)" % cfg["emulator"][1])
         return 1
     try:
         wifi = wizfi360.WizFi360(uart, reset=reset)
