@@ -17,6 +17,7 @@ From the command line:
 
 import argparse
 import json
+import signal
 import sys
 import threading
 import time
@@ -126,11 +127,16 @@ class HttpSink:
             print(line, file=self.out or sys.stdout, flush=True)
 
 
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Receive and print the sensor firmware's JSON readings.")
     ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     ap.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080, 0 = any free)")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     sink = HttpSink(args.host, args.port).start()
     print("sink: listening on http://%s:%d/ (Ctrl-C to stop)" % (args.host, sink.port), flush=True)
     try:
