@@ -6,9 +6,6 @@ A handler gets (ctx, cmd): cmd is an atparse.Command; ctx (core.Ctx) gives .emu,
 ParamError answers ERROR. To add a command, decorate a function with @handles.
 """
 
-import ipaddress
-import re
-
 from .atparse import EXEC, QUERY, SET, ParamError
 from .links import Link, open_tcp, resolve
 from .state import AP_IP, AP_MAC, GMR, MAX_LINKS
@@ -43,13 +40,6 @@ def _label(cmd):
     return cmd.name.decode()
 
 
-def _ipv4(arg):
-    try:
-        return str(ipaddress.IPv4Address(arg.str(7, 15)))
-    except ValueError:
-        raise ParamError("bad IPv4 address") from None
-
-
 def _need_joined(ctx):
     if ctx.state.joined is None:
         raise ParamError("not joined to an AP")
@@ -77,20 +67,51 @@ def gmr(ctx, cmd):
     ctx.out(GMR)
 
 
-# --- Wi-Fi -------------------------------------------------------------------------------
-@handles(b"+CWMODE_CUR", b"+CWMODE_DEF", form=SET)
-def cwmode_set(ctx, cmd):
-    mode = cmd.nargs(1)[0].int(1, 3)
-    ctx.state.cwmode = mode
+# --- settings: NAME=<value> stores it, NAME? answers +NAME:<value> ------------------------------
+def setting(attr, names, parse, fmt="%s:%d", on_set=None):
+    def set_(ctx, cmd):
+        value = parse(cmd.nargs(1)[0])
+        if on_set:
+            on_set(ctx, value)
+        setattr(ctx.state, attr, value)
+
+    def query(ctx, cmd):
+        _lines(ctx, fmt % (_label(cmd), getattr(ctx.state, attr)))
+    for name in names:
+        TABLE.setdefault(name, {}).update({SET: set_, QUERY: query})
+
+
+def _cwmode_changed(ctx, mode):
     if mode == 2:
-        ctx.emu.drop_wifi()
+        ctx.emu.drop_wifi()          # station off: leaves the AP
 
 
-@handles(b"+CWMODE_CUR", b"+CWMODE_DEF", form=QUERY)
-def cwmode_query(ctx, cmd):
-    _lines(ctx, "%s:%d" % (_label(cmd), ctx.state.cwmode))
+def _cipmux_changed(ctx, mux):
+    if ctx.emu.links and mux != ctx.state.mux:
+        raise ParamError("links are open")
 
 
+setting("cwmode", (b"+CWMODE_CUR", b"+CWMODE_DEF"), lambda a: a.int(1, 3), on_set=_cwmode_changed)
+setting("autoconn", (b"+CWAUTOCONN",), lambda a: a.int(0, 1))
+setting("hostname", (b"+CWHOSTNAME",), lambda a: a.str(1, 32), fmt='%s:"%s"')
+setting("sta_mac", (b"+CIPSTAMAC_CUR", b"+CIPSTAMAC_DEF"), lambda a: a.str(17, 17).lower(), fmt='%s:"%s"')
+setting("mux", (b"+CIPMUX",), lambda a: a.int(0, 1), on_set=_cipmux_changed)
+setting("dinfo", (b"+CIPDINFO",), lambda a: a.int(0, 1))
+
+
+@handles(b"+CWDHCP_CUR", b"+CWDHCP_DEF", form=SET)
+def cwdhcp_set(ctx, cmd):
+    args = cmd.nargs(2)
+    bits = (1, 2, 3)[args[0].int(0, 2)]      # 0 SoftAP, 1 station, 2 both
+    ctx.state.dhcp = ctx.state.dhcp | bits if args[1].int(0, 1) else ctx.state.dhcp & ~bits
+
+
+@handles(b"+CWDHCP_CUR", b"+CWDHCP_DEF", form=QUERY)
+def cwdhcp_query(ctx, cmd):
+    _lines(ctx, "%s:%d" % (_label(cmd), ctx.state.dhcp))
+
+
+# --- Wi-Fi -------------------------------------------------------------------------------
 @handles(b"+CWJAP_CUR", b"+CWJAP_DEF", form=SET)
 def cwjap_set(ctx, cmd):
     args = cmd.nargs(2, 3)
@@ -138,100 +159,24 @@ def cwqap(ctx, cmd):
 @handles(b"+CWLAP", form=EXEC)
 @handles(b"+CWLAP", form=SET)
 def cwlap(ctx, cmd):
-    args = cmd.nargs(0, 3)
-    ssid = args[0].str(1, 32) if args else None
-    mac = args[1].str(17, 17).lower() if len(args) > 1 else None
-    channel = args[2].int(1, 14) if len(args) > 2 else None
+    ssid = cmd.nargs(0, 1)[0].str(1, 32) if cmd.args else None
     if not ctx.state.station():
         raise ParamError("station mode is off")
-    for ap in ctx.emu.aps:
-        if ((ssid is None or ap.ssid == ssid) and (mac is None or ap.bssid.lower() == mac)
-                and (channel is None or ap.channel == channel)):
-            _lines(ctx, '+CWLAP:(%d,"%s",%d,"%s",%d)' % (ap.ecn, ap.ssid, ap.rssi, ap.bssid, ap.channel))
-
-
-@handles(b"+CWDHCP_CUR", b"+CWDHCP_DEF", form=SET)
-def cwdhcp_set(ctx, cmd):
-    args = cmd.nargs(2)
-    bits = (1, 2, 3)[args[0].int(0, 2)]
-    if args[1].int(0, 1):
-        ctx.state.dhcp |= bits
-        if bits & 2:
-            ctx.state.static_ip = None
-    else:
-        ctx.state.dhcp &= ~bits
-
-
-@handles(b"+CWDHCP_CUR", b"+CWDHCP_DEF", form=QUERY)
-def cwdhcp_query(ctx, cmd):
-    _lines(ctx, "%s:%d" % (_label(cmd), ctx.state.dhcp))
-
-
-@handles(b"+CWAUTOCONN", form=SET)
-def cwautoconn_set(ctx, cmd):
-    ctx.state.autoconn = cmd.nargs(1)[0].int(0, 1)
-
-
-@handles(b"+CWAUTOCONN", form=QUERY)
-def cwautoconn_query(ctx, cmd):
-    _lines(ctx, "+CWAUTOCONN:%d" % ctx.state.autoconn)
-
-
-@handles(b"+CWHOSTNAME", form=SET)
-def cwhostname_set(ctx, cmd):
-    ctx.state.hostname = cmd.nargs(1)[0].str(1, 32)
-
-
-@handles(b"+CWHOSTNAME", form=QUERY)
-def cwhostname_query(ctx, cmd):
-    _lines(ctx, '+CWHOSTNAME:"%s"' % ctx.state.hostname)
+    _lines(ctx, *('+CWLAP:(%d,"%s",%d,"%s",%d)' % (ap.ecn, ap.ssid, ap.rssi, ap.bssid, ap.channel)
+                  for ap in ctx.emu.aps if ssid in (None, ap.ssid)))
 
 
 # --- IP configuration ----------------------------------------------------------------------
 @handles(b"+CIPSTA_CUR", b"+CIPSTA_DEF", form=QUERY)
 def cipsta_query(ctx, cmd):
-    ip, gw, mask = ctx.state.ipconfig()
     label = _label(cmd)
-    _lines(ctx, '%s:ip:"%s"' % (label, ip), '%s:gateway:"%s"' % (label, gw),
-           '%s:netmask:"%s"' % (label, mask))
-
-
-@handles(b"+CIPSTA_CUR", b"+CIPSTA_DEF", form=SET)
-def cipsta_set(ctx, cmd):
-    args = cmd.args
-    if len(args) not in (1, 3):
-        raise ParamError("need ip or ip,gateway,netmask")
-    ip = _ipv4(args[0])
-    gw, mask = (_ipv4(args[1]), _ipv4(args[2])) if len(args) == 3 else (ip.rsplit(".", 1)[0] + ".1", "255.255.255.0")
-    ctx.state.static_ip = (ip, gw, mask)
-    ctx.state.dhcp &= ~2
+    _lines(ctx, *('%s:%s:"%s"' % (label, key, value)
+                  for key, value in zip(("ip", "gateway", "netmask"), ctx.state.ipconfig())))
 
 
 @handles(b"+CIPDNS_CUR", b"+CIPDNS_DEF", form=QUERY)
 def cipdns_query(ctx, cmd):
     _lines(ctx, *("%s:%s" % (_label(cmd), server) for server in ctx.state.dns))
-
-
-@handles(b"+CIPDNS_CUR", b"+CIPDNS_DEF", form=SET)
-def cipdns_set(ctx, cmd):
-    args = cmd.nargs(1, 3)
-    servers = [_ipv4(a) for a in args[1:]]
-    if args[0].int(0, 1) == 0 and servers or len(set(servers)) != len(servers):
-        raise ParamError("bad DNS servers")
-    ctx.state.dns = servers or ["208.67.222.222"]
-
-
-@handles(b"+CIPSTAMAC_CUR", b"+CIPSTAMAC_DEF", form=QUERY)
-def cipstamac_query(ctx, cmd):
-    _lines(ctx, '%s:"%s"' % (_label(cmd), ctx.state.sta_mac))
-
-
-@handles(b"+CIPSTAMAC_CUR", b"+CIPSTAMAC_DEF", form=SET)
-def cipstamac_set(ctx, cmd):
-    mac = cmd.nargs(1)[0].str(17, 17).lower()
-    if not re.fullmatch(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", mac) or int(mac[:2], 16) & 1:
-        raise ParamError("bad MAC address")
-    ctx.state.sta_mac = mac
 
 
 @handles(b"+CIFSR", form=EXEC)
@@ -256,29 +201,6 @@ def cipdomain(ctx, cmd):
 
 
 # --- links ---------------------------------------------------------------------------------
-@handles(b"+CIPMUX", form=SET)
-def cipmux_set(ctx, cmd):
-    mux = cmd.nargs(1)[0].int(0, 1)
-    if ctx.emu.links and mux != ctx.state.mux:
-        raise ParamError("links are open")
-    ctx.state.mux = mux
-
-
-@handles(b"+CIPMUX", form=QUERY)
-def cipmux_query(ctx, cmd):
-    _lines(ctx, "+CIPMUX:%d" % ctx.state.mux)
-
-
-@handles(b"+CIPDINFO", form=SET)
-def cipdinfo_set(ctx, cmd):
-    ctx.state.dinfo = cmd.nargs(1)[0].int(0, 1)
-
-
-@handles(b"+CIPDINFO", form=QUERY)
-def cipdinfo_query(ctx, cmd):
-    _lines(ctx, "+CIPDINFO:%d" % ctx.state.dinfo)
-
-
 def _link_id(ctx, cmd, n_mux):
     """(link id, remaining args): CIPMUX=1 forms start with the id, CIPMUX=0 forms use 0."""
     if ctx.state.mux:

@@ -28,7 +28,6 @@ class ModuleState:
     had_link: bool = False     # a link was open since joining (CIPSTATUS 4)
     hostname: str = "WizFi360_123456"
     sta_mac: str = STA_MAC
-    static_ip: tuple = None    # (ip, gateway, netmask) set by AT+CIPSTA_CUR
     dns: list = field(default_factory=lambda: list(DEFAULT_DNS))
 
     def station(self):
@@ -36,6 +35,4 @@ class ModuleState:
 
     def ipconfig(self):
         """(ip, gateway, netmask) of the station interface."""
-        if self.joined is None:
-            return NO_IP
-        return self.static_ip or DHCP_LEASE
+        return NO_IP if self.joined is None else DHCP_LEASE
