@@ -209,66 +209,61 @@ class socket:
             return 0
         return self._at.ring(self._link).get_into(buf, 0, n)
 
+    def _more(self, until, partial):
+        # For the stream reads: 1 when data is waiting, 0 when the read ends
+        # here (EOF; or a timeout or no data on a non-blocking socket once
+        # something was read), -1 for a non-blocking socket with nothing read.
+        try:
+            return 1 if self._wait(until) else 0
+        except OSError as e:
+            if e.errno == errno.EAGAIN:
+                return 0 if partial else -1
+            if partial and e.errno == errno.ETIMEDOUT:
+                return 0  # what was read is returned, not lost
+            raise
+
     def readinto(self, buf, nbytes=None):
         # Stream read: fills nbytes (default len(buf)) unless EOF, a timeout or
-        # (non-blocking) no more data comes first. None if nothing was read on
-        # a non-blocking socket. Data read before a timeout is returned, not lost.
+        # (non-blocking) no more data comes first; None if a non-blocking
+        # socket had nothing. Allocates nothing.
         n = len(buf) if nbytes is None else nbytes
         if n < 0 or n > len(buf):
             raise ValueError("nbytes out of range")
         until = self._until()
         got = 0
         while got < n:
-            try:
-                if not self._wait(until):
-                    break
-            except OSError as e:
-                if got and e.errno in (errno.EAGAIN, errno.ETIMEDOUT):
-                    break
-                if e.errno == errno.EAGAIN:
-                    return None
-                raise
+            m = self._more(until, got)
+            if m < 0:
+                return None
+            if not m:
+                break
             got += self._at.ring(self._link).get_into(buf, got, n - got)
         return got
 
     def read(self, size=-1):
-        if size is None or size < 0:
-            chunks = []
-            while True:
-                try:
-                    more = self._wait(self._until())
-                except OSError as e:
-                    if chunks and e.errno in (errno.EAGAIN, errno.ETIMEDOUT):
-                        break
-                    if e.errno == errno.EAGAIN:
-                        return None
-                    raise
-                if not more:
-                    break
-                ring = self._at.ring(self._link)
-                chunks.append(ring.take(len(ring)))
-            return b"".join(chunks)
-        buf = bytearray(size)
-        n = self.readinto(buf)
-        if n is None:
-            return None
-        return bytes(buf) if n == size else bytes(buf[:n])
+        if size is not None and size >= 0:
+            buf = bytearray(size)
+            n = self.readinto(buf)
+            if n is None:
+                return None
+            return bytes(buf) if n == size else bytes(buf[:n])
+        return self._read_until(None)  # to EOF
 
     def readline(self):
+        return self._read_until(b"\n")
+
+    def _read_until(self, end):
+        # Everything up to and including `end` (a one-byte bytes), or to EOF.
         chunks = []
         until = self._until()
         while True:
-            try:
-                if not self._wait(until):
-                    break
-            except OSError as e:
-                if chunks and e.errno in (errno.EAGAIN, errno.ETIMEDOUT):
-                    break
-                if e.errno == errno.EAGAIN:
-                    return None
-                raise
+            m = self._more(until, chunks)
+            if m < 0:
+                return None
+            if not m:
+                break
             ring = self._at.ring(self._link)
-            i = ring.find(b"\n")
+            i = ring.find(end) if end is not None else -1
             if i >= 0:
                 chunks.append(ring.take(i + 1))
                 break
