@@ -147,6 +147,11 @@ class WizFi360:
             self._setup()
         return self._at.command(cmd, self.timeout_ms if timeout_ms is None else timeout_ms, lines)
 
+    def _send(self, link, data, timeout_ms):
+        if self._need_setup:
+            self._setup()
+        return self._at.send(link, data, timeout_ms)
+
     def _ok(self, cmd, timeout_ms=None, lines=False):
         # Run a command that must answer OK; returns its output lines.
         result, out = self._cmd(cmd, timeout_ms, lines)

@@ -79,7 +79,7 @@ class socket:
         if self._link >= 0:
             raise OSError(errno.EALREADY, "already connected")
         host, port = address
-        if not 1 <= _port(port):
+        if _port(port) == 0:
             raise ValueError("port must be 1-65535")
         ip = self._dev.resolve(host)
         at = self._at
@@ -140,9 +140,7 @@ class socket:
         if n > _MAX_SEND:
             n = _MAX_SEND
             mv = mv[:n]
-        if self._dev._need_setup:
-            self._dev._setup()
-        result = at.send(link, mv, self._timeout_ms if self._timeout_ms > 0 else _SEND_MS)
+        result = self._dev._send(link, mv, self._timeout_ms if self._timeout_ms > 0 else _SEND_MS)
         if result == EV_SEND_OK:
             return n
         if at.link_state[link] != OPEN:
