@@ -256,9 +256,9 @@ def test_unexpected_reboot_fails_sockets_and_reinitialises(emu, wifi, echo):
     emu.reboot(garbage=b"\xff\xfe")
     wifi.poll()
     deadline = wizfi360.clock.deadline(2000)
-    while wifi.stats["reboots"] == 0 and wizfi360.clock.remaining(deadline) > 0:
+    while wifi.stats()["reboots"] == 0 and wizfi360.clock.remaining(deadline) > 0:
         wifi.poll()
-    assert wifi.stats["reboots"] == 1
+    assert wifi.stats()["reboots"] == 1
     assert not wifi.isconnected()
     assert s.recv(10) == b""  # the link is gone
     with pytest.raises(OSError) as e:

@@ -178,8 +178,8 @@ class WizFi360:
         # on their own; call it in loops that otherwise only wait.
         return self._at.poll()
 
-    @property
     def stats(self):
+        # Counters: malformed frames, payload bytes for closed links, reboots.
         p = self._at.parser
         return {"bad_frames": p.bad_frames, "discarded": p.discarded, "reboots": self._at.reboots}
 
@@ -206,8 +206,10 @@ class WizFi360:
             raise ValueError("timeout_ms must be a positive int")
         parts = [b"AT+CWJAP_CUR=", quote(ssid, "ssid", 32), b",", quote(b"" if key is None else key, "key", 64, 0)]
         if bssid is not None:
+            from .station_info import mac_text
+
             parts.append(b",")
-            parts.append(quote(_mac_text(bssid), "bssid", 17))
+            parts.append(quote(mac_text(bssid), "bssid", 17))
         cmd = b"".join(parts)
         if not self._sta:
             self.active(True)
@@ -250,77 +252,30 @@ class WizFi360:
             if self._status == STAT_GOT_IP:
                 self._status = STAT_IDLE  # the AP went away
             return self._status
-        if param == "rssi":
-            info = self._query(b"AT+CWJAP_CUR?", b"+CWJAP_CUR:")
-            if not info:
-                raise OSError(errno.ENOTCONN, "not connected")
-            f = _around(info[0], 0, 3)
-            if f is None:
-                raise OSError(errno.EIO, "bad +CWJAP_CUR line")
-            return int(f[3])
-        raise ValueError("unknown status param")
+        from .station_info import status
+
+        return status(self, param)
+
+    # Less used queries live in station_info, imported on first use so
+    # that they cost no heap until then.
 
     def ifconfig(self):
         # (ip, netmask, gateway, dns) as strings (3.2.2.7, 3.2.2.5).
-        got = {}
-        for ln in self._query(b"AT+CIPSTA_CUR?", b"+CIPSTA_CUR:"):
-            c = ln.find(b":")
-            got[bytes(ln[:c])] = unquote(ln, c + 1, len(ln)).decode()
-        dns = self._query(b"AT+CIPDNS_CUR?", b"+CIPDNS_CUR:")
-        return (
-            got.get(b"ip", "0.0.0.0"),
-            got.get(b"netmask", "0.0.0.0"),
-            got.get(b"gateway", "0.0.0.0"),
-            unquote(dns[0], 0, len(dns[0])).decode().strip() if dns else "0.0.0.0",
-        )
+        from .station_info import ifconfig
+
+        return ifconfig(self)
 
     def scan(self, timeout_ms=15000):
         # [(ssid, bssid, channel, rssi, security, hidden)] like network.WLAN.scan().
-        found = []
-        for ln in self._query(b"AT+CWLAP", b"+CWLAP:", timeout_ms):
-            s = ln.find(b"(")
-            e = ln.rfind(b")")
-            if s < 0 or e < s:
-                continue
-            f = _around(ln[s + 1 : e], 1, 3)
-            if f is None:
-                continue
-            try:
-                ecn = int(f[0])
-                rssi = int(f[2])
-                channel = int(f[4])
-                mac = _mac_bytes(_strip_quotes(f[3]))
-            except ValueError:
-                continue
-            found.append((_strip_quotes(f[1]), mac, channel, rssi, ecn, False))
-        return found
+        from .station_info import scan
+
+        return scan(self, timeout_ms)
 
     def config(self, *args, **kwargs):
-        if args and kwargs:
-            raise TypeError("get or set, not both")
-        if kwargs:
-            for k, v in kwargs.items():
-                if k == "hostname":
-                    self._ok(b"AT+CWHOSTNAME=" + quote(v, "hostname", 32))  # 3.2.2.26
-                else:
-                    raise ValueError("unknown config param: %s" % k)
-            return None
-        if len(args) != 1:
-            raise TypeError("config() takes one parameter name")
-        k = args[0]
-        if k == "mac":
-            out = self._query(b"AT+CIPSTAMAC_CUR?", b"+CIPSTAMAC_CUR:")
-            return _mac_bytes(unquote(out[0], 0, len(out[0]))) if out else b""
-        if k == "hostname":
-            out = self._query(b"AT+CWHOSTNAME?", b"+CWHOSTNAME:")
-            return unquote(out[0], 0, len(out[0])).decode() if out else ""
-        if k in ("ssid", "essid"):
-            out = self._query(b"AT+CWJAP_CUR?", b"+CWJAP_CUR:")
-            if not out:
-                return ""
-            f = _around(out[0], 0, 3)
-            return _strip_quotes(f[0]).decode() if f else ""
-        raise ValueError("unknown config param: %s" % k)
+        # config("mac" | "hostname" | "ssid"), config(hostname=...).
+        from .station_info import config
+
+        return config(self, args, kwargs)
 
     # -- names -----------------------------------------------------------
 
@@ -340,43 +295,3 @@ class WizFi360:
                     if is_ip(ip):
                         return ip
         raise OSError(-2, "host not found: %s" % host)  # like getaddrinfo on MicroPython
-
-
-def _around(line, left, right):
-    # Split a line of module output around its one free-text field (an SSID,
-    # which the module prints raw: it may hold quotes and commas): `left`
-    # fields before it and `right` fields after it are split at commas.
-    parts = line.split(b",", left)
-    if len(parts) <= left:
-        return None
-    tail = parts[left].rsplit(b",", right)
-    if len(tail) <= right:
-        return None
-    return parts[:left] + tail
-
-
-def _strip_quotes(b):
-    b = bytes(b).strip()
-    if len(b) >= 2 and b[0] == 34 and b[-1] == 34:
-        return b[1:-1]
-    return b
-
-
-def _mac_text(mac):
-    if isinstance(mac, (bytes, bytearray)) and len(mac) == 6:
-        return ":".join("%02x" % b for b in mac)
-    if isinstance(mac, str) and len(_mac_bytes(mac.encode())) == 6:
-        return mac
-    raise ValueError("bssid must be 6 bytes or 'aa:bb:cc:dd:ee:ff'")
-
-
-def _mac_bytes(text):
-    parts = bytes(text).split(b":")
-    if len(parts) != 6:
-        raise ValueError("bad MAC address")
-    out = bytearray(6)
-    for i, p in enumerate(parts):
-        if len(p) != 2:
-            raise ValueError("bad MAC address")
-        out[i] = int(p, 16)
-    return bytes(out)
