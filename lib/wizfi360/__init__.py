@@ -45,6 +45,17 @@ def current():
     return _current
 
 
+def install():
+    # Make `import socket`, `import usocket` (and later `ssl`/`tls`) give
+    # wizfi360's modules, so that code written for MicroPython's own socket
+    # module (umqtt, requests, asyncio streams) runs unchanged. Call it once,
+    # before importing such code.
+    from . import socket
+
+    sys.modules["socket"] = socket
+    sys.modules["usocket"] = socket
+
+
 def is_ip(host):
     # True for a dotted-quad IPv4 literal such as "192.168.1.10".
     parts = host.split(".")

@@ -6,10 +6,19 @@
 # Module-level functions use the most recently created WizFi360.
 
 import errno
+import sys
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
 
 import wizfi360 as _pkg
 from .clock import ticks_ms, ticks_add, ticks_diff, sleep_ms
-from .engine import OPEN, OPENING, CLOSED, EV_OK, EV_ALREADY, EV_SEND_OK, WIFI_UP
+from .engine import OPEN, OPENING, EV_OK, EV_ALREADY, EV_SEND_OK, WIFI_UP
 
 AF_INET = 2
 SOCK_STREAM = 1
@@ -17,9 +26,26 @@ SOCK_DGRAM = 2
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 
-_MAX_SEND = 2048  # bytes per AT+CIPSEND (manual 3.2.3.8)
-_CONNECT_MS = 15000  # connect() when no timeout is set
-_SEND_MS = 10000  # one AT+CIPSEND round trip when no timeout is set
+_MAX_SEND = const(2048)  # bytes per AT+CIPSEND (manual 3.2.3.8)
+_CONNECT_MS = const(15000)  # connect() when no timeout is set
+_SEND_MS = const(10000)  # one AT+CIPSEND round trip when no timeout is set
+
+# Stream ioctl requests and poll flags (MicroPython's py/stream.h), so that
+# select.poll and asyncio can wait on these sockets like on lwIP ones.
+_MP_STREAM_POLL = const(3)
+_MP_STREAM_CLOSE = const(4)
+_POLL_RD = const(0x01)
+_POLL_WR = const(0x04)
+_POLL_HUP = const(0x10)
+_EINVAL = const(22)
+
+# On MicroPython a socket is an io.IOBase so that its ioctl() is used by
+# select.poll. CPython's IOBase would close it from __del__ at any moment
+# (and send AT commands from the garbage collector): a plain object there.
+if sys.implementation.name == "micropython":
+    from io import IOBase as _Base
+else:
+    _Base = object
 
 
 def _port(port):
@@ -33,7 +59,7 @@ def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
     return [(AF_INET, type or SOCK_STREAM, proto, "", (ip, _port(port)))]
 
 
-class socket:
+class socket(_Base):
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0):
         if af != AF_INET:
             raise OSError(errno.EOPNOTSUPP, "only AF_INET")
@@ -70,6 +96,33 @@ class socket:
 
     def makefile(self, mode="rb", buffering=0):
         return self
+
+    def ioctl(self, req, arg):
+        if req == _MP_STREAM_POLL:
+            return self._ready(arg)
+        if req == _MP_STREAM_CLOSE:
+            self.close()
+            return 0
+        return -_EINVAL  # includes "which fd?": none, poll us through ioctl
+
+    def _ready(self, flags):
+        # Poll flags for select.poll: readable when data is waiting or the
+        # peer closed, writable while connected. Takes in what the module
+        # sent first; allocates nothing.
+        link = self._link
+        if link < 0:
+            return _POLL_HUP if self._closed else 0
+        at = self._at
+        at.poll()
+        ready = 0
+        open_ = at.link_state[link] == OPEN
+        if flags & _POLL_RD and (len(at.ring(link)) or not open_):
+            ready |= _POLL_RD
+        if flags & _POLL_WR and open_:
+            ready |= _POLL_WR
+        if not open_:
+            ready |= _POLL_HUP
+        return ready
 
     # -- connection --------------------------------------------------------
 

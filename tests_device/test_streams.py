@@ -1,0 +1,104 @@
+# heapsize: 128K
+# Pollable sockets: select.poll, asyncio streams, and install() so that code
+# written for MicroPython's own socket module runs on the shim unchanged.
+import errno
+import select
+
+import harness
+from harness import eq, true, raises
+import board
+import wizfi360
+
+_wifi = None
+
+
+def wifi():
+    global _wifi
+    if _wifi is None:
+        _wifi = board.make_wifi(connect=True)
+        wizfi360.install()
+    return _wifi
+
+
+def _echo_addr():
+    s = board.settings()
+    return s["echo_host"], s["echo_port"]
+
+
+def test_install_replaces_socket_modules():
+    wifi()
+    import socket
+    import usocket
+
+    true(socket is usocket)
+    true(socket.socket is wizfi360.socket.socket)
+    eq(socket.getaddrinfo(_echo_addr()[0], 1, 0, socket.SOCK_STREAM)[0][-1], (_echo_addr()[0], 1))
+
+
+def test_select_poll_readable_and_writable():
+    wifi()
+    import socket
+
+    s = socket.socket()
+    s.connect(_echo_addr())
+    p = select.poll()
+    p.register(s, select.POLLIN)
+    eq(p.poll(0), [])
+    s.write(b"ping")
+    ready = p.poll(3000)
+    eq(len(ready), 1)
+    true(ready[0][0] is s)
+    true(ready[0][1] & select.POLLIN)
+    eq(s.recv(4), b"ping")
+    p.modify(s, select.POLLOUT)
+    ready = p.poll(0)
+    true(ready and ready[0][1] & select.POLLOUT)
+    s.close()
+    p.modify(s, select.POLLIN)
+    ready = p.poll(0)
+    true(ready and ready[0][1] & select.POLLHUP, "closed socket reports HUP")
+
+
+def test_nonblocking_read_returns_none():
+    wifi()
+    import socket
+
+    s = socket.socket()
+    s.connect(_echo_addr())
+    s.setblocking(False)
+    eq(s.read(1), None)  # what umqtt.simple's check_msg relies on
+    e = raises(OSError, s.recv, 1)
+    eq(e.errno, errno.EAGAIN)
+    eq(s.write(b"x"), 1)
+    s.close()
+
+
+def test_asyncio_two_concurrent_clients():
+    wifi()
+    import asyncio
+
+    host, port = _echo_addr()
+    sizes = (3000, 5000)
+    results = {}
+
+    async def client(i):
+        r, w = await asyncio.open_connection(host, port)
+        ok = True
+        for k in range(0, sizes[i], 1000):
+            n = min(1000, sizes[i] - k)
+            chunk = bytes((i * 37 + k + j) & 0xFF for j in range(n))
+            w.write(chunk)
+            await w.drain()
+            ok = ok and (await r.readexactly(n)) == chunk
+        w.close()
+        await w.wait_closed()
+        results[i] = ok
+
+    async def main():
+        await asyncio.gather(client(0), client(1))
+
+    asyncio.run(main())
+    eq(results, {0: True, 1: True})
+
+
+harness.main(globals())
