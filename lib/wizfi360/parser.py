@@ -52,6 +52,10 @@ EV_LINK_CLOSED = const(15)  # arg = link id
 EV_STATION = const(16)  # +STA_CONNECTED / +DIST_STA_IP / +STA_DISCONNECTED (SoftAP)
 EV_LINK_FAIL = const(17)  # "<id>,CONNECT FAIL", arg = link id
 
+# A datagram in a ring (UDP links): length (2 bytes, big-endian), sender
+# IPv4 address (4), sender port (2), then the payload.
+RECORD = const(8)
+
 # "+IPD,4,2048,255.255.255.255,65535:" is 34 bytes; anything longer is not a header.
 _MAX_HDR = const(48)
 _MAX_FRAME = const(65535)
@@ -98,6 +102,8 @@ class Parser:
         self.link = -1  # link of the current/last frame
         self.peer = bytearray(4)  # sender of the last frame, when CIPDINFO=1
         self.peer_port = 0
+        self._rec = bytearray(RECORD)
+        self._rec_due = False  # the current datagram's record is not stored yet
         self.rings = [None] * links
         self.handler = None
         # Counters a user can read.
@@ -154,6 +160,8 @@ class Parser:
         end = self._end
         while i < end:
             if self._remain:
+                if self._rec_due and not self._put_record():
+                    break  # no room for the whole datagram yet
                 n = self._remain
                 if n > end - i:
                     n = end - i
@@ -325,8 +333,37 @@ class Parser:
                 return
             self.peer_port = port
         self.link = link
-        self._ring = self.rings[link]
+        ring = self._ring = self.rings[link]
         self._remain = n
+        if ring is not None and ring.datagrams:
+            # A UDP datagram: stored whole behind an 8-byte record of its
+            # length and sender (RECORD below), so boundaries survive.
+            rec = self._rec
+            rec[0] = n >> 8
+            rec[1] = n & 255
+            if ip >= 0:
+                copy(rec, 2, self.peer, 0, 4)
+                rec[6] = self.peer_port >> 8
+                rec[7] = self.peer_port & 255
+            else:  # CIPDINFO=0: no sender in the header
+                for k in range(2, RECORD):
+                    rec[k] = 0
+            self._rec_due = True
+
+    def _put_record(self):
+        # Store the record of the datagram that starts now, once the ring has
+        # room for all of it. A datagram larger than the whole ring can never
+        # be held: it is dropped and counted. Returns False to wait for room.
+        ring = self._ring
+        need = RECORD + self._remain
+        if ring.free() < need:
+            if need <= ring.capacity():
+                return False
+            self._ring = None  # the payload goes to `discarded`
+        else:
+            ring.put(self._rec, 0, RECORD)
+        self._rec_due = False
+        return True
 
     def _ip(self, b, s, e):
         # Dotted quad in b[s:e], quoted or not, into self.peer.

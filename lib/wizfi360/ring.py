@@ -17,6 +17,7 @@ class Ring:
         self._size = size
         self._r = 0  # index of the oldest byte
         self._n = 0  # bytes held
+        self.datagrams = False  # holds UDP datagrams as records (parser.RECORD)
 
     def __len__(self):
         return self._n

@@ -1,0 +1,56 @@
+"""UDP links: the parser stores each datagram whole, behind a record of its length and sender."""
+
+import pytest
+
+from wizfi360.parser import Parser, RECORD
+from wizfi360.ring import Ring
+
+
+def parser(ring_size=64):
+    p = Parser(rx_size=32)
+    p.handler = lambda *a: None
+    ring = Ring(ring_size)
+    ring.datagrams = True
+    p.rings[2] = ring
+    return p, ring
+
+
+def records(ring):
+    out = []
+    while len(ring):
+        hdr = ring.take(RECORD)
+        n = hdr[0] << 8 | hdr[1]
+        out.append((ring.take(n), ".".join(str(b) for b in hdr[2:6]), hdr[6] << 8 | hdr[7]))
+    return out
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 32, 1000])
+def test_datagrams_keep_boundaries_and_senders(chunk):
+    p, ring = parser(256)
+    stream = (
+        b"\r\n+IPD,2,5,10.0.0.7,5353:hello"
+        b"\r\n+IPD,2,4,\"192.168.1.20\",9:a\r\nb"
+        b"\r\n+IPD,2,4:zzzz"
+    )
+    for i in range(0, len(stream), chunk):
+        assert p.feed(stream[i : i + chunk]) == len(stream[i : i + chunk])
+    assert records(ring) == [(b"hello", "10.0.0.7", 5353), (b"a\r\nb", "192.168.1.20", 9), (b"zzzz", "0.0.0.0", 0)]
+
+
+def test_a_datagram_waits_until_it_fits_whole():
+    p, ring = parser(RECORD + 10)
+    first = b"\r\n+IPD,2,6,1.2.3.4,7:abcdef"
+    second = b"\r\n+IPD,2,9,1.2.3.4,8:123456789"
+    p.feed(first + second)
+    assert p.pending()  # the second does not fit behind the first
+    assert records(ring) == [(b"abcdef", "1.2.3.4", 7)]
+    p.parse()
+    assert not p.pending()
+    assert records(ring) == [(b"123456789", "1.2.3.4", 8)]
+
+
+def test_a_datagram_larger_than_the_ring_is_dropped_and_counted():
+    p, ring = parser(16)
+    p.feed(b"\r\n+IPD,2,9,1.2.3.4,7:123456789\r\n+IPD,2,2,1.2.3.4,7:ok")
+    assert p.discarded == 9
+    assert records(ring) == [(b"ok", "1.2.3.4", 7)]
