@@ -1,4 +1,4 @@
-# heapsize: 96K
+# heapsize: 128K
 # The receive path allocates nothing per frame in steady state: +IPD frames
 # parsed from the UART buffer, copied into the link ring and read out with
 # recv_into/readinto, all under micropython.heap_lock().

@@ -188,7 +188,8 @@ def test_send_errors():
     sock = socket.socket()
     e = raises(OSError, sock.send, b"x")
     eq(e.errno, errno.ENOTCONN)
-    raises(OSError, socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
+    raises(OSError, socket.socket, socket.AF_INET, 3)  # SOCK_RAW
+    raises(OSError, socket.socket, 10)  # AF_INET6
     raises(ValueError, sock.connect, ("127.0.0.1", 0))
     sock.close()
     e = raises(OSError, sock.send, b"x")

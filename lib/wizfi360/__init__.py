@@ -158,10 +158,10 @@ class WizFi360:
             self._setup()
         return self._at.command(cmd, self.timeout_ms if timeout_ms is None else timeout_ms, lines)
 
-    def _send(self, link, data, timeout_ms):
+    def _send(self, link, data, timeout_ms, dest=b""):
         if self._need_setup:
             self._setup()
-        return self._at.send(link, data, timeout_ms)
+        return self._at.send(link, data, timeout_ms, dest)
 
     def _ok(self, cmd, timeout_ms=None, lines=False):
         # Run a command that must answer OK; returns its output lines.

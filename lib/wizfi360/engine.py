@@ -186,12 +186,13 @@ class Engine:
         self._issue(cmd, lines, ticks_add(ticks_ms(), timeout_ms))
         return self._end()
 
-    def send(self, link, data, timeout_ms=10000):
-        # AT+CIPSEND=<id>,<n> (manual 3.2.3.8): OK, ">", the data, "Recv n
-        # bytes", SEND OK. data is a bytes-like object of 1-2048 bytes.
+    def send(self, link, data, timeout_ms=10000, dest=b""):
+        # AT+CIPSEND=<id>,<n>[<dest>] (manual 3.2.3.8): OK, ">", the data,
+        # "Recv n bytes", SEND OK. data is a bytes-like object of 1-2048
+        # bytes; dest is b',"<ip>",<port>' for a UDP datagram's receiver.
         # Returns the final result (EV_SEND_OK, EV_SEND_FAIL or EV_ERROR).
         until = ticks_add(ticks_ms(), timeout_ms)
-        self._issue(b"AT+CIPSEND=%d,%d" % (link, len(data)), False, until)
+        self._issue(b"AT+CIPSEND=%d,%d%s" % (link, len(data), dest), False, until)
         if self._final != EV_OK:
             return self._end()[0]
         while not self._prompt:

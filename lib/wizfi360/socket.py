@@ -63,8 +63,10 @@ class socket(_Base):
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0):
         if af != AF_INET:
             raise OSError(errno.EOPNOTSUPP, "only AF_INET")
-        if type != SOCK_STREAM or proto not in (0, IPPROTO_TCP):
-            raise OSError(errno.EOPNOTSUPP, "only TCP (SOCK_STREAM)")
+        if not (type == SOCK_STREAM and proto in (0, IPPROTO_TCP) or type == SOCK_DGRAM and proto in (0, IPPROTO_UDP)):
+            raise OSError(errno.EOPNOTSUPP, "SOCK_STREAM (TCP) or SOCK_DGRAM (UDP)")
+        self._type = type
+        self._local = 0  # bound local port, 0: none
         self._dev = _pkg.current()
         self._at = self._dev._at
         self._link = -1
@@ -127,17 +129,28 @@ class socket(_Base):
     # -- connection --------------------------------------------------------
 
     def connect(self, address):
-        if self._closed:
-            raise OSError(errno.EBADF, "socket closed")
-        if self._link >= 0:
-            raise OSError(errno.EALREADY, "already connected")
         host, port = address
         if _port(port) == 0:
             raise ValueError("port must be 1-65535")
+        if self._link >= 0:
+            raise OSError(errno.EALREADY, "already connected")
         ip = self._dev.resolve(host)
+        if self._type == SOCK_DGRAM:
+            from .udp import connect
+
+            connect(self, ip, port)
+        else:
+            self._open(b"TCP", ip, port, b"", False)
+
+    def _open(self, kind, ip, port, extra, datagrams):
+        # AT+CIPSTART=<id>,<kind>,<ip>,<port><extra> (manual 3.2.3.5) on a
+        # free link; the socket holds the link from then on.
+        if self._closed:
+            raise OSError(errno.EBADF, "socket closed")
         at = self._at
         link = at.claim_link()
-        cmd = b'AT+CIPSTART=%d,"TCP","%s",%d' % (link, ip.encode(), port)
+        at.ring(link).datagrams = datagrams
+        cmd = b'AT+CIPSTART=%d,"%s","%s",%d%s' % (link, kind, ip.encode(), port, extra)
         t = self._timeout_ms if self._timeout_ms > 0 else _CONNECT_MS
         try:
             result = self._dev._cmd(cmd, t)[0]
@@ -154,6 +167,23 @@ class socket(_Base):
         if at.link_state[link] == OPENING:
             at.link_state[link] = OPEN
         self._link = link
+
+    def bind(self, address):
+        # The local port: for UDP the port datagrams are sent from and
+        # received on (manual 3.2.3.5 b).
+        self._local = _port(address[1])
+
+    # UDP (wizfi360/udp.py, loaded on first use).
+
+    def sendto(self, buf, address):
+        from .udp import sendto
+
+        return sendto(self, buf, address)
+
+    def recvfrom(self, bufsize):
+        from .udp import recvfrom
+
+        return recvfrom(self, bufsize)
 
     def close(self):
         link = self._link
@@ -182,18 +212,25 @@ class socket(_Base):
     # -- sending -----------------------------------------------------------
 
     def send(self, buf):
+        mv = memoryview(buf)
+        if self._type == SOCK_DGRAM:
+            from .udp import send
+
+            return send(self, mv)
+        if len(mv) > _MAX_SEND:
+            mv = mv[:_MAX_SEND]  # the rest is the caller's, as with any send()
+        return self._send(mv, b"")
+
+    def _send(self, mv, dest):
+        # One AT+CIPSEND of mv (at most 2048 bytes); returns its length.
         link = self._live()
         at = self._at
         if at.link_state[link] != OPEN:
             raise OSError(errno.ECONNRESET, "connection closed by peer")
-        mv = memoryview(buf)
         n = len(mv)
         if n == 0:
             return 0
-        if n > _MAX_SEND:
-            n = _MAX_SEND
-            mv = mv[:n]
-        result = self._dev._send(link, mv, self._timeout_ms if self._timeout_ms > 0 else _SEND_MS)
+        result = self._dev._send(link, mv, self._timeout_ms if self._timeout_ms > 0 else _SEND_MS, dest)
         if result == EV_SEND_OK:
             return n
         if at.link_state[link] != OPEN:
@@ -242,6 +279,8 @@ class socket(_Base):
         return ticks_add(ticks_ms(), t) if t > 0 else None
 
     def recv(self, bufsize):
+        if self._type == SOCK_DGRAM:
+            return self.recvfrom(bufsize)[0]
         if bufsize < 0:
             raise ValueError("bufsize must be >= 0")
         if not self._wait(self._until()):
@@ -252,13 +291,21 @@ class socket(_Base):
 
     def recv_into(self, buf, nbytes=0):
         # One read of up to nbytes (default len(buf)) into buf; 0 at EOF.
-        # Allocates nothing.
+        # Allocates nothing (TCP).
         n = len(buf) if not nbytes else nbytes
         if n < 0 or n > len(buf):
             raise ValueError("nbytes out of range")
+        if self._type == SOCK_DGRAM:
+            data = self.recvfrom(n)[0]
+            buf[: len(data)] = data
+            return len(data)
         if not self._wait(self._until()):
             return 0
         return self._at.ring(self._link).get_into(buf, 0, n)
+
+    def _stream(self):
+        if self._type == SOCK_DGRAM:
+            raise OSError(errno.EOPNOTSUPP, "stream reads on a UDP socket: use recv/recvfrom")
 
     def _more(self, until, partial):
         # For the stream reads: 1 when data is waiting, 0 when the read ends
@@ -280,6 +327,7 @@ class socket(_Base):
         n = len(buf) if nbytes is None else nbytes
         if n < 0 or n > len(buf):
             raise ValueError("nbytes out of range")
+        self._stream()
         until = self._until()
         got = 0
         while got < n:
@@ -305,6 +353,7 @@ class socket(_Base):
 
     def _read_until(self, end):
         # Everything up to and including `end` (a one-byte bytes), or to EOF.
+        self._stream()
         chunks = []
         until = self._until()
         while True:
