@@ -101,4 +101,71 @@ def test_asyncio_two_concurrent_clients():
     eq(results, {0: True, 1: True})
 
 
+def _listen_somewhere(sock):
+    # A port for the module's server: the emulator listens on this machine,
+    # so try a few in the dynamic range (a board's module just takes it).
+    import time
+
+    for k in range(10):
+        port = 40000 + (time.ticks_ms() * 7 + k * 977) % 20000
+        sock.bind(("0.0.0.0", port))
+        try:
+            sock.listen(2)
+            return port
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+    raise AssertionError("no free port")
+
+
+def test_asyncio_echo_server_with_two_clients():
+    # Server and both clients all go through the module: 2 + 2 links.
+    w = wifi()
+    import asyncio
+    import socket
+
+    probe = socket.socket()
+    port = _listen_somewhere(probe)
+    probe.close()
+    host = w.ifconfig()[0] if board.ON_BOARD else "127.0.0.1"
+    served = []
+
+    async def handle(r, w_):
+        while True:
+            line = await r.readline()
+            if not line:
+                break
+            w_.write(b"echo " + line)
+            await w_.drain()
+        served.append(1)
+        w_.close()
+        await w_.wait_closed()
+
+    async def client(i):
+        r, w_ = await asyncio.open_connection(host, port)
+        ok = True
+        for k in range(5):
+            msg = b"client %d line %d\n" % (i, k)
+            w_.write(msg)
+            await w_.drain()
+            ok = ok and (await r.readline()) == b"echo " + msg
+        w_.close()
+        await w_.wait_closed()
+        return ok
+
+    async def main():
+        srv = await asyncio.start_server(handle, "0.0.0.0", port)
+        oks = await asyncio.gather(client(0), client(1))
+        for _ in range(200):  # let the handlers see their clients go
+            if len(served) == 2:
+                break
+            await asyncio.sleep_ms(10)
+        srv.close()
+        await srv.wait_closed()
+        return oks
+
+    eq(asyncio.run(main()), [True, True])
+    eq(len(served), 2)
+
+
 harness.main(globals())

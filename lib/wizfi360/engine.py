@@ -78,6 +78,7 @@ class Engine:
         self._probe = False  # resyncing: results before the marker line are stale
         self._marker = False
         self.on_reboot = None  # called (no args) when the module reboots unasked
+        self.accepted = None  # while a server listens: links accepted, oldest first
 
     # -- non-blocking core -------------------------------------------------
 
@@ -120,8 +121,14 @@ class Engine:
             if self.link_state[arg] != FREE:
                 self.link_state[arg] = CLOSED
         elif kind == EV_LINK_CONNECT:
-            if self.link_state[arg] == OPENING:
+            state = self.link_state[arg]
+            if state == OPENING:
                 self.link_state[arg] = OPEN
+            elif state == FREE and self.accepted is not None:
+                # A client of the module's TCP server (3.2.3.4): its data
+                # may follow at once, so the link gets its ring right now.
+                self._take(arg, OPEN)
+                self.accepted.append(arg)
         elif kind == EV_WIFI_GOT_IP:
             self.wifi = WIFI_UP
         elif kind == EV_WIFI_CONNECTED:
@@ -146,17 +153,26 @@ class Engine:
     # -- links ---------------------------------------------------------------
 
     def claim_link(self):
-        # A free link ID with an empty receive ring, marked OPENING.
-        for i in range(LINKS):
+        # A free link ID with an empty receive ring, marked OPENING. While
+        # the module's server listens it gives its clients the lowest free
+        # IDs on its own, so client sockets take IDs from the top down: the
+        # two only meet when all five are nearly in use.
+        down = self.accepted is not None
+        for k in range(LINKS):
+            i = LINKS - 1 - k if down else k
             if self.link_state[i] == FREE:
-                ring = self._rings[i]
-                if ring is None:
-                    ring = self._rings[i] = Ring(self.link_size)
-                ring.clear()
-                self.parser.rings[i] = ring
-                self.link_state[i] = OPENING
+                self._take(i, OPENING)
                 return i
         raise OSError(errno.ENOMEM, "all 5 links in use")
+
+    def _take(self, link, state):
+        ring = self._rings[link]
+        if ring is None:
+            ring = self._rings[link] = Ring(self.link_size)
+        ring.clear()
+        ring.datagrams = False
+        self.parser.rings[link] = ring
+        self.link_state[link] = state
 
     def release_link(self, link):
         p = self.parser

@@ -25,6 +25,8 @@ SOCK_STREAM = 1
 SOCK_DGRAM = 2
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
+SOL_SOCKET = 1
+SO_REUSEADDR = 4
 
 _MAX_SEND = const(2048)  # bytes per AT+CIPSEND (manual 3.2.3.8)
 _CONNECT_MS = const(15000)  # connect() when no timeout is set
@@ -67,6 +69,7 @@ class socket(_Base):
             raise OSError(errno.EOPNOTSUPP, "SOCK_STREAM (TCP) or SOCK_DGRAM (UDP)")
         self._type = type
         self._local = 0  # bound local port, 0: none
+        self._listening = False
         self._dev = _pkg.current()
         self._at = self._dev._at
         self._link = -1
@@ -112,9 +115,12 @@ class socket(_Base):
         # peer closed, writable while connected. Takes in what the module
         # sent first; allocates nothing.
         link = self._link
-        if link < 0:
-            return _POLL_HUP if self._closed else 0
         at = self._at
+        if link < 0:
+            if self._listening:  # readable: a client is waiting for accept()
+                at.poll()
+                return _POLL_RD if flags & _POLL_RD and at.accepted else 0
+            return _POLL_HUP if self._closed else 0
         at.poll()
         ready = 0
         open_ = at.link_state[link] == OPEN
@@ -173,7 +179,25 @@ class socket(_Base):
         # received on (manual 3.2.3.5 b).
         self._local = _port(address[1])
 
-    # UDP (wizfi360/udp.py, loaded on first use).
+    def setsockopt(self, level, optname, value):
+        # Accepted for code written for lwIP; the module has no such options.
+        if level == SOL_SOCKET and optname == SO_REUSEADDR:
+            return
+        raise OSError(errno.EOPNOTSUPP, "socket option not supported")
+
+    # TCP server (wizfi360/server.py) and UDP (wizfi360/udp.py), loaded on
+    # first use.
+
+    def listen(self, backlog=None, idle_s=None):
+        from .server import listen
+
+        listen(self, idle_s)
+
+    def accept(self):
+        from .server import accept
+
+        return accept(self)
+
 
     def sendto(self, buf, address):
         from .udp import sendto
@@ -188,6 +212,10 @@ class socket(_Base):
     def close(self):
         link = self._link
         self._closed = True
+        if self._listening:
+            from .server import stop
+
+            stop(self)
         if link < 0:
             return
         self._link = -1

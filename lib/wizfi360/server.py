@@ -1,0 +1,77 @@
+# The module's TCP server behind socket.listen()/accept(), loaded on first
+# use. Manual 3.2.3.4: AT+CIPSERVER=1,<port> (multi-link mode, which the
+# driver always uses); each client gets a free link ID and is announced as
+# "<id>,CONNECT". The engine gives such links their ring as the CONNECT
+# arrives and queues them for accept(). One server per module.
+
+import errno
+
+from .clock import ticks_ms, ticks_diff, sleep_ms
+from .engine import EV_OK
+
+
+def listen(sock, idle_s):
+    at = sock._at
+    if sock._type != 1:  # SOCK_STREAM
+        raise OSError(errno.EOPNOTSUPP, "listen() needs a TCP socket")
+    if not sock._local:
+        raise OSError(errno.EINVAL, "bind() to a port first")
+    if at.accepted is not None:
+        raise OSError(errno.EADDRINUSE, "the module runs one TCP server at a time")
+    if idle_s is not None and not (isinstance(idle_s, int) and 0 <= idle_s <= 7200):
+        raise ValueError("idle_s must be an int 0-7200")
+    at.accepted = []
+    try:
+        if sock._dev._cmd(b"AT+CIPSERVER=1,%d" % sock._local)[0] != EV_OK:
+            raise OSError(errno.EADDRINUSE, "the module refused the server port")
+        if idle_s is not None:  # clients idle this long are closed (3.2.3.17)
+            sock._dev._ok(b"AT+CIPSTO=%d" % idle_s)
+    except OSError:
+        at.accepted = None
+        raise
+    sock._listening = True
+
+
+def accept(sock):
+    # (socket, (ip, port)) for the oldest waiting client. Blocks, times out
+    # (ETIMEDOUT) or raises EAGAIN like any socket, by its timeout.
+    if not sock._listening:
+        raise OSError(errno.EINVAL, "listen() first")
+    at = sock._at
+    until = sock._until()
+    at.poll()
+    while not at.accepted:
+        if sock._timeout_ms == 0:
+            raise OSError(errno.EAGAIN, "no client waiting")
+        if until is not None and ticks_diff(until, ticks_ms()) <= 0:
+            raise OSError(errno.ETIMEDOUT, "timed out")
+        if not at.poll():
+            sleep_ms(1)
+    link = at.accepted.pop(0)
+    client = sock.__class__()
+    client._link = link
+    return client, _peer(sock._dev, link)
+
+
+def _peer(dev, link):
+    # The client's address from AT+CIPSTATUS (3.2.3.7):
+    # +CIPSTATUS:<id>,"TCP","<ip>",<remote port>,<local port>,<tcptype>
+    for ln in dev._query(b"AT+CIPSTATUS", b"+CIPSTATUS:"):
+        f = ln.split(b",")
+        if len(f) >= 4 and f[0] == b"%d" % link:
+            return f[2].strip(b'"').decode(), int(f[3])
+    return "0.0.0.0", 0
+
+
+def stop(sock):
+    # AT+CIPSERVER=0; clients not yet accepted are dropped with it.
+    at = sock._at
+    sock._listening = False
+    waiting = at.accepted or ()
+    at.accepted = None
+    for link in waiting:
+        at.release_link(link)
+    try:
+        sock._dev._cmd(b"AT+CIPSERVER=0")
+    except OSError:
+        pass  # the module is not answering; nothing is listening here any more
