@@ -4,7 +4,8 @@
 Every POST body is parsed as JSON, printed on one line
 (`sink: reading seq=3 temp_c=21.6 from pico-1`), kept in `.readings` and
 answered with `200 OK`. A body that is not a JSON object gets `400`.
-A GET answers with the number of readings received so far.
+A GET answers with the number of readings received so far. `delay` holds
+each answer back (tests of what happens while a post is in flight).
 
 From code:
     sink = HttpSink(port=0).start()      # port 0: pick a free one
@@ -54,6 +55,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(400, "expected a JSON object\n")
             return
         self.sink._add(reading, self.path)
+        if self.sink.delay:
+            time.sleep(self.sink.delay)
         self._answer(200, "ok\n")
 
     def do_GET(self):
@@ -72,9 +75,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class HttpSink:
-    def __init__(self, host="127.0.0.1", port=0, quiet=False, out=None):
+    def __init__(self, host="127.0.0.1", port=0, quiet=False, out=None, delay=0.0):
         self.host = host
         self.port = port
+        self.delay = delay  # seconds between receiving a reading and answering
         self.quiet = quiet
         self.out = out
         self.readings = []
@@ -87,8 +91,7 @@ class HttpSink:
         self._server = ThreadingHTTPServer((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="httpsink", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="httpsink", daemon=True)
         self._thread.start()
         return self
 
@@ -119,8 +122,10 @@ class HttpSink:
         with self._cond:
             self.readings.append(reading)
             self._cond.notify_all()
-        self._say("sink: reading seq=%s temp_c=%s from %s" % (
-            reading.get("seq", "?"), reading.get("temp_c", "?"), reading.get("device", "?")))
+        self._say(
+            "sink: reading seq=%s temp_c=%s from %s"
+            % (reading.get("seq", "?"), reading.get("temp_c", "?"), reading.get("device", "?"))
+        )
 
     def _say(self, line):
         if not self.quiet:
