@@ -46,14 +46,16 @@ def current():
 
 
 def install():
-    # Make `import socket`, `import usocket` (and later `ssl`/`tls`) give
+    # Make `import socket`, `import usocket`, `import ssl` and `import tls` give
     # wizfi360's modules, so that code written for MicroPython's own socket
     # module (umqtt, requests, asyncio streams) runs unchanged. Call it once,
     # before importing such code.
-    from . import socket
+    from . import socket, ssl
 
     sys.modules["socket"] = socket
     sys.modules["usocket"] = socket
+    sys.modules["ssl"] = ssl
+    sys.modules["tls"] = ssl
 
 
 def is_ip(host):

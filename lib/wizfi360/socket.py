@@ -19,6 +19,7 @@ except ImportError:
 import wizfi360 as _pkg
 from .clock import ticks_ms, ticks_add, ticks_diff, sleep_ms
 from .engine import OPEN, OPENING, EV_OK, EV_ALREADY, EV_SEND_OK, WIFI_UP
+from .escape import quote
 
 AF_INET = 2
 SOCK_STREAM = 1
@@ -70,6 +71,8 @@ class socket(_Base):
         self._type = type
         self._local = 0  # bound local port, 0: none
         self._listening = False
+        self._tls = None  # wrapped by wizfi360.ssl: True or the server name
+        self._remote = None  # (ip, port) once connected
         self._dev = _pkg.current()
         self._at = self._dev._at
         self._link = -1
@@ -140,6 +143,11 @@ class socket(_Base):
             raise ValueError("port must be 1-65535")
         if self._link >= 0:
             raise OSError(errno.EALREADY, "already connected")
+        if self._tls:  # wrapped before connect: the module resolves for SNI
+            from .ssl import start
+
+            start(self, self._tls if self._tls is not True else host, port)
+            return
         ip = self._dev.resolve(host)
         if self._type == SOCK_DGRAM:
             from .udp import connect
@@ -147,6 +155,7 @@ class socket(_Base):
             connect(self, ip, port)
         else:
             self._open(b"TCP", ip, port, b"", False)
+        self._remote = (ip, port)
 
     def _open(self, kind, ip, port, extra, datagrams):
         # AT+CIPSTART=<id>,<kind>,<ip>,<port><extra> (manual 3.2.3.5) on a
@@ -156,7 +165,7 @@ class socket(_Base):
         at = self._at
         link = at.claim_link()
         at.ring(link).datagrams = datagrams
-        cmd = b'AT+CIPSTART=%d,"%s","%s",%d%s' % (link, kind, ip.encode(), port, extra)
+        cmd = b'AT+CIPSTART=%d,"%s",%s,%d%s' % (link, kind, quote(ip, "host", 63), port, extra)
         t = self._timeout_ms if self._timeout_ms > 0 else _CONNECT_MS
         try:
             result = self._dev._cmd(cmd, t)[0]
@@ -210,12 +219,15 @@ class socket(_Base):
         return recvfrom(self, bufsize)
 
     def close(self):
-        link = self._link
         self._closed = True
         if self._listening:
             from .server import stop
 
             stop(self)
+        self._drop_link()
+
+    def _drop_link(self):
+        link = self._link
         if link < 0:
             return
         self._link = -1
