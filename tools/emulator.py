@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Run the WizFi360 emulator: the module's UART on a TCP port (and a pty if asked).
 
-    python tools/emulator.py --port 3600 [--pty] [--ap SSID:PASS ...] [--config FILE]
-                             [--prompt-space] [--verbose]
+python tools/emulator.py --port 3600 [--pty] [--ap SSID:PASS ...] [--config FILE]
+                         [--server-host H] [--ssl-reboot-below N] [--cipsto-unit S]
+                         [--cwlif-unquoted]
+                         [--prompt-space] [--verbose]
 """
 
 import argparse
@@ -23,13 +25,45 @@ def parse_args(argv):
     p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="TCP port of the UART (default 3600, 0: any)")
     p.add_argument("--pty", action="store_true", help="also serve the UART on a pseudo-terminal")
-    p.add_argument("--ap", action="append", default=[], metavar="SSID:PASS",
-                   help="add a fake AP (repeatable; split at the first colon)")
+    p.add_argument(
+        "--ap",
+        action="append",
+        default=[],
+        metavar="SSID:PASS",
+        help="add a fake AP (repeatable; split at the first colon)",
+    )
     p.add_argument("--config", metavar="FILE", help='JSON file: {"aps": [{"ssid": .., "password": ..}], ...}')
-    p.add_argument("--prompt-space", action="store_true", help="CIPSEND prompt '> ' (ESP style) instead of '>'")
+    p.add_argument(
+        "--prompt-space", action="store_true", help="CIPSEND prompt '> ' (ESP style) instead of '>'"
+    )
     p.add_argument("--join-delay", type=float, default=None, metavar="S", help="seconds a join takes (0.2)")
     p.add_argument("--no-cwjap-code", action="store_true", help="omit the +CWJAP_CUR:<code> line on failure")
     p.add_argument("--dns-quoted", action="store_true", help='answer +CIPDOMAIN:"1.2.3.4" (quoted)')
+    p.add_argument(
+        "--server-host",
+        default=None,
+        metavar="H",
+        help="address AT+CIPSERVER listens on, at the port asked for (127.0.0.1)",
+    )
+    p.add_argument(
+        "--ssl-reboot-below",
+        type=int,
+        default=None,
+        metavar="N",
+        help="an SSL AT+CIPSTART reboots the module when AT+CIPSSLSIZE < N (0: never)",
+    )
+    p.add_argument(
+        "--cipsto-unit",
+        type=float,
+        default=None,
+        metavar="S",
+        help="real seconds per AT+CIPSTO second (1.0; smaller for quick tests)",
+    )
+    p.add_argument(
+        "--cwlif-unquoted",
+        action="store_true",
+        help='AT+CWLIF lines as <ip>,<mac> (ESP style) instead of "<ip>","<mac>"',
+    )
     p.add_argument("--verbose", "-v", action="store_true", help="log commands and frames to stderr")
     return p.parse_args(argv)
 
@@ -40,7 +74,14 @@ def build_kwargs(args):
     if aps:
         kwargs["aps"] = aps
     kwargs.setdefault("tcp_port", 3600)
-    for key, value in (("host", args.host), ("tcp_port", args.port), ("join_delay_s", args.join_delay)):
+    for key, value in (
+        ("host", args.host),
+        ("tcp_port", args.port),
+        ("join_delay_s", args.join_delay),
+        ("server_host", args.server_host),
+        ("ssl_reboot_below", args.ssl_reboot_below),
+        ("cipsto_unit_s", args.cipsto_unit),
+    ):
         if value is not None:
             kwargs[key] = value
     if args.pty:
@@ -51,13 +92,18 @@ def build_kwargs(args):
         kwargs["cwjap_code"] = False
     if args.dns_quoted:
         kwargs["dns_quoted"] = True
+    if args.cwlif_unquoted:
+        kwargs["cwlif_quoted"] = False
     return kwargs
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s.%(msecs)03d %(threadName)s %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s.%(msecs)03d %(threadName)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
     try:
         emu = Emulator(**build_kwargs(args))
     except (OSError, ValueError, TypeError) as e:
@@ -68,14 +114,16 @@ def main(argv=None):
     except OSError as e:
         print("emulator: cannot listen: %s" % e, file=sys.stderr)
         return 1
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also when started in the background;
+        signal.signal(sig, lambda *_: done.set())  # before the banner, which callers wait for
     print("UART on tcp://%s:%d" % (emu.host, emu.tcp_port), flush=True)
     if emu.pty_path:
         print("UART on pty %s" % emu.pty_path, flush=True)
     for ap in emu.aps:
-        print("AP %r password %r bssid %s channel %d" % (ap.ssid, ap.password, ap.bssid, ap.channel), flush=True)
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):     # also when started in the background
-        signal.signal(sig, lambda *_: done.set())
+        print(
+            "AP %r password %r bssid %s channel %d" % (ap.ssid, ap.password, ap.bssid, ap.channel), flush=True
+        )
     try:
         while not done.wait(0.5):
             pass

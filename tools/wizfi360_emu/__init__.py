@@ -4,6 +4,18 @@
     from wizfi360_emu import Emulator, AccessPoint
     with Emulator(aps=[AccessPoint("WizFiTest", "wizfi360pass")]) as emu:
         ...connect a client to ("127.0.0.1", emu.tcp_port)...
+
+What is real: TCP, UDP (datagram sockets, one +IPD per datagram) and SSL (a TLS client,
+no certificate check) links to any host; the TCP server (AT+CIPSERVER listens on
+server_host at the port asked for; emu.server_port); AT+PING (a timed TCP connection
+attempt); AT+CIPSNTPTIME (the host clock). What is pretend: the APs to join, the SoftAP's
+clients (emu.add_station / emu.remove_station), the addresses. Flash is emu.flash: the
+_DEF commands write it, and emu.reboot() starts from it.
+
+Modules: core (the Emulator: UART bytes to commands, link data to +IPD), atparse (command
+lines), registry + handlers* (one function per command, table-driven), state (settings
+and flash), config (fake APs, options), links/udp/tls (link kinds), server (TCP server),
+softap (SoftAP clients), uart (the serial line).
 """
 
 from .config import AccessPoint, load_config

@@ -5,12 +5,14 @@ strings are un-escaped as the manual (3.2.2.15) describes: a backslash makes the
 character literal, so \\" \\\\ and \\, carry a quote, a backslash and a comma.
 """
 
+import ipaddress
 import re
 
-EXEC, QUERY, SET, TEST = "exec", "query", "set", "test"    # command forms (manual 2.1)
+EXEC, QUERY, SET, TEST = "exec", "query", "set", "test"  # command forms (manual 2.1)
 
 _LINE = re.compile(rb"AT(\+[A-Z0-9_]+|[A-Z0-9&]*)(\?|=\?|=(.*))?\Z", re.S)
 _INT = re.compile(r"-?[0-9]+\Z")
+_MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}\Z")
 
 
 class ParamError(Exception):
@@ -33,6 +35,28 @@ class Arg:
         if not self.quoted or not minlen <= len(self.text) <= maxlen:
             raise ParamError("bad string %r (quoted, %d..%d chars)" % (self.text, minlen, maxlen))
         return self.text
+
+    def ip(self):
+        """A quoted dotted-quad IPv4 address."""
+        try:
+            return str(ipaddress.IPv4Address(self.str(7, 15)))
+        except ValueError:
+            raise ParamError("bad IPv4 address %r" % self.text) from None
+
+    def netmask(self):
+        mask = self.ip()
+        bits = int(ipaddress.IPv4Address(mask))
+        if bits and (bits ^ 0xFFFFFFFF) & ((bits ^ 0xFFFFFFFF) + 1):
+            raise ParamError("bad netmask %r" % mask)
+        return mask
+
+    def mac(self):
+        """A quoted unicast MAC address aa:bb:cc:dd:ee:ff, lower-cased (manual 3.2.2.9:
+        bit 0 of the first byte, the multicast bit, must be 0)."""
+        mac = self.str(17, 17)
+        if not _MAC.match(mac) or int(mac[:2], 16) & 1:
+            raise ParamError("bad or multicast MAC address %r" % mac)
+        return mac.lower()
 
 
 class Command:

@@ -7,8 +7,23 @@ DEFAULT_SSID = "WizFiTest"
 DEFAULT_PASSWORD = "wizfi360pass"
 
 # Emulator keyword arguments a config file may set (besides "aps").
-OPTION_KEYS = ("host", "tcp_port", "pty", "prompt", "ipd_max", "join_delay_s",
-               "cwjap_code", "dns_quoted", "dns_map", "boot_garbage", "connect_timeout_s")
+OPTION_KEYS = (
+    "host",
+    "tcp_port",
+    "pty",
+    "prompt",
+    "ipd_max",
+    "join_delay_s",
+    "cwjap_code",
+    "dns_quoted",
+    "dns_map",
+    "boot_garbage",
+    "connect_timeout_s",
+    "ssl_reboot_below",
+    "server_host",
+    "cipsto_unit_s",
+    "cwlif_quoted",
+)
 
 
 @dataclass
@@ -16,6 +31,7 @@ class AccessPoint:
     """One fake AP. ecn: 0 open, 1 WEP, 2 WPA_PSK, 3 WPA2_PSK, 4 WPA_WPA2_PSK.
     fail_code, when not 0, makes every join to this AP fail with that +CWJAP code
     (1 timeout, 2 wrong password, 3 not found, 4 failed)."""
+
     ssid: str
     password: str = ""
     bssid: str = "aa:bb:cc:dd:ee:ff"
@@ -23,6 +39,18 @@ class AccessPoint:
     rssi: int = -55
     ecn: int = 3
     fail_code: int = 0
+
+
+def match_ap(aps, ssid, password, bssid=None):
+    """Join attempt -> (the AccessPoint, 0) or (None, +CWJAP error code)."""
+    found = [ap for ap in aps if ap.ssid == ssid and (bssid is None or ap.bssid.lower() == bssid)]
+    if not found:
+        return None, 3
+    if found[0].fail_code:
+        return None, found[0].fail_code
+    if found[0].password != password:
+        return None, 2
+    return found[0], 0
 
 
 def default_aps():
@@ -39,7 +67,7 @@ def ap_from_option(text):
 
 def ap_from_dict(d):
     if not isinstance(d, dict) or "ssid" not in d:
-        raise ValueError("each AP needs at least an \"ssid\": %r" % (d,))
+        raise ValueError('each AP needs at least an "ssid": %r' % (d,))
     fields = AccessPoint.__dataclass_fields__
     unknown = set(d) - set(fields)
     if unknown:

@@ -2,18 +2,30 @@
 runs the handlers one at a time, and writes link data back as +IPD frames.
 
 Threads: the UART reader(s) call _on_rx; one executor thread runs the handlers; one
-reader thread per link calls _on_link_data/_on_link_closed. Every UART write goes through
-the UartPort lock, so frames never interleave. Lock order: UART lock, then self._lock.
+reader thread per link calls _on_link_data/_on_link_closed; while AT+CIPSERVER=1, the
+server's threads call _on_server_client and _on_server_tick (idle timeout). Every UART
+write goes through the UartPort lock, so frames never interleave. Lock order: UART lock,
+then self._lock.
+
+Options beyond the wire basics: ssl_reboot_below (an SSL AT+CIPSTART reboots the module
+while AT+CIPSSLSIZE is below it; 0 never), server_host (where AT+CIPSERVER listens, at the
+port asked for), cipsto_unit_s (real seconds per AT+CIPSTO second), cwlif_quoted (AT+CWLIF
+lines "<ip>","<mac>" as in the manual's example, or <ip>,<mac>). Test hooks: inject,
+reboot, ap_drop, add_station, remove_station, factory_reset; server_port, flash.
 """
 
 import logging
 import queue
 import threading
+import time
 
 from . import handlers
 from .atparse import ParamError, parse_line
-from .config import default_aps
-from .state import ModuleState
+from .config import default_aps, match_ap
+from .links import Link, kill
+from .server import TcpServer
+from .softap import check_mac, free_ip, joined_events, left_event
+from .state import MAX_LINKS, ModuleState
 from .uart import UartPort
 
 log = logging.getLogger("wizfi360_emu")
@@ -28,7 +40,7 @@ class Ctx:
     def __init__(self, emu, gen):
         self.emu = emu
         self.gen = gen
-        self.state = emu.state      # the state this command started with
+        self.state = emu.state  # the state this command started with
         self.done = False
 
     def live(self):
@@ -66,16 +78,32 @@ class Ctx:
             emu._rx_data = bytearray()
             emu._rx_need = n
         self.out(handlers.OK)
-        self.out(emu.prompt)            # separate write: +IPD may come in between
+        self.out(emu.prompt)  # separate write: +IPD may come in between
         with emu._cond:
             emu._cond.wait_for(lambda: emu._rx_need == 0 or not self.live())
             return bytes(emu._rx_data) if self.live() else None
 
 
 class Emulator:
-    def __init__(self, aps=None, host="127.0.0.1", tcp_port=0, pty=False, prompt=b">",
-                 ipd_max=1460, join_delay_s=0.2, cwjap_code=True, dns_quoted=False,
-                 dns_map=None, boot_garbage=b"", connect_timeout_s=5.0):
+    def __init__(
+        self,
+        aps=None,
+        host="127.0.0.1",
+        tcp_port=0,
+        pty=False,
+        prompt=b">",
+        ipd_max=1460,
+        join_delay_s=0.2,
+        cwjap_code=True,
+        dns_quoted=False,
+        dns_map=None,
+        boot_garbage=b"",
+        connect_timeout_s=5.0,
+        ssl_reboot_below=0,
+        server_host="127.0.0.1",
+        cipsto_unit_s=1.0,
+        cwlif_quoted=True,
+    ):
         self.aps = list(default_aps() if aps is None else aps)
         self.host = host
         self.prompt = prompt
@@ -86,15 +114,21 @@ class Emulator:
         self.dns_map = dict(dns_map or {})
         self.boot_garbage = boot_garbage
         self.connect_timeout_s = connect_timeout_s
-        self.commands = []               # every AT line received, without CRLF
-        self.state = ModuleState()
-        self.links = {}                  # link id -> links.Link
+        self.ssl_reboot_below = ssl_reboot_below  # SSL start with CIPSSLSIZE below: reboot
+        self.server_host = server_host  # where AT+CIPSERVER listens
+        self.cipsto_unit_s = cipsto_unit_s  # length of one AT+CIPSTO second
+        self.cwlif_quoted = cwlif_quoted
+        self.commands = []  # every AT line received, without CRLF
+        self.flash = ModuleState()  # what the _DEF commands saved
+        self.state = self.flash.booted()
+        self.links = {}  # link id -> links.Link
+        self.server = None  # server.TcpServer while AT+CIPSERVER=1
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._gen = 0                    # bumped by each reboot
+        self._gen = 0  # bumped by each reboot
         self._busy = False
         self._rx_line = bytearray()
-        self._rx_need = 0                # > 0 while collecting CIPSEND data
+        self._rx_need = 0  # > 0 while collecting CIPSEND data
         self._rx_data = bytearray()
         self._queue = queue.Queue()
         self._stopping = False
@@ -110,6 +144,11 @@ class Emulator:
     def pty_path(self):
         return self._uart.pty_path
 
+    @property
+    def server_port(self):
+        """The port AT+CIPSERVER listens on (on server_host), or None."""
+        return None if self.server is None else self.server.port
+
     def start(self):
         self._uart.start()
         self._executor = threading.Thread(target=self._exec_loop, name="emu-exec", daemon=True)
@@ -121,7 +160,8 @@ class Emulator:
             self._stopping = True
             self._cond.notify_all()
         self._queue.put(None)
-        self._uart.stop()               # first, so that no writer stays blocked on the host
+        self._uart.stop()  # first, so that no writer stays blocked on the host
+        self.stop_server(notify=False)
         for link in list(self.links.values()):
             self.close_link(link, notify=False)
         if self._executor is not None and self._executor is not threading.current_thread():
@@ -143,23 +183,111 @@ class Emulator:
         with self._uart.lock:
             with self._lock:
                 self._gen += 1
-                self.state = ModuleState()
+                self.state = self.flash.booted()
                 self._busy = False
                 self._rx_line.clear()
                 self._rx_need = 0
                 while not self._queue.empty():
                     self._queue.get_nowait()
                 self._cond.notify_all()
+            self.stop_server(notify=False)
             for link in list(self.links.values()):
                 self.close_link(link, notify=False)
             log.info("reboot")
             self._write((self.boot_garbage if garbage is None else garbage) + b"\r\nready\r\n")
+            saved = self.state.saved_ap
+            if self.state.autoconn and saved and self.state.station():
+                threading.Thread(
+                    target=self._autoconnect, args=(self._gen, saved), name="emu-autoconnect", daemon=True
+                ).start()
+
+    def factory_reset(self):
+        """AT+RESTORE: flash back to factory settings, then reboot."""
+        self.flash = ModuleState()
+        self.reboot()
+
+    def add_station(self, mac, ip=None):
+        """A fake Wi-Fi client joins the SoftAP: +STA_CONNECTED, and +DIST_STA_IP with the
+        address it gets (ip, else the lowest free one of the DHCP pool; none when the
+        SoftAP's DHCP server is off). Returns that address. RuntimeError if the SoftAP is
+        off or full (max conn); ValueError for a bad or already connected MAC."""
+        mac = check_mac(mac)
+        with self._uart.lock:
+            st = self.state
+            if not st.softap_on():
+                raise RuntimeError("the SoftAP is off (AT+CWMODE_CUR=2 or 3)")
+            if mac in st.stations:
+                raise ValueError("%s is already connected" % mac)
+            if len(st.stations) >= st.softap[4]:
+                raise RuntimeError("the SoftAP is full (%d stations)" % st.softap[4])
+            if ip is None and st.dhcp & 1:
+                ip = free_ip(st.dhcp_pool(), st.stations.values())
+            st.stations[mac] = ip
+            self._write(joined_events(mac, ip))
+            return ip
+
+    def remove_station(self, mac):
+        """The fake client leaves: +STA_DISCONNECTED. KeyError if it is not connected."""
+        mac = check_mac(mac)
+        with self._uart.lock:
+            del self.state.stations[mac]
+            self._write(left_event(mac))
 
     def ap_drop(self):
         """The AP went away: WIFI DISCONNECT, every link CLOSED."""
         self.drop_wifi()
 
     # --- services for handlers -------------------------------------------------------------
+    def _autoconnect(self, gen, saved):
+        """After a reboot with a saved AP (CWJAP_DEF) and AT+CWAUTOCONN=1: join it."""
+        with self._cond:
+            self._cond.wait_for(lambda: gen != self._gen or self._stopping, timeout=self.join_delay_s)
+        ap, _ = match_ap(self.aps, *saved)
+        with self._uart.lock:
+            if gen == self._gen and not self._stopping and ap and self.state.joined is None:
+                self.state.joined = ap
+                self._write(b"WIFI CONNECTED\r\nWIFI GOT IP\r\n")
+
+    def start_server(self, port):
+        """AT+CIPSERVER=1: listen on server_host:port (OSError if taken)."""
+        self.server = TcpServer(self.server_host, port, self._on_server_client, self._on_server_tick)
+        log.info("server listening on %s:%d", self.server_host, self.server.port)
+
+    def stop_server(self, notify):
+        """AT+CIPSERVER=0 (and reboot): stop listening, close the links it accepted."""
+        with self._uart.lock:
+            server, self.server = self.server, None
+            if server is None:
+                return
+            server.close()
+            for link in sorted(self.links.values(), key=lambda k: k.id):
+                if link.server:
+                    self.close_link(link, notify)
+
+    def _on_server_client(self, sock, addr):
+        """A client connected to the server: the lowest free link id, <id>,CONNECT."""
+        with self._uart.lock:
+            free = [i for i in range(MAX_LINKS) if i not in self.links]
+            if self.server is None or self._stopping or not free:
+                kill(sock)
+                return
+            link = Link(free[0], sock, addr[0], addr[1], server=True)
+            self.links[link.id] = link
+            self.state.had_link = True
+            self._write(self.link_event(link.id, b"CONNECT"))
+        self.start_link(link)
+
+    def _on_server_tick(self, server):
+        """AT+CIPSTO: close server links idle for that long."""
+        timeout = self.state.cipsto * self.cipsto_unit_s
+        if not timeout or server is not self.server:
+            return
+        now = time.monotonic()
+        for link in list(self.links.values()):
+            if link.server and now - link.last_active >= timeout:
+                log.info("link %d idle for %.1f s: closed", link.id, now - link.last_active)
+                self.close_link(link, notify=True)
+
     def drop_wifi(self):
         """Leave the AP if joined: WIFI DISCONNECT, then <id>,CLOSED per link."""
         with self._uart.lock:
@@ -178,7 +306,7 @@ class Emulator:
                 return False
             self.links[link.id] = link
             self.state.had_link = True
-            self._write(self._link_event(link, b"CONNECT"))
+            self._write(self.link_event(link.id, b"CONNECT"))
             return True
 
     def start_link(self, link):
@@ -193,7 +321,7 @@ class Emulator:
             if self.links.get(link.id) is link:
                 del self.links[link.id]
             if notify:
-                self._write(self._link_event(link, b"CLOSED"))
+                self._write(self.link_event(link.id, b"CLOSED"))
         link.shutdown()
         return True
 
@@ -203,23 +331,24 @@ class Emulator:
             log.debug("-> %r", data)
         self._uart.write(data)
 
-    def _link_event(self, link, what):
+    def link_event(self, link_id, what):
+        """The line "<id>,CONNECT" (or CLOSED); just "CONNECT" in single-link mode."""
         if self.state.mux:
-            return b"%d,%s\r\n" % (link.id, what)
+            return b"%d,%s\r\n" % (link_id, what)
         return what + b"\r\n"
 
-    def _ipd_header(self, link, n):
+    def _ipd_header(self, link, n, sender):
         st = self.state
         head = b"\r\n+IPD,%d,%d" % (link.id, n) if st.mux else b"\r\n+IPD,%d" % n
         if st.dinfo:
-            head += b",%s,%d" % (link.remote_ip.encode(), link.remote_port)
+            head += b",%s,%d" % (sender[0].encode(), sender[1])
         return head + b":"
 
-    def _on_link_data(self, link, data):
-        with self._uart.lock:               # blocks while the host is not reading
+    def _on_link_data(self, link, data, sender):
+        with self._uart.lock:  # blocks while the host is not reading
             if link.closed:
                 return
-            frame = self._ipd_header(link, len(data))
+            frame = self._ipd_header(link, len(data), sender)
             log.info("+IPD link %d, %d bytes: %r", link.id, len(data), data[:64])
             self._uart.write(frame + data)
 
@@ -232,11 +361,11 @@ class Emulator:
         actions = []
         with self._lock:
             while data:
-                if self._rx_need:                  # CIPSEND payload: raw bytes
-                    take = data[:self._rx_need]
+                if self._rx_need:  # CIPSEND payload: raw bytes
+                    take = data[: self._rx_need]
                     self._rx_data += take
                     self._rx_need -= len(take)
-                    data = data[len(take):]
+                    data = data[len(take) :]
                     if not self._rx_need:
                         self._cond.notify_all()
                     continue
@@ -260,9 +389,9 @@ class Emulator:
                     del self._rx_line[:-1]
                 return
             line = bytes(self._rx_line[:i])
-            del self._rx_line[:i + 2]
+            del self._rx_line[: i + 2]
             if not line.startswith(b"AT"):
-                continue                           # not a command line: ignored
+                continue  # not a command line: ignored
             log.info("<- %r", line)
             self.commands.append(line)
             if self._busy:

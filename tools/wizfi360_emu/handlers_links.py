@@ -1,0 +1,191 @@
+"""Links: AT+CIPSTART (TCP, UDP, SSL), AT+CIPSEND, AT+CIPCLOSE, AT+CIPSTATUS,
+AT+CIPSSLSIZE, and the TCP server: AT+CIPSERVER, AT+CIPSTO (manual 3.2.3.4-3.2.3.17).
+"""
+
+from .atparse import EXEC, SET
+from .links import Link, kill, open_tcp, resolve
+from .registry import ERROR, OK, handles, lines, need, setting
+from .state import MAX_LINKS
+from .tls import TlsConn
+from .udp import UdpLink, open_udp
+
+DEFAULT_SERVER_PORT = 333  # manual 3.2.3.4
+DONE = object()  # an opener that has given the final result itself
+
+
+class SslLink(Link):
+    kind = "SSL"
+
+
+def _link_id(ctx, cmd, n_mux):
+    """(link id, remaining args): CIPMUX=1 forms start with the id, CIPMUX=0 forms use 0."""
+    if ctx.state.mux:
+        need(len(cmd.args) >= n_mux, "missing link id")
+        return cmd.args[0].int(0, MAX_LINKS - 1), cmd.args[1:]
+    return 0, cmd.args
+
+
+# --- AT+CIPSTART: each type parses its optional parameters, then opens the link ------------------
+def _keepalive(args):
+    need(len(args) <= 1, "one optional <keep alive>")
+    return (args[0].int(0, 7200) if args else 0,)
+
+
+def _udp_options(args):
+    """[<local port>[,<mode>]] (the manual wants the port whenever the mode is given)."""
+    need(len(args) <= 2, "want [<local port>,<mode>]")
+    return (args[0].int(0, 65535) if args else 0, args[1].int(0, 2) if len(args) > 1 else 0)
+
+
+def _open_tcp(ctx, link_id, host, ip, port, keepalive):
+    sock = open_tcp(ip, port, ctx.emu.connect_timeout_s, keepalive)
+    return sock and Link(link_id, sock, ip, port)
+
+
+def _open_udp(ctx, link_id, host, ip, port, local_port, mode):
+    sock = open_udp(ip, local_port, ctx.emu.server_host)
+    return sock and UdpLink(link_id, sock, ip, port, mode)
+
+
+def _open_ssl(ctx, link_id, host, ip, port, keepalive):
+    """Like TCP, then the TLS handshake. A buffer (AT+CIPSSLSIZE) below the emulator's
+    ssl_reboot_below reboots the module; a failed handshake answers OK, then CLOSED."""
+    emu = ctx.emu
+    if ctx.state.sslsize < emu.ssl_reboot_below:
+        emu.reboot()
+        return DONE
+    sock = open_tcp(ip, port, emu.connect_timeout_s, keepalive)
+    if sock is None:
+        return None
+    conn = TlsConn(sock, None if host == ip else host)
+    if not conn.handshake(emu.connect_timeout_s):
+        kill(sock)
+        ctx.final(OK)
+        ctx.out(emu.link_event(link_id, b"CLOSED"))
+        return DONE
+    return SslLink(link_id, conn, ip, port)
+
+
+LINK_TYPES = {
+    "TCP": (_keepalive, _open_tcp),
+    "UDP": (_udp_options, _open_udp),
+    "SSL": (_keepalive, _open_ssl),
+}
+
+
+@handles(b"+CIPSTART", form=SET)
+def cipstart(ctx, cmd):
+    link_id, args = _link_id(ctx, cmd, 4)
+    need(len(args) >= 3, "want <type>,<remote>,<port>[,...]")
+    kind = args[0].str(1, 8)
+    host = args[1].str(1, 128)
+    port = args[2].int(1, 65535)
+    need(kind in LINK_TYPES, "link type must be TCP, UDP or SSL")
+    parse, open_link = LINK_TYPES[kind]
+    options = parse(args[3:])
+    need(ctx.state.online(), "not joined to an AP and no SoftAP")
+    emu = ctx.emu
+    if link_id in emu.links:
+        ctx.out(b"ALREADY CONNECTED\r\n")
+        return ctx.final(ERROR)
+    ip = resolve(host, emu.dns_map)
+    if ip is None:
+        ctx.out(b"DNS Fail\r\n")
+        return ctx.final(ERROR)
+    link = open_link(ctx, link_id, host, ip, port, *options)
+    if link is DONE:
+        return
+    if link is None:
+        return ctx.final(ERROR)
+    if emu.add_link(ctx, link):
+        ctx.final(OK)
+        emu.start_link(link)
+    elif ctx.live():  # the server took this id meanwhile
+        ctx.out(b"ALREADY CONNECTED\r\n")
+        ctx.final(ERROR)
+
+
+# --- sending, closing, status ----------------------------------------------------------------------
+@handles(b"+CIPSEND", form=SET)
+def cipsend(ctx, cmd):
+    """<id>,<length>[,"<ip>",<port>]: the remote only for UDP links in mode 1 or 2."""
+    link_id, args = _link_id(ctx, cmd, 2)
+    need(len(args) in (1, 3), "want <length>[,<remote ip>,<remote port>]")
+    length = args[0].int(1, 2048)
+    addr = None
+    if len(args) == 3:
+        ip = resolve(args[1].str(1, 128), ctx.emu.dns_map)
+        addr = (ip, args[2].int(1, 65535))
+        need(ip is not None, "unknown remote host")
+    link = ctx.emu.links.get(link_id)
+    need(link is not None, "link %d is not open" % link_id)
+    need(addr is None or link.mode in (1, 2), "a remote needs a UDP link in mode 1 or 2")
+    data = ctx.receive(length)
+    if data is None:
+        return  # module rebooted or stopped meanwhile
+    ctx.out(b"\r\nRecv %d bytes\r\n" % length)
+    ctx.final(b"\r\nSEND OK\r\n" if link.send(data, addr) else b"\r\nSEND FAIL\r\n")
+
+
+@handles(b"+CIPCLOSE", form=SET)
+def cipclose(ctx, cmd):
+    need(ctx.state.mux, "single-link mode: AT+CIPCLOSE takes no id")
+    link_id = cmd.nargs(1)[0].int(0, MAX_LINKS)
+    emu = ctx.emu
+    if link_id == MAX_LINKS:
+        need(emu.server is None, "AT+CIPCLOSE=5 is invalid while the server runs")
+        for link in sorted(emu.links.values(), key=lambda k: k.id):
+            emu.close_link(link, notify=True)
+    else:
+        need(emu.close_link(emu.links.get(link_id), notify=True), "link %d is not open" % link_id)
+
+
+@handles(b"+CIPCLOSE", form=EXEC)
+def cipclose_single(ctx, cmd):
+    need(not ctx.state.mux and ctx.emu.close_link(ctx.emu.links.get(0), notify=True), "no single link open")
+
+
+@handles(b"+CIPSTATUS", form=EXEC)
+def cipstatus(ctx, cmd):
+    st, links = ctx.state, sorted(ctx.emu.links.values(), key=lambda k: k.id)
+    status = 5 if st.joined is None else 3 if links else 4 if st.had_link else 2
+    lines(
+        ctx,
+        "STATUS:%d" % status,
+        *(
+            '+CIPSTATUS:%d,"%s","%s",%d,%d,%d'
+            % (k.id, k.kind, k.remote_ip, k.remote_port, k.local_port, k.server)
+            for k in links
+        ),
+    )
+
+
+setting("sslsize", (b"+CIPSSLSIZE",), lambda a: a.int(2048, 4096))
+
+
+# --- the TCP server --------------------------------------------------------------------------------
+@handles(b"+CIPSERVER", form=SET)
+def cipserver(ctx, cmd):
+    """1[,<port>] listens (again with the same port: no change); 0 stops listening and
+    closes the links the server accepted."""
+    args = cmd.nargs(1, 2)
+    mode = args[0].int(0, 1)
+    port = args[1].int(1, 65535) if len(args) > 1 else DEFAULT_SERVER_PORT
+    need(ctx.state.mux, "the server needs AT+CIPMUX=1")
+    emu = ctx.emu
+    if mode == 0:
+        emu.stop_server(notify=True)
+    elif emu.server is not None:
+        need(emu.server.port == port, "the server runs on another port")
+    else:
+        try:
+            emu.start_server(port)
+        except OSError as e:
+            need(False, "cannot listen on port %d: %s" % (port, e))
+
+
+def _cipsto_allowed(ctx, seconds):
+    need(ctx.state.mux, "AT+CIPSTO needs AT+CIPMUX=1")
+
+
+setting("cipsto", (b"+CIPSTO",), lambda a: a.int(0, 7200), on_set=_cipsto_allowed)
