@@ -6,6 +6,13 @@
 #   make demo          tools/demo.py
 #   make emulator      tools/emulator.py (ARGS="--help" for its options)
 #   make package-json  regenerate package.json from lib/wizfi360
+#   make lint          ruff check + ruff format --check (LINT_FILES=..., default: everything)
+#   make typecheck     pyright (basedpyright) against the Pico's MicroPython stubs
+#                      (TYPE_FILES=..., default: lib/, main.py, board.py, boot.py)
+#   make deploy        compile and copy the driver and the firmware to a board
+#                      (PORT=/dev/ttyACM0 to choose it, ARGS="--dry-run" to see how)
+#   make repl          the board's REPL through mpremote (PORT=...)
+#   make test-board    tests_device/ on a real board: PORT=/dev/ttyACM0 (not in CI)
 #
 # Everything runs from the project's own .venv, created from requirements.txt
 # on first use and re-installed whenever requirements.txt changes.
@@ -15,8 +22,19 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 ARGS   ?=
+PORT   ?=
 
-.PHONY: all .venv test test-host test-device demo emulator package-json clean
+# The files `make test` lints and type-checks: those that are clean today.
+# Add files here as they become clean; `make lint` / `make typecheck` alone
+# check everything and list what is left.
+LINT_CLEAN := main.py board.py boot.py manifest.py tools/deploy.py tools/demo.py tools/httpsink.py \
+	tests_host/fwrun.py tests_host/mqtt_broker.py tests_host/test_firmware.py tests_host/test_mqtt.py \
+	tests_host/test_deploy.py tests_host/test_manifest.py tests_host/umqtt_shim
+TYPE_CLEAN := main.py board.py boot.py
+LINT_FILES ?= .
+TYPE_FILES ?=
+
+.PHONY: all .venv test test-host test-device demo emulator package-json lint typecheck deploy repl test-board clean
 
 all: test
 
@@ -27,11 +45,13 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	touch $@
 
-# Runs both suites even when the first fails, and fails if either failed.
+# Runs every suite even when one fails, and fails if any failed.
 test: $(STAMP)
 	@status=0; \
 	$(MAKE) --no-print-directory test-host || status=1; \
 	$(MAKE) --no-print-directory test-device || status=1; \
+	$(MAKE) --no-print-directory lint LINT_FILES="$(LINT_CLEAN)" || status=1; \
+	$(MAKE) --no-print-directory typecheck TYPE_FILES="$(TYPE_CLEAN)" || status=1; \
 	exit $$status
 
 test-host: $(STAMP)
@@ -48,6 +68,25 @@ emulator: $(STAMP)
 
 package-json: $(STAMP)
 	$(PY) tools/gen_package_json.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINT_FILES)
+	$(VENV)/bin/ruff format --check $(LINT_FILES)
+
+# The stubs' MicroPython standard library replaces CPython's (--typeshedpath).
+typecheck: $(STAMP)
+	$(VENV)/bin/basedpyright --pythonpath $(PY) \
+		--typeshedpath "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" $(TYPE_FILES)
+
+deploy: $(STAMP)
+	$(PY) tools/deploy.py $(if $(PORT),--port $(PORT)) $(ARGS)
+
+repl: $(STAMP)
+	$(PY) -m mpremote $(if $(PORT),connect $(PORT)) repl
+
+test-board: $(STAMP)
+	@test -n "$(PORT)" || { echo "usage: make test-board PORT=/dev/ttyACM0 (see README, Tests on a board)"; exit 2; }
+	$(PY) tools/run_device_tests.py --board $(PORT) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build

@@ -160,7 +160,7 @@ def heartbeat(watchdog_s):
     except (TypeError, ValueError):
         led = Pin(25, Pin.OUT)  # GP25 on the Pico and the WizFi360-EVB-Pico
     wdt = WDT(timeout=_HW_WDT_MS) if window else None
-    return Heartbeat(window, led, wdt, Timer())
+    return Heartbeat(window, led, wdt, Timer(-1))  # -1: a virtual timer, the only kind rp2 has
 
 
 if ON_BOARD:

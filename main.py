@@ -186,7 +186,9 @@ def check_config(cfg):
     if "mqtt" in cfg:
         check_mqtt(cfg["mqtt"], device)
 
-    interval = cfg.get("interval_s")
+    if "interval_s" not in cfg:
+        raise ConfigError("'interval_s' is missing: set it to the seconds between readings")
+    interval = cfg.get("interval_s", 0)
     if not is_number(interval) or interval <= 0:
         raise ConfigError("'interval_s' must be a number of seconds above 0, got %r" % (interval,))
     retry = cfg.setdefault("retry_max_s", 60)
@@ -196,7 +198,7 @@ def check_config(cfg):
     if not is_count(attempts) or attempts < 0:
         raise ConfigError("'join_attempts' must be a whole number (0: keep trying forever)")
     wd = cfg.setdefault("watchdog_s", 120)
-    if not is_number(wd) or not (wd == 0 or 30 <= wd <= 3600):
+    if isinstance(wd, bool) or not isinstance(wd, (int, float)) or not (wd == 0 or 30 <= wd <= 3600):
         raise ConfigError("'watchdog_s' must be 0 (off) or 30..3600 seconds, got %r" % (wd,))
 
     uart = cfg.get("uart")
@@ -348,10 +350,10 @@ def mqtt_client_class(wsock):
     # umqtt.simple does `import usocket as socket` (newer: `import socket`).
     # On the board there is no socket module; on the unix port there is one,
     # but it would bypass the module. Either way: ours, before importing it.
-    sys.modules["socket"] = sockets
-    sys.modules["usocket"] = sockets
+    sys.modules["socket"] = sockets  # pyright: ignore[reportArgumentType]
+    sys.modules["usocket"] = sockets  # pyright: ignore[reportArgumentType]
     try:
-        from umqtt.simple import MQTTClient
+        from umqtt.simple import MQTTClient  # pyright: ignore[reportMissingImports]  (optional)
     except ImportError:
         return None
     return MQTTClient
@@ -361,66 +363,112 @@ def mqtt_client_class(wsock):
 
 
 def reboots_of(wifi):
-    """How often the module restarted unasked (wifi.stats is a method or a property)."""
-    stats = wifi.stats
-    return (stats() if callable(stats) else stats)["reboots"]
+    """How often the module restarted unasked."""
+    return wifi.stats()["reboots"]
 
 
-class Firmware:
-    def __init__(self, cfg, hb):
+def pause(hb, ms, wifi=None):
+    """Wait ms, feeding the watchdog and taking in what the module sends."""
+    until = time.ticks_add(time.ticks_ms(), ms)
+    while True:
+        left = time.ticks_diff(until, time.ticks_ms())
+        if left <= 0:
+            return
+        hb.feed()
+        if wifi is not None:
+            try:
+                wifi.poll()
+            except OSError:
+                pass  # the next command reports it
+        time.sleep_ms(left if left < 500 else 500)
+
+
+def start_module(driver, uart, reset_pin, hb, retry_cap_ms):
+    """The WizFi360 once it answers (a few tries, with backoff), or None."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        hb.feed()
+        try:
+            wifi = driver.WizFi360(uart, reset=reset_pin)
+            log("module found, firmware %s" % wifi.version())
+            wifi.active(True)
+            return wifi
+        except OSError as e:
+            log("the WizFi360 does not answer: %s" % why(e))
+        if attempt < START_ATTEMPTS:
+            pause(hb, backoff_ms(attempt, retry_cap_ms))
+    log(
+        "giving up on the module: check the wiring (module RXD1 to GP4, TXD1 to GP5, RST to GP20),"
+        " that it runs at 115200 baud, and that its PB13 pin is not held low (SPI mode)"
+    )
+    return None
+
+
+def make_sender(cfg, wsock):
+    """The HttpSender or MqttSender the config asks for, or None if it cannot be had."""
+    if "mqtt" in cfg:
+        client_class = mqtt_client_class(wsock)
+        if client_class is not None:
+            return MqttSender(client_class, cfg["mqtt"])
+        if "endpoint" not in cfg:
+            log(
+                "'mqtt' is set but umqtt.simple is not installed:"
+                " run `mpremote mip install umqtt.simple`, or set 'endpoint' instead"
+            )
+            return None
+        log("umqtt.simple is not installed: posting to 'endpoint' instead of MQTT")
+    return HttpSender(wsock, cfg["endpoint_parts"])
+
+
+def run(cfg, hb):
+    """Bring the module up, join, then send readings; returns the exit status."""
+    gc.collect()  # compiling the driver needs large free blocks
+    try:
+        import wizfi360
+        from wizfi360 import socket as wsock
+    except ImportError as e:
+        log("cannot import the wizfi360 driver (%s): copy lib/wizfi360 to the board" % e)
+        return 1
+    except MemoryError:
+        log("not enough memory to compile the wizfi360 driver: install it as .mpy files (make deploy)")
+        return 1
+
+    try:
+        uart, reset_pin = board.open_module(cfg)
+    except OSError as e:
+        where = "the UART" if board.ON_BOARD else "the emulator at %s:%d" % cfg["emulator"]
+        log("cannot reach the module through %s: %s" % (where, why(e)))
+        if not board.ON_BOARD:
+            log("(start it with: python tools/emulator.py --port %d)" % cfg["emulator"][1])
+        return 1
+    wifi = start_module(wizfi360, uart, reset_pin, hb, int(cfg["retry_max_s"] * 1000))
+    if wifi is None:
+        return 1
+    sender = make_sender(cfg, wsock)
+    if sender is None:
+        return 2
+    log("sending to %s every %s s" % (sender.where, cfg["interval_s"]))
+    node = Node(cfg, hb, wizfi360, uart, reset_pin, wifi, sender)
+    if not node.join():
+        return 1
+    return node.loop()
+
+
+class Node:
+    """The running sensor: the module, the network, the sender and the loop."""
+
+    def __init__(self, cfg, hb, driver, uart, reset_pin, wifi, sender):
         self.cfg = cfg
         self.hb = hb
+        self.driver = driver
+        self.uart = uart
+        self.reset_pin = reset_pin
+        self.wifi = wifi
+        self.sender = sender
         self.retry_cap_ms = int(cfg["retry_max_s"] * 1000)
-        self.wifi = None
-        self.uart = None
-        self.reset_pin = None
-        self.driver = None
-        self.sender = None
-        self.reboots_seen = 0
+        self.reboots_seen = reboots_of(wifi)
 
-    # waiting, with the watchdog fed and the module's messages taken in
     def pause(self, ms):
-        until = time.ticks_add(time.ticks_ms(), ms)
-        while True:
-            left = time.ticks_diff(until, time.ticks_ms())
-            if left <= 0:
-                return
-            self.hb.feed()
-            if self.wifi is not None:
-                try:
-                    self.wifi.poll()
-                except OSError:
-                    pass  # the next command reports it
-            time.sleep_ms(left if left < 500 else 500)
-
-    def start_module(self):
-        """Talk to the module: True once it answers (a few tries, with backoff)."""
-        cfg = self.cfg
-        try:
-            self.uart, self.reset_pin = board.open_module(cfg)
-        except OSError as e:
-            where = "the UART" if board.ON_BOARD else "the emulator at %s:%d" % cfg["emulator"]
-            log("cannot reach the module through %s: %s" % (where, why(e)))
-            if not board.ON_BOARD:
-                log("(start it with: python tools/emulator.py --port %d)" % cfg["emulator"][1])
-            return False
-        for attempt in range(1, START_ATTEMPTS + 1):
-            self.hb.feed()
-            try:
-                self.wifi = self.driver.WizFi360(self.uart, reset=self.reset_pin)
-                log("module found, firmware %s" % self.wifi.version())
-                self.wifi.active(True)
-                self.reboots_seen = reboots_of(self.wifi)
-                return True
-            except OSError as e:
-                log("the WizFi360 does not answer: %s" % why(e))
-            if attempt < START_ATTEMPTS:
-                self.pause(backoff_ms(attempt, self.retry_cap_ms))
-        log(
-            "giving up on the module: check the wiring (module RXD1 to GP4, TXD1 to GP5, RST to GP20),"
-            " that it runs at 115200 baud, and that its PB13 pin is not held low (SPI mode)"
-        )
-        return False
+        pause(self.hb, ms, self.wifi)
 
     def join(self):
         """Join the network, retrying with exponential backoff; False once join_attempts ran out."""
@@ -466,13 +514,14 @@ class Firmware:
             self.hb.feed()
             log("resetting the module (%d of %d)" % (attempt, RECOVERIES))
             try:
-                self.wifi = self.driver.WizFi360(self.uart, reset=self.reset_pin)
-                self.wifi.active(True)
+                wifi = self.driver.WizFi360(self.uart, reset=self.reset_pin)
+                wifi.active(True)
             except OSError as e:
                 log("the module still does not answer: %s" % why(e))
                 self.pause(backoff_ms(attempt, self.retry_cap_ms))
                 continue
-            self.reboots_seen = reboots_of(self.wifi)
+            self.wifi = wifi
+            self.reboots_seen = reboots_of(wifi)
             return self.join()
         if board.ON_BOARD:
             log("the module cannot be brought back: restarting the board")
@@ -502,45 +551,6 @@ class Firmware:
             return False
         log("joined %s again" % self.cfg["ssid"])
         return True
-
-    def make_sender(self, wsock):
-        cfg = self.cfg
-        if "mqtt" in cfg:
-            client_class = mqtt_client_class(wsock)
-            if client_class is not None:
-                return MqttSender(client_class, cfg["mqtt"])
-            if "endpoint" not in cfg:
-                log(
-                    "'mqtt' is set but umqtt.simple is not installed:"
-                    " run `mpremote mip install umqtt.simple`, or set 'endpoint' instead"
-                )
-                return None
-            log("umqtt.simple is not installed: posting to 'endpoint' instead of MQTT")
-        return HttpSender(wsock, cfg["endpoint_parts"])
-
-    def run(self):
-        cfg = self.cfg
-        gc.collect()  # compiling the driver needs large free blocks
-        try:
-            import wizfi360
-            from wizfi360 import socket as wsock
-        except ImportError as e:
-            log("cannot import the wizfi360 driver (%s): copy lib/wizfi360 to the board" % e)
-            return 1
-        except MemoryError:
-            log("not enough memory to compile the wizfi360 driver: install it as .mpy files (make deploy)")
-            return 1
-        self.driver = wizfi360
-
-        if not self.start_module():
-            return 1
-        self.sender = self.make_sender(wsock)
-        if self.sender is None:
-            return 2
-        log("sending to %s every %s s" % (self.sender.where, cfg["interval_s"]))
-        if not self.join():
-            return 1
-        return self.loop()
 
     def loop(self):
         cfg = self.cfg
@@ -592,7 +602,7 @@ def main():
         cfg = load_config(path)
         log("config %s: device %s, network %s" % (path, cfg["device"], cfg["ssid"]))
         hb = board.heartbeat(cfg["watchdog_s"])
-        rc = Firmware(cfg, hb).run()
+        rc = run(cfg, hb)
     except ConfigError as e:
         log("config error: %s" % e)
         rc = 2

@@ -17,8 +17,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import fwrun
 import pytest
+
+import fwrun
 from fwrun import (
     KEY,
     REPO,
@@ -128,6 +129,7 @@ def bad(**changes):
         (bad(endpoint="http://sink.test:http/"), "endpoint: port must be a number"),
         (bad(endpoint="http://sink.test:70000/"), "endpoint: port must be a whole number 1..65535"),
         (bad(endpoint="http://:8080/"), "endpoint: missing or bad host name"),
+        (bad(interval_s=None), "'interval_s' is missing"),
         (bad(interval_s=0), "'interval_s' must be a number of seconds above 0"),
         (bad(interval_s="10"), "'interval_s' must be a number of seconds above 0"),
         (bad(readings=0), "'readings' must be a whole number above 0"),
@@ -421,7 +423,8 @@ class FakeMachine:
                 fake.feeds += 1
 
         class Timer:
-            def __init__(self):
+            def __init__(self, timer_id=-1):
+                assert timer_id == -1  # rp2 has virtual timers only
                 fake.timer = self
                 self.callback = None
 

@@ -9,8 +9,9 @@ reached the broker went through the WizFi360 driver, not the host's sockets.
 
 import json
 
-import fwrun
 import pytest
+
+import fwrun
 from fwrun import config_for, finish, run, start, wait_for_line
 from httpsink import HttpSink
 from mqtt_broker import MqttBroker

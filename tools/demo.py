@@ -41,8 +41,7 @@ def say(text):
 
 def find_micropython():
     """The project's .venv one, else the one beside this Python, else PATH."""
-    for cand in (REPO / ".venv" / "bin" / "micropython",
-                 Path(sys.executable).parent / "micropython"):
+    for cand in (REPO / ".venv" / "bin" / "micropython", Path(sys.executable).parent / "micropython"):
         if cand.is_file() and os.access(cand, os.X_OK):
             return str(cand)
     return shutil.which("micropython")
@@ -51,8 +50,7 @@ def find_micropython():
 def start_emulator():
     from wizfi360_emu import AccessPoint, Emulator
 
-    return Emulator(aps=[AccessPoint(SSID, KEY)], tcp_port=0,
-                    dns_map={SINK_HOST: "127.0.0.1"}).start()
+    return Emulator(aps=[AccessPoint(SSID, KEY)], tcp_port=0, dns_map={SINK_HOST: "127.0.0.1"}).start()
 
 
 def write_config(folder, emu_port, sink_port, interval, readings):
@@ -98,10 +96,17 @@ def run(args):
             how_many = "until Ctrl-C" if readings is None else "%d readings" % readings
             say("running %s main.py (%s, one every %s s)" % (micropython, how_many, interval))
             env = dict(os.environ, WIZFI_CONFIG=str(config))
-            proc = subprocess.Popen([micropython, "main.py"], cwd=str(REPO), env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, text=True, bufsize=1,
-                                    errors="replace")
+            proc = subprocess.Popen(
+                [micropython, "main.py"],
+                cwd=str(REPO),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                bufsize=1,
+                errors="replace",
+            )
             watchdog = None
             if readings is not None:
                 # Joining may take 3 tries of up to 20 s; each post up to ~10 s.
@@ -195,11 +200,13 @@ class _Stopper:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Run the sensor firmware against the emulator and an HTTP sink.")
-    ap.add_argument("--readings", type=int, default=5, metavar="N",
-                    help="readings to post before stopping (default 5)")
+    ap.add_argument(
+        "--readings", type=int, default=5, metavar="N", help="readings to post before stopping (default 5)"
+    )
     ap.add_argument("--forever", action="store_true", help="keep posting until Ctrl-C")
-    ap.add_argument("--interval", type=float, default=1.0, metavar="S",
-                    help="seconds between readings (default 1)")
+    ap.add_argument(
+        "--interval", type=float, default=1.0, metavar="S", help="seconds between readings (default 1)"
+    )
     args = ap.parse_args(argv)
     if args.readings < 1:
         ap.error("--readings must be at least 1")
