@@ -14,6 +14,9 @@
 #   ECHO_HOST = "192.168.1.10"   # a host on that network running a TCP echo
 #   ECHO_PORT = 7777             #   server (echoes everything, closes on close)
 #   REFUSED_PORT = 7778          # a port on ECHO_HOST where nothing listens
+#   UDP_ECHO_PORT = 7779         # a UDP echo on ECHO_HOST
+#   TLS_HOST = "echo.lan"        # a TLS echo server (any certificate will do)
+#   TLS_PORT = 7780
 #
 # Nothing from wizfi360 is imported at module level.
 
@@ -32,7 +35,8 @@ def _env(name, default=None):
 
 
 def settings():
-    """dict with ssid, key, echo_host, echo_port, refused_port."""
+    """dict with ssid, key, echo_host, echo_port, refused_port, udp_echo_port,
+    tls_host, tls_port."""
     if ON_BOARD:
         import board_config as c
 
@@ -42,6 +46,9 @@ def settings():
             "echo_host": c.ECHO_HOST,
             "echo_port": int(c.ECHO_PORT),
             "refused_port": int(c.REFUSED_PORT),
+            "udp_echo_port": int(c.UDP_ECHO_PORT),
+            "tls_host": c.TLS_HOST,
+            "tls_port": int(c.TLS_PORT),
         }
     return {
         "ssid": _env("WIZFI_SSID", "WizFiTest"),
@@ -49,6 +56,9 @@ def settings():
         "echo_host": EMU_HOST,
         "echo_port": int(_env("WIZFI_ECHO_PORT", "0")),
         "refused_port": int(_env("WIZFI_REFUSED_PORT", "0")),
+        "udp_echo_port": int(_env("WIZFI_UDP_ECHO_PORT", "0")),
+        "tls_host": "tls.test",
+        "tls_port": int(_env("WIZFI_TLS_PORT", "0")),
     }
 
 

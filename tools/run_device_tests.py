@@ -102,7 +102,7 @@ def start_emulator():
     # The second AP's name and password need every escape of manual 3.2.2.15;
     # tests_device/test_station.py joins it (a board's test AP can mimic it).
     aps = [AccessPoint(SSID, KEY), AccessPoint('a"b\\c,d', 'p"w\\d,1', bssid="02:00:00:00:00:02")]
-    emu = Emulator(aps=aps, tcp_port=0, dns_map={"echo.test": "127.0.0.1"})
+    emu = Emulator(aps=aps, tcp_port=0, dns_map={"echo.test": "127.0.0.1", "tls.test": "127.0.0.1"})
     emu.start()
     return emu
 
@@ -179,12 +179,16 @@ def run_process(cmd, env, timeout):
 
 def run_file_unix(path, micropython, timeout, k):
     t0 = time.monotonic()
-    emu = echo = refused = None
+    emu = echo = refused = udp = tls = None
     try:
         try:
             emu = start_emulator()
             echo = EchoServer()
             refused = RefusedPort()
+            from testservers import TlsEcho, UdpEcho
+
+            udp = UdpEcho()
+            tls = TlsEcho()
         except Exception as e:  # a broken emulator fails the file, not the run
             return FileResult(path, 0, 1, "could not start the test servers",
                               "%s: %s\n" % (type(e).__name__, e), time.monotonic() - t0)
@@ -194,6 +198,8 @@ def run_file_unix(path, micropython, timeout, k):
             "WIZFI_EMU_PORT": str(emu.tcp_port),
             "WIZFI_ECHO_PORT": str(echo.port),
             "WIZFI_REFUSED_PORT": str(refused.port),
+            "WIZFI_UDP_ECHO_PORT": str(udp.port),
+            "WIZFI_TLS_PORT": str(tls.port),
             "WIZFI_SSID": SSID,
             "WIZFI_KEY": KEY,
         })
@@ -204,7 +210,7 @@ def run_file_unix(path, micropython, timeout, k):
         out, rc, timed_out = run_process(cmd, env, timeout)
         return judge(path, out, rc, timed_out, timeout, time.monotonic() - t0)
     finally:
-        for server in (refused, echo, emu):
+        for server in (tls, udp, refused, echo, emu):
             if server is not None:
                 try:
                     server.stop()

@@ -90,6 +90,8 @@ class WizFi360:
         self._version = None
         self._status = STAT_IDLE
         self._sta = False
+        self._ap = False
+        self._softap = None
         self._need_setup = False
         _current = self
         if reset is not None:
@@ -147,8 +149,15 @@ class WizFi360:
         if st and st[0].strip() in (b"2", b"3", b"4"):
             self._at.wifi = WIFI_UP
             self._status = STAT_GOT_IP
-        if self._sta:
-            self._ok(b"AT+CWMODE_CUR=1")
+        self._mode(self._sta, self._ap)
+
+    def _mode(self, sta, ap):
+        # AT+CWMODE_CUR (3.2.2.1): 1 station, 2 SoftAP, 3 both at once.
+        m = (1 if sta else 0) | (2 if ap else 0)
+        if m:
+            self._ok(b"AT+CWMODE_CUR=%d" % m)
+        self._sta = sta
+        self._ap = ap
 
     def _on_reboot(self):
         # Called from inside the parser: only note it; commands run later.
@@ -202,22 +211,24 @@ class WizFi360:
         if is_active is None:
             return self._sta
         if is_active:
-            self._ok(b"AT+CWMODE_CUR=1")  # station mode (3.2.2.1)
-            self._sta = True
+            self._mode(True, self._ap)
         else:
             if self._sta:
                 self._cmd(b"AT+CWQAP")
-            self._sta = False
+            self._mode(False, self._ap)
             self._at.wifi = _engine.WIFI_DOWN
             self._status = STAT_IDLE
         return None
 
-    def connect(self, ssid, key=None, *, bssid=None, timeout_ms=20000):
+    def connect(self, ssid, key=None, *, bssid=None, timeout_ms=20000, persist=False):
         # Join an AP (AT+CWJAP_CUR, 3.2.2.15). Returns once an address is
-        # assigned; raises OSError naming the reason otherwise.
+        # assigned; raises OSError naming the reason otherwise. persist=True
+        # uses AT+CWJAP_DEF (3.2.2.16): the module keeps the AP in flash and
+        # joins it again after a reset when auto-connect is on.
         if not isinstance(timeout_ms, int) or timeout_ms <= 0:
             raise ValueError("timeout_ms must be a positive int")
-        parts = [b"AT+CWJAP_CUR=", quote(ssid, "ssid", 32), b",", quote(b"" if key is None else key, "key", 64, 0)]
+        head = b"AT+CWJAP_DEF=" if persist else b"AT+CWJAP_CUR="
+        parts = [head, quote(ssid, "ssid", 32), b",", quote(b"" if key is None else key, "key", 64, 0)]
         if bssid is not None:
             from .station_info import mac_text
 
@@ -272,11 +283,12 @@ class WizFi360:
     # Less used queries live in station_info, imported on first use so
     # that they cost no heap until then.
 
-    def ifconfig(self):
-        # (ip, netmask, gateway, dns) as strings (3.2.2.7, 3.2.2.5).
+    def ifconfig(self, config=None, *, persist=False):
+        # (ip, netmask, gateway, dns) as strings (3.2.2.7, 3.2.2.5); with a
+        # 4-tuple, a static address and DNS server; with "dhcp", DHCP again.
         from .station_info import ifconfig
 
-        return ifconfig(self)
+        return ifconfig(self, config, persist)
 
     def scan(self, timeout_ms=15000):
         # [(ssid, bssid, channel, rssi, security, hidden)] like network.WLAN.scan().
@@ -284,11 +296,48 @@ class WizFi360:
 
         return scan(self, timeout_ms)
 
-    def config(self, *args, **kwargs):
-        # config("mac" | "hostname" | "ssid"), config(hostname=...).
+    def config(self, *args, persist=False, **kwargs):
+        # config("mac" | "hostname" | "ssid"); config(hostname=..., mac=...,
+        # autoconnect=...). persist=True writes the _DEF (flash) forms.
         from .station_info import config
 
-        return config(self, args, kwargs)
+        return config(self, args, kwargs, persist)
+
+    # -- SoftAP and module services, loaded on first use -----------------------
+
+    def softap(self):
+        # The module's access point, shaped like network.WLAN(network.AP_IF).
+        if self._softap is None:
+            from .softap import SoftAP
+
+            self._softap = SoftAP(self)
+        return self._softap
+
+    def ping(self, host, timeout_ms=10000):
+        # Round trip to host in milliseconds (AT+PING, 3.2.4.4).
+        from .services import ping
+
+        return ping(self, host, timeout_ms)
+
+    def ntp(self, enable=True, tz=0, servers=()):
+        # SNTP on the module (AT+CIPSNTPCFG, 3.2.4.5): time zone in hours.
+        from .services import ntp
+
+        ntp(self, enable, tz, servers)
+
+    def time(self, set_rtc=True):
+        # The module's clock (AT+CIPSNTPTIME?, 3.2.4.6) as (year, month, day,
+        # hour, minute, second, weekday 0=Monday, yearday); sets machine.RTC
+        # too where there is one.
+        from .services import module_time
+
+        return module_time(self, set_rtc)
+
+    def set_uart(self, baudrate, flow=False):
+        # AT+UART_CUR (3.2.1.5) and the host UART's init() in step.
+        from .services import set_uart
+
+        set_uart(self, baudrate, flow)
 
     # -- names -----------------------------------------------------------
 

@@ -1,6 +1,8 @@
-# The station's less used queries, imported by WizFi360 on first use:
-# ifconfig (manual 3.2.2.7, 3.2.2.5), scan (3.2.2.13), config (3.2.2.9,
-# 3.2.2.26, 3.2.2.15), status("rssi"), and MAC address text.
+# The station's less used queries and settings, imported by WizFi360 on
+# first use: ifconfig (manual 3.2.2.3, 3.2.2.5, 3.2.2.7), scan (3.2.2.13),
+# config (3.2.2.9, 3.2.2.15, 3.2.2.17, 3.2.2.26), status("rssi"), and MAC
+# address text. persist=True picks the _DEF commands, which the module also
+# saves to flash; the default _CUR ones last until the module resets.
 
 import errno
 
@@ -19,18 +21,46 @@ def status(w, param):
     raise ValueError("unknown status param")
 
 
-def ifconfig(w):
+def _suffix(persist):
+    return b"_DEF" if persist else b"_CUR"
+
+
+def ifconfig(w, config, persist):
+    sfx = _suffix(persist)
+    if config is None:
+        return _ipconfig(w, b"AT+CIPSTA" + sfx + b"?", b"+CIPSTA" + sfx + b":", b"+CIPDNS_CUR:")
+    if config == "dhcp":  # 3.2.2.3: DHCP on again; DNS from DHCP (3.2.2.5)
+        w._ok(b"AT+CWDHCP" + sfx + b"=1,1")
+        w._ok(b"AT+CIPDNS" + sfx + b"=0")
+        return None
+    ip, mask, gw, dns = config
+    w._ok(b"AT+CIPSTA" + sfx + b"=%s,%s,%s" % (ip_arg(ip), ip_arg(gw), ip_arg(mask)))  # 3.2.2.7
+    w._ok(b"AT+CIPDNS" + sfx + b"=1,%s" % ip_arg(dns))
+    return None
+
+
+def _ipconfig(w, query, prefix, dns_prefix):
+    # +..:ip:"a.b.c.d" / gateway / netmask lines (3.2.2.7, 3.2.2.19), then DNS.
     got = {}
-    for ln in w._query(b"AT+CIPSTA_CUR?", b"+CIPSTA_CUR:"):
+    for ln in w._query(query, prefix):
         c = ln.find(b":")
         got[bytes(ln[:c])] = unquote(ln, c + 1, len(ln)).decode()
-    dns = w._query(b"AT+CIPDNS_CUR?", b"+CIPDNS_CUR:")
+    dns = w._query(b"AT+CIPDNS_CUR?", dns_prefix) if dns_prefix else None
     return (
         got.get(b"ip", "0.0.0.0"),
         got.get(b"netmask", "0.0.0.0"),
         got.get(b"gateway", "0.0.0.0"),
         unquote(dns[0], 0, len(dns[0])).decode().strip() if dns else "0.0.0.0",
     )
+
+
+def ip_arg(ip):
+    # A dotted quad, checked, as a quoted AT parameter.
+    import wizfi360
+
+    if not isinstance(ip, str) or not wizfi360.is_ip(ip):
+        raise ValueError("not an IPv4 address: %r" % (ip,))
+    return b'"%s"' % ip.encode()
 
 
 def scan(w, timeout_ms):
@@ -54,21 +84,29 @@ def scan(w, timeout_ms):
     return found
 
 
-def config(w, args, kwargs):
+def config(w, args, kwargs, persist):
     if args and kwargs:
         raise TypeError("get or set, not both")
+    sfx = _suffix(persist)
     if kwargs:
+        cmds = []  # all checked before any is sent
         for k, v in kwargs.items():
             if k == "hostname":
-                w._ok(b"AT+CWHOSTNAME=" + quote(v, "hostname", 32))  # 3.2.2.26
+                cmds.append(b"AT+CWHOSTNAME=" + quote(v, "hostname", 32))  # 3.2.2.26
+            elif k == "mac":
+                cmds.append(b"AT+CIPSTAMAC" + sfx + b"=" + quote(mac_text(v), "mac", 17))  # 3.2.2.9
+            elif k == "autoconnect":
+                cmds.append(b"AT+CWAUTOCONN=%d" % (1 if v else 0))  # 3.2.2.17 (flash)
             else:
                 raise ValueError("unknown config param: %s" % k)
+        for c in cmds:
+            w._ok(c)
         return None
     if len(args) != 1:
         raise TypeError("config() takes one parameter name")
     k = args[0]
     if k == "mac":
-        out = w._query(b"AT+CIPSTAMAC_CUR?", b"+CIPSTAMAC_CUR:")
+        out = w._query(b"AT+CIPSTAMAC" + sfx + b"?", b"+CIPSTAMAC" + sfx + b":")
         return mac_bytes(unquote(out[0], 0, len(out[0]))) if out else b""
     if k == "hostname":
         out = w._query(b"AT+CWHOSTNAME?", b"+CWHOSTNAME:")
@@ -105,9 +143,13 @@ def strip_quotes(b):
 def mac_text(mac):
     if isinstance(mac, (bytes, bytearray)) and len(mac) == 6:
         return ":".join("%02x" % b for b in mac)
-    if isinstance(mac, str) and len(mac_bytes(mac.encode())) == 6:
-        return mac
-    raise ValueError("bssid must be 6 bytes or 'aa:bb:cc:dd:ee:ff'")
+    if isinstance(mac, str):
+        try:
+            mac_bytes(mac.encode())
+            return mac
+        except ValueError:
+            pass
+    raise ValueError("a MAC address is 6 bytes or 'aa:bb:cc:dd:ee:ff'")
 
 
 def mac_bytes(text):

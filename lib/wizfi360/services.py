@@ -1,0 +1,97 @@
+# Module services, loaded on first use: ping (manual 3.2.4.4), SNTP and the
+# module's clock (3.2.4.5, 3.2.4.6), and the UART rate (3.2.1.5).
+
+import errno
+
+from .clock import sleep_ms
+from .engine import EV_OK
+from .escape import quote
+
+_MONTHS = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
+_DAYS = (b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun")
+_BAUDS = (600, 1200, 1800, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000, 1500000, 2000000)
+
+
+def ping(w, host, timeout_ms):
+    # +<ms> then OK, or ERROR when the host does not answer.
+    result, out = w._cmd(b"AT+PING=" + quote(host, "host", 63), timeout_ms, True)
+    if result == EV_OK:
+        for ln in out:
+            if ln[:1] == b"+":
+                return int(ln[1:])
+    raise OSError(errno.EHOSTUNREACH, "no reply from %s" % host)
+
+
+def ntp(w, enable, tz, servers):
+    if not (isinstance(tz, int) and -11 <= tz <= 13):
+        raise ValueError("tz must be an int -11 to 13")
+    if len(servers) > 3:
+        raise ValueError("at most 3 servers")
+    if not enable:
+        w._ok(b"AT+CIPSNTPCFG=0")
+        return
+    parts = [b"AT+CIPSNTPCFG=1,%d" % tz]
+    for s in servers:
+        parts.append(quote(s, "server", 63))
+    w._ok(b",".join(parts))
+
+
+def module_time(w, set_rtc):
+    # "+CIPSNTPTIME:Thu Jan 01 00:00:00 1970" -> a time tuple.
+    out = w._query(b"AT+CIPSNTPTIME?", b"+CIPSNTPTIME:")
+    if not out:
+        raise OSError(errno.EIO, "no time from the module")
+    f = out[0].split()
+    try:
+        month = _MONTHS.index(f[1]) + 1
+        day = int(f[2])
+        hh, mm, ss = (int(x) for x in f[3].split(b":"))
+        year = int(f[4])
+        wday = _DAYS.index(f[0])
+    except (ValueError, IndexError):
+        raise OSError(errno.EIO, "bad time from the module")
+    yday = day + sum(_month_days(year, m) for m in range(1, month))
+    t = (year, month, day, hh, mm, ss, wday, yday)
+    if set_rtc and year > 1970:
+        try:
+            import machine
+
+            machine.RTC().datetime((year, month, day, wday, hh, mm, ss, 0))
+        except (ImportError, AttributeError, OSError):
+            pass  # no RTC on this port
+    return t
+
+
+def _month_days(year, month):
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def set_uart(w, baudrate, flow):
+    # The module answers OK at the old rate, then switches; the host UART
+    # follows (uart.init, where it has one). If the module does not answer
+    # at the new rate, the host goes back to the old one and says so.
+    if baudrate not in _BAUDS:
+        raise ValueError("baud rate must be one of %s" % (_BAUDS,))
+    uart = w._at.uart
+    old = getattr(w, "_baud", 115200)
+    w._ok(b"AT+UART_CUR=%d,8,1,0,%d" % (baudrate, 1 if flow else 0))
+    init = getattr(uart, "init", None)
+    if init is not None:
+        sleep_ms(20)  # let the OK leave at the old rate before switching
+        init(baudrate=baudrate, flow=_flow(uart, flow))
+    try:
+        w._sync(1000)
+    except OSError:
+        if init is not None:
+            init(baudrate=old, flow=0)
+        raise OSError(errno.EIO, "module not answering at %d baud; host UART back at %d" % (baudrate, old))
+    w._baud = baudrate
+
+
+def _flow(uart, on):
+    # UART.RTS | UART.CTS where the UART class has them (rp2, esp32).
+    if not on:
+        return 0
+    return getattr(uart, "RTS", 0) | getattr(uart, "CTS", 0)

@@ -1,0 +1,122 @@
+# heapsize: 160K
+# UDP, TLS, the module's services and settings on the MicroPython interpreter
+# (the unix port against the emulator, or a board with board_config.py).
+import errno
+
+import harness
+from harness import eq, true, raises
+import board
+from wizfi360 import socket, ssl
+
+_wifi = None
+
+
+def wifi():
+    global _wifi
+    if _wifi is None:
+        _wifi = board.make_wifi(connect=True)
+    return _wifi
+
+
+def test_udp_sendto_recvfrom_datagrams():
+    wifi()
+    s = board.settings()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(5)
+    peer = (s["echo_host"], s["udp_echo_port"])
+    msgs = [b"a", b"two\r\nOK\r\n", bytes(range(256)) * 4]
+    for m in msgs:
+        eq(sock.sendto(m, peer), len(m))
+    for m in msgs:
+        data, addr = sock.recvfrom(2048)
+        eq(data, m)
+        eq(addr, peer)
+    sock.sendto(b"0123456789", peer)
+    eq(sock.recv(4), b"0123")  # the rest of that datagram is dropped
+    sock.sendto(b"next", peer)
+    eq(sock.recv(100), b"next")
+    raises(ValueError, sock.sendto, b"x" * 2049, peer)
+    sock.close()
+
+
+def test_udp_connected():
+    wifi()
+    s = board.settings()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(5)
+    sock.bind(("0.0.0.0", 47123))
+    sock.connect((s["echo_host"], s["udp_echo_port"]))
+    eq(sock.send(b"ping"), 4)
+    eq(sock.recv(10), b"ping")
+    sock.close()
+
+
+def test_tls_wrap_after_connect():
+    wifi()
+    s = board.settings()
+    sock = socket.socket()
+    sock.settimeout(5)
+    sock.connect(socket.getaddrinfo(s["tls_host"], s["tls_port"])[0][-1])
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_NONE
+    sock = ctx.wrap_socket(sock, server_hostname=s["tls_host"])
+    data = bytes(range(256)) * 8
+    sock.write(data)
+    eq(sock.read(len(data)), data)
+    sock.close()
+
+
+def test_tls_failures():
+    wifi()
+    s = board.settings()
+    plain = ssl.wrap_socket(socket.socket())
+    e = raises(OSError, plain.connect, (s["echo_host"], s["echo_port"]))  # no TLS there
+    eq(e.errno, errno.ECONNABORTED)
+    plain.close()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    raises(OSError, ctx.wrap_socket, socket.socket())
+
+
+def test_ping_and_time():
+    w = wifi()
+    s = board.settings()
+    ms = w.ping(s["echo_host"])
+    true(isinstance(ms, int) and ms >= 0)
+    w.ntp(True, tz=0)
+    t = w.time(set_rtc=False)
+    eq(len(t), 8)
+    true(t[0] >= 2024, t)
+    w.ntp(False)
+
+
+def test_station_settings():
+    w = wifi()
+    old = w.ifconfig()
+    w.ifconfig(("192.168.10.99", "255.255.255.0", "192.168.10.1", "1.1.1.1"))
+    eq(w.ifconfig(), ("192.168.10.99", "255.255.255.0", "192.168.10.1", "1.1.1.1"))
+    w.ifconfig("dhcp")
+    true(w.ifconfig()[0] != "192.168.10.99")
+    raises(ValueError, w.ifconfig, ("1.2.3", "255.255.255.0", "1.2.3.1", "1.1.1.1"))
+    mac = w.config("mac")
+    w.config(mac=b"\x00\x08\xdc\x33\x44\x55")
+    eq(w.config("mac"), b"\x00\x08\xdc\x33\x44\x55")
+    w.config(mac=mac)
+    eq(old[0] != "0.0.0.0", True)
+
+
+def test_softap_alongside_station():
+    w = wifi()
+    ap = w.softap()
+    ap.active(True)
+    ap.config(ssid="wizfi-test-ap", key="apsecret1", channel=3, security=3, max_clients=2, hidden=False)
+    eq(ap.config("ssid"), "wizfi-test-ap")
+    eq(ap.config("channel"), 3)
+    true(w.isconnected())  # station and AP at once
+    eq(ap.status("stations"), [])
+    raises(ValueError, ap.config, channel=14)
+    ap.active(False)
+    eq(ap.active(), False)
+
+
+harness.main(globals())

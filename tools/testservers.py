@@ -1,0 +1,81 @@
+"""Peers on 127.0.0.1 for the device tests besides the TCP echo: a UDP echo and a TLS echo
+with a throwaway self-signed certificate (made with openssl once per process)."""
+
+import os
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+
+_CERT = None
+
+
+def throwaway_cert():
+    """(certfile, keyfile) of a fresh self-signed EC certificate for tls.test."""
+    global _CERT
+    if _CERT is None:
+        d = tempfile.mkdtemp(prefix="wizfi360-tls-")
+        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=tls.test"],
+            check=True,
+            capture_output=True,
+        )
+        _CERT = (cert, key)
+    return _CERT
+
+
+class UdpEcho:
+    """Sends every datagram back to its sender."""
+
+    def __init__(self):
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                data, addr = self._sock.recvfrom(65536)
+                self._sock.sendto(data, addr)
+            except OSError:
+                return
+
+    def stop(self):
+        self._sock.close()
+
+
+class TlsEcho:
+    """A TLS server that echoes what each client sends until it closes."""
+
+    def __init__(self):
+        self._ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._ctx.load_cert_chain(*throwaway_cert())
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                raw, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._echo, args=(raw,), daemon=True).start()
+
+    def _echo(self, raw):
+        try:
+            with self._ctx.wrap_socket(raw, server_side=True) as conn:
+                while True:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    conn.sendall(data)
+        except (OSError, ValueError):
+            raw.close()
+
+    def stop(self):
+        self._sock.close()
