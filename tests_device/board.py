@@ -17,6 +17,9 @@
 #   UDP_ECHO_PORT = 7779         # a UDP echo on ECHO_HOST
 #   TLS_HOST = "echo.lan"        # a TLS echo server (any certificate will do)
 #   TLS_PORT = 7780
+#   HTTP_URL = "http://echo.lan:8080"    # an HTTP server: GET /x answers
+#   HTTPS_URL = "https://echo.lan:8443"  #   "you asked for /x\n" + bytes 0-255 x 8,
+#                                        #   POST echoes the body (tools/testservers.py)
 #
 # Nothing from wizfi360 is imported at module level.
 
@@ -36,7 +39,7 @@ def _env(name, default=None):
 
 def settings():
     """dict with ssid, key, echo_host, echo_port, refused_port, udp_echo_port,
-    tls_host, tls_port."""
+    tls_host, tls_port, http_url, https_url."""
     if ON_BOARD:
         import board_config as c
 
@@ -49,6 +52,8 @@ def settings():
             "udp_echo_port": int(c.UDP_ECHO_PORT),
             "tls_host": c.TLS_HOST,
             "tls_port": int(c.TLS_PORT),
+            "http_url": c.HTTP_URL,
+            "https_url": c.HTTPS_URL,
         }
     return {
         "ssid": _env("WIZFI_SSID", "WizFiTest"),
@@ -59,6 +64,8 @@ def settings():
         "udp_echo_port": int(_env("WIZFI_UDP_ECHO_PORT", "0")),
         "tls_host": "tls.test",
         "tls_port": int(_env("WIZFI_TLS_PORT", "0")),
+        "http_url": "http://echo.test:%s" % _env("WIZFI_HTTP_PORT", "0"),
+        "https_url": "https://tls.test:%s" % _env("WIZFI_HTTPS_PORT", "0"),
     }
 
 

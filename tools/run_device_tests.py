@@ -179,16 +179,18 @@ def run_process(cmd, env, timeout):
 
 def run_file_unix(path, micropython, timeout, k):
     t0 = time.monotonic()
-    emu = echo = refused = udp = tls = None
+    emu = echo = refused = udp = tls = http = https = None
     try:
         try:
             emu = start_emulator()
             echo = EchoServer()
             refused = RefusedPort()
-            from testservers import TlsEcho, UdpEcho
+            from testservers import HttpServer, TlsEcho, UdpEcho
 
             udp = UdpEcho()
             tls = TlsEcho()
+            http = HttpServer()
+            https = HttpServer(tls=True)
         except Exception as e:  # a broken emulator fails the file, not the run
             return FileResult(path, 0, 1, "could not start the test servers",
                               "%s: %s\n" % (type(e).__name__, e), time.monotonic() - t0)
@@ -200,6 +202,8 @@ def run_file_unix(path, micropython, timeout, k):
             "WIZFI_REFUSED_PORT": str(refused.port),
             "WIZFI_UDP_ECHO_PORT": str(udp.port),
             "WIZFI_TLS_PORT": str(tls.port),
+            "WIZFI_HTTP_PORT": str(http.port),
+            "WIZFI_HTTPS_PORT": str(https.port),
             "WIZFI_SSID": SSID,
             "WIZFI_KEY": KEY,
         })
@@ -210,7 +214,7 @@ def run_file_unix(path, micropython, timeout, k):
         out, rc, timed_out = run_process(cmd, env, timeout)
         return judge(path, out, rc, timed_out, timeout, time.monotonic() - t0)
     finally:
-        for server in (tls, udp, refused, echo, emu):
+        for server in (https, http, tls, udp, refused, echo, emu):
             if server is not None:
                 try:
                     server.stop()

@@ -1,6 +1,8 @@
-"""Peers on 127.0.0.1 for the device tests besides the TCP echo: a UDP echo and a TLS echo
-with a throwaway self-signed certificate (made with openssl once per process)."""
+"""Peers on 127.0.0.1 for the device tests besides the TCP echo: a UDP echo, a TLS echo
+and an HTTP(S) server, TLS with a throwaway self-signed certificate (made with openssl
+once per process)."""
 
+import http.server
 import os
 import socket
 import ssl
@@ -79,3 +81,42 @@ class TlsEcho:
 
     def stop(self):
         self._sock.close()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """GET /<anything>: a body that names the path; POST: the request body back."""
+
+    def do_GET(self):
+        self._reply(b"you asked for " + self.path.encode() + b"\n" + bytes(range(256)) * 8)
+
+    def do_POST(self):
+        self._reply(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+
+    def _reply(self, body):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class HttpServer(http.server.ThreadingHTTPServer):
+    """HTTP on 127.0.0.1:<ephemeral>; HTTPS with tls=True."""
+
+    daemon_threads = True
+
+    def __init__(self, tls=False):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*throwaway_cert())
+            self.socket = ctx.wrap_socket(self.socket, server_side=True)
+        self.port = self.server_address[1]
+        threading.Thread(target=self.serve_forever, args=(0.1,), daemon=True).start()
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
