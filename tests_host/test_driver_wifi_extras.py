@@ -128,3 +128,62 @@ def test_ntp_and_module_time(emu, wifi):
     assert emu.commands[-1] == b"AT+CIPSNTPCFG=0"
     with pytest.raises(ValueError):
         wifi.ntp(True, tz=14)
+
+
+class RateUART:
+    """SocketUART with init(baudrate=, flow=) like machine.UART, and a model of the
+    line: the module takes AT+UART_CUR's new rate right after its OK (unless it is
+    told to stay behind); while the two rates differ, bytes are garbled both ways."""
+
+    def __init__(self, emu, module_follows=True):
+        self.inner = SocketUART("127.0.0.1", emu.tcp_port)
+        self.baudrate = self.module_rate = 115200
+        self.module_follows = module_follows
+        self.pending = None
+        self.inits = []
+
+    def init(self, baudrate, flow=0):
+        self.inits.append((baudrate, flow))
+        self.baudrate = baudrate
+
+    def any(self):
+        return self.inner.any()
+
+    def readinto(self, buf, nbytes=None):
+        n = self.inner.readinto(buf, nbytes)
+        if n and self.baudrate != self.module_rate:
+            for i in range(n):
+                buf[i] = 0xFF  # framing garbage
+        if n and self.pending and b"OK" in bytes(buf[:n]):
+            if self.module_follows:
+                self.module_rate = self.pending
+            self.pending = None
+        return n
+
+    def write(self, buf):
+        if self.baudrate != self.module_rate:
+            return len(buf)  # lost on the wire
+        if bytes(buf).startswith(b"AT+UART_CUR="):
+            self.pending = int(bytes(buf)[12:].split(b",")[0])
+        return self.inner.write(buf)
+
+
+def test_set_uart_switches_both_sides(emu):
+    uart = RateUART(emu)
+    w = wizfi360.WizFi360(uart)
+    w.set_uart(921600)
+    assert emu.commands[-2:] == [b"AT+UART_CUR=921600,8,1,0,0", b"AT"]
+    assert uart.inits == [(921600, 0)] and uart.module_rate == 921600
+    assert w.version().startswith("AT version:")
+    with pytest.raises(ValueError):
+        w.set_uart(12345)
+
+
+def test_set_uart_recovers_when_the_module_stays_behind(emu):
+    uart = RateUART(emu, module_follows=False)
+    w = wizfi360.WizFi360(uart)
+    with pytest.raises(OSError) as e:
+        w.set_uart(230400)
+    assert e.value.errno == errno.EIO
+    assert uart.inits == [(230400, 0), (115200, 0)]  # the host went back
+    assert w.version().startswith("AT version:")  # and talks to the module again
