@@ -4,9 +4,10 @@
 # recv_into/readinto, all under micropython.heap_lock().
 import gc
 
+from fakemodule import FakeModule, frames
+
 import harness
 from harness import eq, true
-from fakemodule import FakeModule, frames
 
 try:
     import micropython

@@ -3,9 +3,9 @@
 # (the unix port against the emulator, or a board with board_config.py).
 import errno
 
-import harness
-from harness import eq, true, raises
 import board
+import harness
+from harness import eq, raises, true
 from wizfi360 import socket, ssl
 
 _wifi = None

@@ -2,11 +2,10 @@
 # Wi-Fi station API against the emulator (or a real module and AP on a board).
 import errno
 
-import harness
-from harness import eq, true, raises
 import board
+import harness
 import wizfi360
-
+from harness import eq, raises, true
 
 _w = None
 
@@ -81,6 +80,8 @@ def test_scan_shape():
     true(len(found) >= 1)
     for ssid, bssid, channel, rssi, security, hidden in found:
         true(isinstance(ssid, bytes))
+        true(security in (0, 1, 2, 3, 4))
+        eq(hidden, False)
         eq(len(bssid), 6)
         true(1 <= channel <= 14)
         true(rssi < 0)
@@ -98,7 +99,14 @@ def test_hostname():
 
 def test_bad_arguments_send_nothing():
     w = _wifi()
-    for ssid, key in (("ok", "a\rb"), ("a\nb", "k"), ("a\x00b", "k"), ("", "k"), ("x" * 33, "k"), ("ok", "k" * 65)):
+    for ssid, key in (
+        ("ok", "a\rb"),
+        ("a\nb", "k"),
+        ("a\x00b", "k"),
+        ("", "k"),
+        ("x" * 33, "k"),
+        ("ok", "k" * 65),
+    ):
         raises(ValueError, w.connect, ssid, key)
     raises(ValueError, w.connect, "ok", "k", bssid="zz:zz")
     raises(ValueError, w.connect, "ok", "k", timeout_ms=0)

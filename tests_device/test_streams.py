@@ -4,10 +4,10 @@
 import errno
 import select
 
-import harness
-from harness import eq, true, raises
 import board
+import harness
 import wizfi360
+from harness import eq, raises, true
 
 _wifi = None
 
@@ -28,6 +28,7 @@ def _echo_addr():
 def test_install_replaces_socket_modules():
     wifi()
     import socket
+
     import usocket
 
     true(socket is usocket)

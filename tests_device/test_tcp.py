@@ -1,11 +1,10 @@
 # heapsize: 128K
 # TCP sockets: DNS, a 256 KB binary echo on two links at once, errors.
 import errno
-import os
 
-import harness
-from harness import eq, true, raises
 import board
+import harness
+from harness import eq, raises, true
 from wizfi360 import socket
 
 _wifi = None
@@ -84,7 +83,7 @@ def test_echo_two_links_256k():
     n = 256 * 1024
     pattern = [_random(4096, 0x12345678), _random(4096, 0x9ABCDEF1)]
     socks = []
-    for i in range(2):
+    for _ in range(2):
         sock = socket.socket()
         sock.settimeout(10)
         sock.connect((s["echo_host"], s["echo_port"]))
@@ -163,7 +162,7 @@ def test_five_links_then_no_more():
     wifi()
     s = board.settings()
     socks = []
-    for i in range(5):
+    for _ in range(5):
         sock = socket.socket()
         sock.settimeout(5)
         sock.connect((s["echo_host"], s["echo_port"]))

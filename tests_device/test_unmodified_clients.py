@@ -3,10 +3,10 @@
 # after wizfi360.install(): micropython-lib's requests (frozen into the unix
 # port; install it with mip on a board) over HTTP and HTTPS, and the socket
 # calls umqtt.simple makes.
-import harness
-from harness import eq, true
 import board
+import harness
 import wizfi360
+from harness import eq
 
 _wifi = None
 

@@ -142,7 +142,7 @@ def test_echo_binary_two_links(emu, wifi, echo):
     for off in range(0, 64 * 1024, 1024):
         for s, d in zip(socks, data):
             s.sendall(d[off : off + 1024])
-        for s, d, g in zip(socks, data, got):
+        for s, g in zip(socks, got):
             while len(g) < off + 1024:
                 n = s.recv_into(buf)
                 g.extend(buf[:n])

@@ -5,14 +5,13 @@ import socket as pysocket
 import threading
 
 import pytest
+from test_emulator_net import TlsEcho, tls_cert  # noqa: F401  (a fixture)
 
 import wizfi360
 from wizfi360 import socket as wsock
 from wizfi360 import ssl as wssl
 from wizfi360.hostuart import SocketUART
 from wizfi360_emu import AccessPoint, Emulator
-
-from test_emulator_net import TlsEcho, tls_cert  # noqa: F401  (a fixture)
 
 SSID, KEY = "WizFiTest", "wizfi360pass"
 
@@ -26,7 +25,9 @@ def tls_echo(tls_cert):  # noqa: F811
 
 @pytest.fixture
 def emu():
-    with Emulator(aps=[AccessPoint(SSID, KEY)], tcp_port=0, join_delay_s=0.01, dns_map={"tls.test": "127.0.0.1"}) as e:
+    with Emulator(
+        aps=[AccessPoint(SSID, KEY)], tcp_port=0, join_delay_s=0.01, dns_map={"tls.test": "127.0.0.1"}
+    ) as e:
         yield e
 
 

@@ -57,7 +57,11 @@ def test_sendto_recvfrom_keeps_datagram_boundaries(wifi, echo):
     for payload in (b"one", b"two\r\nOK\r\n+IPD,0,3:", bytes(range(256)) * 4):
         assert s.sendto(payload, ("127.0.0.1", echo.port)) == len(payload)
     got = [s.recvfrom(2048) for _ in range(3)]
-    assert [g[0] for g in got] == [b"echo:one", b"echo:two\r\nOK\r\n+IPD,0,3:", b"echo:" + bytes(range(256)) * 4]
+    assert [g[0] for g in got] == [
+        b"echo:one",
+        b"echo:two\r\nOK\r\n+IPD,0,3:",
+        b"echo:" + bytes(range(256)) * 4,
+    ]
     assert all(g[1] == ("127.0.0.1", echo.port) for g in got)
     s.close()
 

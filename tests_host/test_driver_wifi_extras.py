@@ -1,7 +1,6 @@
 """SoftAP, station settings and module services through the emulator, on CPython."""
 
 import errno
-import socket as pysocket
 import time
 
 import pytest
@@ -15,7 +14,9 @@ SSID, KEY = "WizFiTest", "wizfi360pass"
 
 @pytest.fixture
 def emu():
-    with Emulator(aps=[AccessPoint(SSID, KEY)], tcp_port=0, join_delay_s=0.01, dns_map={"peer.test": "127.0.0.1"}) as e:
+    with Emulator(
+        aps=[AccessPoint(SSID, KEY)], tcp_port=0, join_delay_s=0.01, dns_map={"peer.test": "127.0.0.1"}
+    ) as e:
         yield e
 
 
@@ -49,7 +50,13 @@ def test_softap_bad_settings_send_nothing(emu, wifi):
     ap = wifi.softap()
     ap.active(True)
     n = len(emu.commands)
-    for bad in (dict(channel=14), dict(security=1), dict(max_clients=5), dict(key="short", security=3), dict(ssid="")):
+    for bad in (
+        dict(channel=14),
+        dict(security=1),
+        dict(max_clients=5),
+        dict(key="short", security=3),
+        dict(ssid=""),
+    ):
         with pytest.raises(ValueError):
             good = dict(ssid="x", key="secret123", channel=1, security=3, max_clients=1, hidden=False)
             good.update(bad)
@@ -71,7 +78,7 @@ def test_softap_address_pool_and_clients(emu, wifi):
     deadline = time.monotonic() + 2
     while not ap.status("stations") and time.monotonic() < deadline:
         time.sleep(0.01)
-    (mac, ip), = ap.status("stations")
+    ((mac, ip),) = ap.status("stations")
     assert mac == bytes.fromhex("18cf5ec5ce76") and ip.startswith("192.168.50.")
     assert ap.isconnected()
     with pytest.raises(ValueError):

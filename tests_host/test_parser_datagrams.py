@@ -2,7 +2,7 @@
 
 import pytest
 
-from wizfi360.parser import Parser, RECORD
+from wizfi360.parser import RECORD, Parser
 from wizfi360.ring import Ring
 
 
@@ -27,14 +27,14 @@ def records(ring):
 @pytest.mark.parametrize("chunk", [1, 3, 7, 32, 1000])
 def test_datagrams_keep_boundaries_and_senders(chunk):
     p, ring = parser(256)
-    stream = (
-        b"\r\n+IPD,2,5,10.0.0.7,5353:hello"
-        b"\r\n+IPD,2,4,\"192.168.1.20\",9:a\r\nb"
-        b"\r\n+IPD,2,4:zzzz"
-    )
+    stream = b'\r\n+IPD,2,5,10.0.0.7,5353:hello\r\n+IPD,2,4,"192.168.1.20",9:a\r\nb\r\n+IPD,2,4:zzzz'
     for i in range(0, len(stream), chunk):
         assert p.feed(stream[i : i + chunk]) == len(stream[i : i + chunk])
-    assert records(ring) == [(b"hello", "10.0.0.7", 5353), (b"a\r\nb", "192.168.1.20", 9), (b"zzzz", "0.0.0.0", 0)]
+    assert records(ring) == [
+        (b"hello", "10.0.0.7", 5353),
+        (b"a\r\nb", "192.168.1.20", 9),
+        (b"zzzz", "0.0.0.0", 0),
+    ]
 
 
 def test_a_datagram_waits_until_it_fits_whole():

@@ -9,14 +9,17 @@
 import sys
 
 if sys.implementation.name == "micropython" and sys.implementation.version < (1, 20, 0):
-    raise ImportError("wizfi360 needs MicroPython 1.20 or newer (this is %d.%d.%d)" % sys.implementation.version[:3])
+    raise ImportError(
+        "wizfi360 needs MicroPython 1.20 or newer (this is %d.%d.%d)" % sys.implementation.version[:3]
+    )
 
 import errno
 
 from . import engine as _engine
-from .clock import ticks_ms, ticks_add, sleep_ms
-from .engine import Engine, EV_OK, EV_FAIL, WIFI_UP
-from .escape import quote, unquote, to_bytes
+from .clock import sleep_ms, ticks_add, ticks_ms
+from .engine import WIFI_UP, Engine
+from .escape import quote, to_bytes, unquote
+from .parser import EV_FAIL, EV_OK
 
 __version__ = "0.1.0"
 

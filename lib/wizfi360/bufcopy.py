@@ -10,6 +10,7 @@
 
 try:
     from ._copy_viper import copy
+
     VIPER = True
 except Exception:  # ImportError on CPython; SyntaxError/ValueError on ports without viper
     VIPER = False

@@ -5,7 +5,7 @@
 # "bugs other drivers shipped" 3). All values are integers in milliseconds.
 
 try:
-    from time import ticks_ms, ticks_add, ticks_diff, sleep_ms
+    from time import sleep_ms, ticks_add, ticks_diff, ticks_ms
 except ImportError:  # CPython
     import time as _time
 

@@ -18,25 +18,22 @@ except ImportError:
 
 import errno
 
-from .clock import ticks_ms, ticks_diff, ticks_add, sleep_ms
+from .clock import sleep_ms, ticks_add, ticks_diff, ticks_ms
 from .parser import (
-    Parser,
-    EV_LINE,
-    EV_OK,
-    EV_ERROR,
-    EV_FAIL,
-    EV_SEND_OK,
-    EV_SEND_FAIL,
     EV_ALREADY,
-    EV_PROMPT,
     EV_BUSY,
+    EV_ERROR,
+    EV_LINE,
+    EV_LINK_CLOSED,
+    EV_LINK_CONNECT,
+    EV_LINK_FAIL,
+    EV_OK,
+    EV_PROMPT,
     EV_READY,
     EV_WIFI_CONNECTED,
-    EV_WIFI_GOT_IP,
     EV_WIFI_DISCONNECT,
-    EV_LINK_CONNECT,
-    EV_LINK_CLOSED,
-    EV_LINK_FAIL,
+    EV_WIFI_GOT_IP,
+    Parser,
 )
 from .ring import Ring
 

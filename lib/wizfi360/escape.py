@@ -46,4 +46,3 @@ def unquote(b, s, e):
         out.append(c)
         s += 1
     return bytes(out)
-

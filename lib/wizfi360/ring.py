@@ -108,4 +108,3 @@ class Ring:
             self._r += n
             if self._r >= self._size:
                 self._r -= self._size
-

@@ -6,8 +6,8 @@
 
 import errno
 
-from .clock import ticks_ms, ticks_diff, sleep_ms
-from .engine import EV_OK
+from .clock import sleep_ms, ticks_diff, ticks_ms
+from .parser import EV_OK
 
 
 def listen(sock, idle_s):

@@ -4,12 +4,30 @@
 import errno
 
 from .clock import sleep_ms
-from .engine import EV_OK
 from .escape import quote
+from .parser import EV_OK
 
 _MONTHS = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
 _DAYS = (b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun")
-_BAUDS = (600, 1200, 1800, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000, 1500000, 2000000)
+_BAUDS = (
+    600,
+    1200,
+    1800,
+    2400,
+    4800,
+    9600,
+    14400,
+    19200,
+    38400,
+    57600,
+    115200,
+    230400,
+    460800,
+    921600,
+    1000000,
+    1500000,
+    2000000,
+)
 
 
 def ping(w, host, timeout_ms):

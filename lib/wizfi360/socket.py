@@ -17,9 +17,11 @@ except ImportError:
 
 
 import wizfi360 as _pkg
-from .clock import ticks_ms, ticks_add, ticks_diff, sleep_ms
-from .engine import OPEN, OPENING, EV_OK, EV_ALREADY, EV_SEND_OK, WIFI_UP
+
+from .clock import sleep_ms, ticks_add, ticks_diff, ticks_ms
+from .engine import OPEN, OPENING, WIFI_UP
 from .escape import quote
+from .parser import EV_ALREADY, EV_OK, EV_SEND_OK
 
 AF_INET = 2
 SOCK_STREAM = 1
@@ -66,7 +68,12 @@ class socket(_Base):
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0):
         if af != AF_INET:
             raise OSError(errno.EOPNOTSUPP, "only AF_INET")
-        if not (type == SOCK_STREAM and proto in (0, IPPROTO_TCP) or type == SOCK_DGRAM and proto in (0, IPPROTO_UDP)):
+        if not (
+            type == SOCK_STREAM
+            and proto in (0, IPPROTO_TCP)
+            or type == SOCK_DGRAM
+            and proto in (0, IPPROTO_UDP)
+        ):
             raise OSError(errno.EOPNOTSUPP, "SOCK_STREAM (TCP) or SOCK_DGRAM (UDP)")
         self._type = type
         self._local = 0  # bound local port, 0: none
@@ -206,7 +213,6 @@ class socket(_Base):
         from .server import accept
 
         return accept(self)
-
 
     def sendto(self, buf, address):
         from .udp import sendto

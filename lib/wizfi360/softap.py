@@ -6,7 +6,7 @@
 # _CUR commands; persist=True uses _DEF, which the module saves to flash.
 
 from .escape import quote
-from .station_info import around, strip_quotes, mac_bytes, ip_arg, _ipconfig, _suffix
+from .station_info import _ipconfig, _suffix, around, ip_arg, mac_bytes, strip_quotes
 
 # security= values (the manual's <ecn>; WEP is not offered for a SoftAP).
 AUTH_OPEN = 0

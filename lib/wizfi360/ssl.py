@@ -13,7 +13,7 @@
 
 import errno
 
-from .clock import ticks_ms, ticks_add
+from .clock import ticks_add, ticks_ms
 from .engine import OPEN
 
 PROTOCOL_TLS_CLIENT = 0
@@ -56,7 +56,16 @@ class SSLContext:
         return _wrap(sock, server_hostname)
 
 
-def wrap_socket(sock, server_side=False, key=None, cert=None, cert_reqs=CERT_NONE, cadata=None, server_hostname=None, do_handshake=True):
+def wrap_socket(
+    sock,
+    server_side=False,
+    key=None,
+    cert=None,
+    cert_reqs=CERT_NONE,
+    cadata=None,
+    server_hostname=None,
+    do_handshake=True,
+):
     if server_side or key is not None or cert is not None:
         raise ValueError("the module is a TLS client without certificates")
     ctx = SSLContext()
@@ -87,7 +96,10 @@ def start(sock, host, port):
         sock._open(b"SSL", host, port, b"", False)
     except OSError as e:
         if at.reboots != reboots:
-            raise OSError(errno.ECONNABORTED, "module rebooted in the TLS handshake: raise its buffer (ssl.set_buffer_size)")
+            raise OSError(
+                errno.ECONNABORTED,
+                "module rebooted in the TLS handshake: raise its buffer (ssl.set_buffer_size)",
+            )
         raise OSError(e.errno, "TLS connection failed")
     sock._remote = (host, port)
     link = sock._link

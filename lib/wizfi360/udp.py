@@ -16,8 +16,6 @@ except ImportError:
         return x
 
 
-import errno
-
 from .clock import ticks_ms
 from .parser import RECORD
 
