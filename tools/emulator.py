@@ -4,7 +4,7 @@
 python tools/emulator.py --port 3600 [--pty] [--ap SSID:PASS ...] [--config FILE]
                          [--server-host H] [--ssl-reboot-below N] [--cipsto-unit S]
                          [--cwlif-unquoted]
-                         [--prompt-space] [--verbose]
+                         [--prompt-space] [--baud N] [--verbose]
 """
 
 import argparse
@@ -39,6 +39,14 @@ def parse_args(argv):
     p.add_argument("--join-delay", type=float, default=None, metavar="S", help="seconds a join takes (0.2)")
     p.add_argument("--no-cwjap-code", action="store_true", help="omit the +CWJAP_CUR:<code> line on failure")
     p.add_argument("--dns-quoted", action="store_true", help='answer +CIPDOMAIN:"1.2.3.4" (quoted)')
+    p.add_argument(
+        "--baud",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pace the UART to a real line at N baud (8N1: N/10 bytes/s each way); "
+        "AT+UART_CUR changes it. Default: unpaced",
+    )
     p.add_argument(
         "--server-host",
         default=None,
@@ -81,6 +89,7 @@ def build_kwargs(args):
         ("server_host", args.server_host),
         ("ssl_reboot_below", args.ssl_reboot_below),
         ("cipsto_unit_s", args.cipsto_unit),
+        ("baud", args.baud),
     ):
         if value is not None:
             kwargs[key] = value

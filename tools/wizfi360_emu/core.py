@@ -19,7 +19,10 @@ import queue
 import threading
 import time
 
-from . import handlers
+from . import (
+    handlers,
+    handlers_uart,  # noqa: F401  (registers AT+UART_CUR)
+)
 from .atparse import ParamError, parse_line
 from .config import default_aps, match_ap
 from .links import Link, kill
@@ -103,6 +106,7 @@ class Emulator:
         server_host="127.0.0.1",
         cipsto_unit_s=1.0,
         cwlif_quoted=True,
+        baud=None,
     ):
         self.aps = list(default_aps() if aps is None else aps)
         self.host = host
@@ -132,7 +136,7 @@ class Emulator:
         self._rx_data = bytearray()
         self._queue = queue.Queue()
         self._stopping = False
-        self._uart = UartPort(self._on_rx, host, tcp_port, pty)
+        self._uart = UartPort(self._on_rx, host, tcp_port, pty, baud)  # baud: pace the line
         self._executor = None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -184,6 +188,7 @@ class Emulator:
             with self._lock:
                 self._gen += 1
                 self.state = self.flash.booted()
+                self._uart.reset_line()
                 self._busy = False
                 self._rx_line.clear()
                 self._rx_need = 0

@@ -3,6 +3,10 @@
 Bytes from the host go to on_rx(data). write() sends bytes to the host and blocks
 while the host does not read (backpressure); with nobody listening the bytes are lost,
 like on a serial line. Hold .lock around several write() calls to keep them together.
+
+With a baud rate (baud=N), both directions are paced to the line rate (pacing.Pacer):
+bytes reach on_rx and leave write() no faster than a real 8N1 line carries them.
+set_line() changes the line settings (AT+UART_CUR) and with them the pace.
 """
 
 import os
@@ -11,7 +15,10 @@ import socket
 import threading
 import tty
 
+from .pacing import Pacer, char_bits
+
 SNDBUF = 16384     # small kernel buffer toward the host, so backpressure is felt early
+FACTORY_BAUD = 115200
 
 
 def _kill(sock):
@@ -24,8 +31,14 @@ def _kill(sock):
 
 
 class UartPort:
-    def __init__(self, on_rx, host="127.0.0.1", port=0, pty=False):
+    def __init__(self, on_rx, host="127.0.0.1", port=0, pty=False, baud=None):
         self.on_rx = on_rx
+        # (baud, databits, stopbits, parity, flow) as AT+UART_CUR? reports them
+        self._power_up = (baud or FACTORY_BAUD, 8, 1, 0, 0)
+        self.line = self._power_up
+        self.paced = baud is not None
+        self._pace_out = Pacer(baud / 10) if self.paced else None    # toward the host
+        self._pace_in = Pacer(baud / 10) if self.paced else None     # from the host
         self.lock = threading.RLock()
         self.tcp_port = None
         self.pty_path = None
@@ -57,8 +70,23 @@ class UartPort:
             self._wake = os.pipe()
             self._spawn(self._pty_loop, "uart-pty")
 
+    def set_line(self, baud, databits=8, stopbits=1, parity=0, flow=0):
+        """New line settings; from now on both directions run at the new rate."""
+        self.line = (baud, databits, stopbits, parity, flow)
+        if self.paced:
+            rate = baud / char_bits(databits, stopbits, parity)
+            self._pace_out.set_rate(rate)
+            self._pace_in.set_rate(rate)
+
+    def reset_line(self):
+        """Back to the power-up settings (after a module reset)."""
+        self.set_line(*self._power_up)
+
     def stop(self):
         self._stopping = True
+        for pacer in (self._pace_out, self._pace_in):
+            if pacer is not None:
+                pacer.close()
         if self._listener is not None:
             _kill(self._listener)
         client, self._client = self._client, None
@@ -102,13 +130,24 @@ class UartPort:
                 data = conn.recv(4096)
                 if not data:
                     break
-                self.on_rx(data)
+                self._deliver(data)
         except OSError:
             pass
         finally:
             if self._client is conn:
                 self._client = None
             _kill(conn)
+
+    def _deliver(self, data):
+        """Hand bytes from the host to on_rx, at the line rate when paced."""
+        if not self.paced:
+            self.on_rx(data)
+            return
+        view = memoryview(data)
+        while view and not self._stopping:
+            k = self._pace_in.grant(len(view))
+            self.on_rx(bytes(view[:k]))
+            view = view[k:]
 
     # --- pty -----------------------------------------------------------------------------
     def _pty_loop(self):
@@ -126,7 +165,7 @@ class UartPort:
                 except (BlockingIOError, OSError):
                     data = b""
                 if data:
-                    self.on_rx(data)
+                    self._deliver(data)
                     continue
             if ev & (select.POLLHUP | select.POLLERR):
                 threading.Event().wait(0.05)   # no one has the slave open: idle
@@ -152,11 +191,21 @@ class UartPort:
         if not data:
             return
         with self.lock:
-            client = self._client
-            if client is not None:
-                try:
-                    client.sendall(data)
-                except OSError:
-                    pass                     # client went away: the bytes are lost
-            if self._master is not None:
-                self._pty_write(data)
+            if not self.paced:
+                self._send(data)
+                return
+            view = memoryview(data)
+            while view and not self._stopping:
+                k = self._pace_out.grant(len(view))
+                self._send(view[:k])
+                view = view[k:]
+
+    def _send(self, data):
+        client = self._client
+        if client is not None:
+            try:
+                client.sendall(data)
+            except OSError:
+                pass                         # client went away: the bytes are lost
+        if self._master is not None:
+            self._pty_write(data)
