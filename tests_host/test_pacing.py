@@ -272,19 +272,22 @@ def test_reset_returns_to_the_power_up_rate(paced):
     emu, line = paced(115200)
     line.cmd(b"AT+UART_CUR=921600,8,1,0,0")
     line.cmd(b"AT+RST", marker=b"ready\r\n")
-    assert line.cmd(b"AT+UART_CUR?") .endswith(b"+UART_CUR:115200,8,1,0,0\r\n\r\nOK\r\n")
+    assert line.cmd(b"AT+UART_CUR?").endswith(b"+UART_CUR:115200,8,1,0,0\r\n\r\nOK\r\n")
     assert emu._uart.line == (115200, 8, 1, 0, 0)
 
 
-@pytest.mark.parametrize("bad", [
-    b"AT+UART_CUR=12345,8,1,0,0",      # not a rate the module offers
-    b"AT+UART_CUR=115200,9,1,0,0",     # data bits 5-8
-    b"AT+UART_CUR=115200,8,3,0,0",     # stop bits 1-2
-    b"AT+UART_CUR=115200,8,1,3,0",     # parity 0-2
-    b"AT+UART_CUR=115200,8,1,0,2",     # flow control 0-1
-    b"AT+UART_CUR=115200,8,1,0",       # five parameters
-    b'AT+UART_CUR="115200",8,1,0,0',   # numbers are bare
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"AT+UART_CUR=12345,8,1,0,0",  # not a rate the module offers
+        b"AT+UART_CUR=115200,9,1,0,0",  # data bits 5-8
+        b"AT+UART_CUR=115200,8,3,0,0",  # stop bits 1-2
+        b"AT+UART_CUR=115200,8,1,3,0",  # parity 0-2
+        b"AT+UART_CUR=115200,8,1,0,2",  # flow control 0-1
+        b"AT+UART_CUR=115200,8,1,0",  # five parameters
+        b'AT+UART_CUR="115200",8,1,0,0',  # numbers are bare
+    ],
+)
 def test_uart_cur_refuses_bad_settings(bad):
     with Emulator(tcp_port=0) as emu:
         line = Line(emu.tcp_port)

@@ -4,16 +4,19 @@ AT+UART_CUR=<baudrate>,<databits>,<stopbits>,<parity>,<flow control> answers OK 
 old settings and then switches to the new ones; with pacing on (Emulator(baud=N), the
 emulator's --baud) both directions run at the new rate from then on. The host keeps
 talking to the same TCP port or pty: only the pace changes. AT+UART_CUR? reports the
-settings. A module reset returns to the power-up settings. Registered in handlers.TABLE
+settings. A module reset returns to the power-up settings. Registered in registry.TABLE
 like every other command (core.py imports this module).
 """
 
 from .atparse import QUERY, SET, ParamError
-from .handlers import OK, handles
+from .registry import OK, handles
 
 # The rates the manual lists (its "406800" reads like a typo of 460800: both are taken).
-BAUDS = frozenset((2000000, 1500000, 1000000, 921600, 460800, 406800, 230400, 115200,
-                   57600, 38400, 19200, 14400, 9600, 4800, 2400, 1800, 1200, 600))
+BAUDS = frozenset(
+    int(b)
+    for b in "2000000 1500000 1000000 921600 460800 406800 230400 115200 57600 38400 19200 "
+    "14400 9600 4800 2400 1800 1200 600".split()
+)
 
 
 @handles(b"+UART_CUR", form=SET)
@@ -23,7 +26,7 @@ def uart_cur_set(ctx, cmd):
     if baud not in BAUDS:
         raise ParamError("unsupported baud rate %d" % baud)
     line = (baud, args[1].int(5, 8), args[2].int(1, 2), args[3].int(0, 2), args[4].int(0, 1))
-    ctx.final(OK)                          # still at the old rate
+    ctx.final(OK)  # still at the old rate
     if ctx.live():
         ctx.emu._uart.set_line(*line)
 

@@ -18,8 +18,8 @@ good: after a pause the line starts with one burst at most. Rates can change at 
 import threading
 import time
 
-BURST_S = 0.001        # bucket size: this much line time
-CATCH_UP_S = 0.02      # most line time a late wake-up can make good
+BURST_S = 0.001  # bucket size: this much line time
+CATCH_UP_S = 0.02  # most line time a late wake-up can make good
 
 
 def char_bits(databits=8, stopbits=1, parity=0):
@@ -35,7 +35,7 @@ class Pacer:
         self._closed = False
         self._last = clock()
         self._set(rate)
-        self._tokens = self._cap     # an idle line may start with a full burst
+        self._tokens = self._cap  # an idle line may start with a full burst
 
     def _set(self, rate):
         if rate <= 0:

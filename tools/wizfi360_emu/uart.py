@@ -37,8 +37,8 @@ class UartPort:
         self._power_up = (baud or FACTORY_BAUD, 8, 1, 0, 0)
         self.line = self._power_up
         self.paced = baud is not None
-        self._pace_out = Pacer(baud / 10) if self.paced else None    # toward the host
-        self._pace_in = Pacer(baud / 10) if self.paced else None     # from the host
+        self._pace_out = Pacer(baud / 10) if self.paced else None  # toward the host
+        self._pace_in = Pacer(baud / 10) if self.paced else None  # from the host
         self.lock = threading.RLock()
         self.tcp_port = None
         self.pty_path = None
@@ -206,6 +206,6 @@ class UartPort:
             try:
                 client.sendall(data)
             except OSError:
-                pass                         # client went away: the bytes are lost
+                pass  # client went away: the bytes are lost
         if self._master is not None:
             self._pty_write(data)
