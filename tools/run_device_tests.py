@@ -13,6 +13,10 @@ port that refuses connections, all on 127.0.0.1, and runs as
 `micropython -X heapsize=N FILE` with MICROPYPATH=lib:tests_device:.frozen and
 WIZFI_EMU_PORT, WIZFI_ECHO_PORT, WIZFI_REFUSED_PORT, WIZFI_SSID, WIZFI_KEY set.
 The heap is 256K unless the file's leading comments say e.g. `# heapsize: 64K`.
+A file whose leading comments say `# mpy: yes` runs on the package compiled to
+.mpy instead: lib/wizfi360 and the test helpers (harness, board) are compiled
+once per run with mpy-cross (-march of the micropython binary, for the viper
+code) into build/mpy/, and MICROPYPATH=build/mpy:tests_device:.frozen.
 A file's result is its harness's last `RESULT <passed> <failed>` line; a
 timeout, a crash or a missing RESULT line counts as one more failure.
 The last line printed is `N passed, N failed`; the exit status is 1 on any failure.
@@ -41,6 +45,9 @@ SSID = "WizFiTest"
 KEY = "wizfi360pass"
 DEFAULT_HEAP = "256K"
 HEAP_RE = re.compile(r"#\s*heapsize:\s*(\d+[KkMm]?)\s*$")
+MPY_RE = re.compile(r"#\s*mpy:\s*yes\s*$")
+BUILD_MPY = ROOT / "build" / "mpy"
+MPY_HELPERS = ("harness.py", "board.py")  # tests_device modules compiled along with the package
 RESULT_RE = re.compile(r"^RESULT (\d+) (\d+)\s*$", re.M)
 BOARD_TEST_SUPPORT = ("harness.py", "board.py", "board_config.py")
 
@@ -123,17 +130,71 @@ class FileResult:
         return self.status == "ok"
 
 
-def heapsize(path):
-    """The `# heapsize: 64K` from the file's leading comment block, else the default."""
+def leading_comment(path, regex):
+    """The match of regex on a line of the file's leading comment block, or None."""
     with open(path, encoding="utf-8") as f:
         for line in f:
             line = line.strip()
             if line and not line.startswith("#"):
                 break
-            m = HEAP_RE.match(line)
+            m = regex.match(line)
             if m:
-                return m.group(1).upper()
-    return DEFAULT_HEAP
+                return m
+    return None
+
+
+def heapsize(path):
+    """The `# heapsize: 64K` from the file's leading comment block, else the default."""
+    m = leading_comment(path, HEAP_RE)
+    return m.group(1).upper() if m else DEFAULT_HEAP
+
+
+def wants_mpy(path):
+    """True if the file's leading comments say `# mpy: yes`."""
+    return leading_comment(path, MPY_RE) is not None
+
+
+def find_tool(name, explicit=None):
+    """explicit, else name next to the running python (the project's .venv/bin), else on PATH."""
+    if explicit:
+        return explicit
+    sibling = Path(sys.executable).parent / name
+    if sibling.exists():
+        return str(sibling)
+    return shutil.which(name)
+
+
+def native_arch(micropython):
+    """mpy-cross's -march name for the native code micropython runs (x64 here)."""
+    if str(TOOLS) not in sys.path:
+        sys.path.insert(0, str(TOOLS))
+    from deploy import decode_mpy
+
+    out = subprocess.run([micropython, "-c", "import sys; print(sys.implementation._mpy)"],
+                         capture_output=True, text=True, check=True).stdout
+    return decode_mpy(int(out.strip()))[2] or "x64"
+
+
+def build_mpy(micropython, out=BUILD_MPY, mpy_cross=None):
+    """Compile lib/wizfi360 and the MPY_HELPERS with mpy-cross into out/ (emptied
+    first, so nothing stale shadows a removed module). Returns out; raises
+    RuntimeError saying what failed."""
+    cross = find_tool("mpy-cross", mpy_cross)
+    if not cross:
+        raise RuntimeError("mpy-cross not found: run through `make test-device`")
+    arch = native_arch(micropython)
+    shutil.rmtree(out, ignore_errors=True)
+    sources = [(p, p.relative_to(LIB)) for p in sorted((LIB / "wizfi360").rglob("*.py"))
+               if "__pycache__" not in p.parts]
+    sources += [(TESTS / name, Path(name)) for name in MPY_HELPERS]
+    for src, rel in sources:
+        dst = out / rel.with_suffix(".mpy")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run([cross, "-march=" + arch, "-s", rel.as_posix(), "-o", str(dst), str(src)],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError("mpy-cross %s: %s" % (rel, (r.stderr or r.stdout).strip()))
+    return out
 
 
 def judge(path, output, returncode, timed_out, timeout, seconds):
@@ -177,7 +238,9 @@ def run_process(cmd, env, timeout):
         return out.decode("utf-8", "replace"), proc.returncode, True
 
 
-def run_file_unix(path, micropython, timeout, k):
+def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None):
+    """Run one file against fresh servers. heap overrides its `# heapsize:`;
+    mpy_dir (from build_mpy) puts the compiled package first on MICROPYPATH."""
     t0 = time.monotonic()
     emu = echo = refused = udp = tls = http = https = None
     try:
@@ -196,7 +259,7 @@ def run_file_unix(path, micropython, timeout, k):
                               "%s: %s\n" % (type(e).__name__, e), time.monotonic() - t0)
         env = dict(os.environ)
         env.update({
-            "MICROPYPATH": os.pathsep.join([str(LIB), str(TESTS), ".frozen"]),
+            "MICROPYPATH": os.pathsep.join([str(mpy_dir or LIB), str(TESTS), ".frozen"]),
             "WIZFI_EMU_PORT": str(emu.tcp_port),
             "WIZFI_ECHO_PORT": str(echo.port),
             "WIZFI_REFUSED_PORT": str(refused.port),
@@ -210,7 +273,7 @@ def run_file_unix(path, micropython, timeout, k):
         env.pop("WIZFI_TEST_K", None)
         if k and k not in path.name:
             env["WIZFI_TEST_K"] = k
-        cmd = [micropython, "-X", "heapsize=" + heapsize(path), str(path)]
+        cmd = [micropython, "-X", "heapsize=" + (heap or heapsize(path)), str(path)]
         out, rc, timed_out = run_process(cmd, env, timeout)
         return judge(path, out, rc, timed_out, timeout, time.monotonic() - t0)
     finally:
@@ -264,13 +327,7 @@ def run_file_board(path, mpremote, timeout):
 # --- driver -----------------------------------------------------------------------------
 
 def find_micropython(explicit):
-    if explicit:
-        return explicit
-    # Next to the interpreter running us (the project's .venv/bin), else on PATH.
-    sibling = Path(sys.executable).parent / "micropython"
-    if sibling.exists():
-        return str(sibling)
-    found = shutil.which("micropython")
+    found = find_tool("micropython", explicit)
     if not found:
         sys.exit("micropython not found: run through `make test-device` or pass --micropython")
     return found
@@ -330,8 +387,19 @@ def main(argv=None):
     else:
         micropython = find_micropython(args.micropython)
         results = []
+        mpy_dir = None
+        compiled = [p for p in files if wants_mpy(p)]
+        if compiled:
+            try:
+                mpy_dir = build_mpy(micropython)
+            except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+                for p in compiled:
+                    results.append(FileResult(p, 0, 1, "could not compile the package to .mpy", str(e), 0.0))
+                    report(results[-1], args.verbose)
+                files = [p for p in files if p not in compiled]
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = [pool.submit(run_file_unix, p, micropython, args.timeout, args.k)
+            futures = [pool.submit(run_file_unix, p, micropython, args.timeout, args.k,
+                                   None, mpy_dir if wants_mpy(p) else None)
                        for p in files]
             for fut in as_completed(futures):
                 results.append(fut.result())
