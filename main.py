@@ -605,6 +605,7 @@ def main():
         rc = run(cfg, hb)
     except ConfigError as e:
         log("config error: %s" % e)
+        hb = board.heartbeat(0)  # no watchdog: only the LED, to show it stopped
         rc = 2
     except BaseException:
         if hb is not None:

@@ -148,3 +148,13 @@ def wait_for_line(proc, text, timeout=30):
         if text in line:
             return "".join(seen)
     raise AssertionError("no line with %r in:\n%s" % (text, "".join(seen)))
+
+
+def run_interrupted(micropython, folder, cfg, after, interrupt, umqtt=False):
+    """Start main.py, call interrupt() once a line containing `after` is out,
+    let it finish; return (exit status, the whole output)."""
+    proc = start(micropython, folder, cfg, umqtt)
+    head = wait_for_line(proc, after)
+    interrupt()
+    rc, out = finish(proc)
+    return rc, head + out

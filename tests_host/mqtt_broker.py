@@ -13,7 +13,8 @@ closes on DISCONNECT. Anything else closes the connection. Listens on
 
 import socket
 import threading
-import time
+
+from httpsink import wait_for_count
 
 
 class MqttBroker:
@@ -51,14 +52,7 @@ class MqttBroker:
 
     def wait_for(self, count, timeout=10.0):
         """Wait until `count` messages arrived; return True if they did."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(self.messages) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
+        return wait_for_count(self._cond, self.messages, count, timeout)
 
     def _accept_loop(self):
         while not self._stopping:

@@ -28,9 +28,9 @@ from fwrun import (
     finish,
     free_port,
     run,
+    run_interrupted,
     start,
     start_emulator,
-    wait_for_line,
 )
 from httpsink import HttpSink
 
@@ -264,29 +264,23 @@ def test_refused_posts_are_reported(run_firmware, emulator):
     assert rc == 1
 
 
-def test_rejoins_after_the_access_point_drops(micropython, tmp_path, emulator, sink):
+@pytest.mark.parametrize(
+    "after, what, logged",
+    [
+        ("reading 1 sent", "ap_drop", ["lost the network, joining again", "joined WizFiTest again"]),
+        # links gone, not joined, echo on again, boot noise first:
+        ("reading 2 sent", "reboot", ["the module restarted by itself (restart 1)", "lost the network"]),
+    ],
+)
+def test_survives_an_access_point_drop_and_a_module_restart(
+    micropython, tmp_path, emulator, sink, after, what, logged
+):
+    # Between two readings; the next reading waits for the network instead of failing.
     cfg = config_for(emulator, sink_url(sink), readings=4, interval_s=0.8)
-    proc = start(micropython, tmp_path, cfg)
-    head = wait_for_line(proc, "reading 1 sent")
-    emulator.ap_drop()  # while the firmware waits for the next reading
-    rc, out = finish(proc)
-    out = head + out
-    assert "lost the network, joining again" in out
-    assert "joined WizFiTest again" in out
-    assert "done: 4 of 4 readings sent" in out
-    assert rc == 0
-    assert [r["seq"] for r in sink.readings] == [1, 2, 3, 4]
-
-
-def test_survives_a_module_restart(micropython, tmp_path, emulator, sink):
-    cfg = config_for(emulator, sink_url(sink), readings=4, interval_s=0.8)
-    proc = start(micropython, tmp_path, cfg)
-    head = wait_for_line(proc, "reading 2 sent")
-    emulator.reboot(garbage=b"\xff\xfe")  # links gone, not joined, echo on again
-    rc, out = finish(proc)
-    out = head + out
-    assert "the module restarted by itself (restart 1)" in out
-    assert "lost the network, joining again" in out
+    hook = emulator.ap_drop if what == "ap_drop" else lambda: emulator.reboot(garbage=b"\xff\xfe")
+    rc, out = run_interrupted(micropython, tmp_path, cfg, after, hook)
+    for text in logged:
+        assert text in out
     assert "done: 4 of 4 readings sent" in out
     assert rc == 0
     assert "Traceback" not in out
@@ -298,12 +292,12 @@ def test_a_module_restart_in_the_middle_of_a_post(micropython, tmp_path, emulato
     # waits for it. That reading is lost, the next ones are not.
     with HttpSink(port=0, quiet=True, delay=0.5) as slow:
         cfg = config_for(emulator, sink_url(slow), readings=3, interval_s=1.0)
-        proc = start(micropython, tmp_path, cfg)
-        head = wait_for_line(proc, "reading 1 sent")
-        assert slow.wait_for(2, timeout=10)  # reading 2 is in, its answer is not
-        emulator.reboot()
-        rc, out = finish(proc)
-    out = head + out
+
+        def reboot_during_reading_2():
+            assert slow.wait_for(2, timeout=10)  # reading 2 is in, its answer is not
+            emulator.reboot()
+
+        rc, out = run_interrupted(micropython, tmp_path, cfg, "reading 1 sent", reboot_during_reading_2)
     assert "reading 2 failed: " in out
     assert "the module restarted by itself (restart 1)" in out
     assert "reading 3 sent" in out
@@ -324,11 +318,7 @@ def test_a_module_that_goes_away_is_reset_then_given_up(micropython, tmp_path, e
     # Off the board "the module is gone" is the emulator closing the UART:
     # three resets fail, then the firmware stops (on a board: restarts it).
     cfg = config_for(emulator, sink_url(sink), readings=5, interval_s=0.5)
-    proc = start(micropython, tmp_path, cfg)
-    head = wait_for_line(proc, "reading 1 sent")
-    emulator.stop()
-    rc, out = finish(proc)
-    out = head + out
+    rc, out = run_interrupted(micropython, tmp_path, cfg, "reading 1 sent", emulator.stop)
     assert "lost the module" in out or "the module does not answer" in out
     assert "resetting the module (3 of 3)" in out
     assert "the module cannot be brought back: giving up" in out

@@ -12,7 +12,7 @@ import json
 import pytest
 
 import fwrun
-from fwrun import config_for, finish, run, start, wait_for_line
+from fwrun import config_for, run, run_interrupted
 from httpsink import HttpSink
 from mqtt_broker import MqttBroker
 
@@ -64,30 +64,24 @@ def test_topic_and_client_id_from_the_config(micropython, tmp_path, emulator, br
     assert broker.messages[0][:2] == ("shed-7", "home/shed/temp")
 
 
-def test_reconnects_to_the_broker_after_the_access_point_drops(micropython, tmp_path, emulator, broker):
-    proc = start(micropython, tmp_path, mqtt_config(emulator, broker, readings=4, interval_s=0.8), umqtt=True)
-    head = wait_for_line(proc, "reading 1 sent")
-    emulator.ap_drop()
-    rc, out = finish(proc)
-    out = head + out
-    assert "lost the network, joining again" in out
+@pytest.mark.parametrize(
+    "after, what, logged",
+    [
+        ("reading 1 sent", "ap_drop", "lost the network, joining again"),
+        ("reading 2 sent", "reboot", "the module restarted by itself"),
+    ],
+)
+def test_reconnects_to_the_broker_after_a_drop_or_a_module_restart(
+    micropython, tmp_path, emulator, broker, after, what, logged
+):
+    cfg = mqtt_config(emulator, broker, readings=4, interval_s=0.8)
+    rc, out = run_interrupted(micropython, tmp_path, cfg, after, getattr(emulator, what), umqtt=True)
+    assert logged in out
     assert "done: 4 of 4 readings sent" in out
     assert rc == 0
-    assert broker.connects == ["pico-1", "pico-1"]
-    assert [json.loads(m[2])["seq"] for m in broker.messages] == [1, 2, 3, 4]
-
-
-def test_survives_a_module_restart(micropython, tmp_path, emulator, broker):
-    proc = start(micropython, tmp_path, mqtt_config(emulator, broker, readings=4, interval_s=0.8), umqtt=True)
-    head = wait_for_line(proc, "reading 2 sent")
-    emulator.reboot()
-    rc, out = finish(proc)
-    out = head + out
-    assert "the module restarted by itself" in out
-    assert "done: 4 of 4 readings sent" in out
-    assert rc == 0
-    assert len(broker.connects) == 2
     assert "Traceback" not in out
+    assert broker.connects == ["pico-1", "pico-1"]  # the link died with the network: a new one
+    assert [json.loads(m[2])["seq"] for m in broker.messages] == [1, 2, 3, 4]
 
 
 def test_a_refusing_broker_is_reported_and_the_loop_goes_on(micropython, tmp_path, emulator):

@@ -109,14 +109,7 @@ class HttpSink:
 
     def wait_for(self, count, timeout=10.0):
         """Wait until `count` readings arrived; return True if they did."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(self.readings) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
+        return wait_for_count(self._cond, self.readings, count, timeout)
 
     def _add(self, reading, path):
         with self._cond:
@@ -130,6 +123,19 @@ class HttpSink:
     def _say(self, line):
         if not self.quiet:
             print(line, file=self.out or sys.stdout, flush=True)
+
+
+def wait_for_count(cond, items, count, timeout):
+    """Wait on the Condition `cond` (notified as `items` grows) until the list
+    has `count` entries; True if it got there within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    with cond:
+        while len(items) < count:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            cond.wait(left)
+    return True
 
 
 def _stop_on_sigterm(signum, frame):
