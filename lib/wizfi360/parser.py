@@ -356,7 +356,9 @@ class Parser:
         # be held: it is dropped and counted. Returns False to wait for room.
         ring = self._ring
         need = RECORD + self._remain
-        if ring.free() < need:
+        if ring is None:
+            pass  # the link was released meanwhile: the payload goes to `discarded`
+        elif ring.free() < need:
             if need <= ring.capacity():
                 return False
             self._ring = None  # the payload goes to `discarded`
