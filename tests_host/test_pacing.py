@@ -12,7 +12,7 @@ import time
 import pytest
 
 from wizfi360_emu import Emulator
-from wizfi360_emu.pacing import BURST_S, Pacer, char_bits
+from wizfi360_emu.pacing import GAP_S, PIECE_S, Pacer, char_bits
 
 JOIN = b'AT+CWJAP_CUR="WizFiTest","wizfi360pass"'
 
@@ -31,70 +31,73 @@ class FakeClock:
         self.t += s + self.oversleep
 
 
-def _pump(pacer, clock, seconds, ask=4096):
-    """Grant continuously for `seconds` of fake time; returns (bytes granted, largest grant)."""
-    end = clock.t + seconds
-    total = biggest = 0
-    while clock.t < end:
-        k = pacer.grant(ask)
-        assert 1 <= k <= ask
-        total += k
-        biggest = max(biggest, k)
-    return total, biggest
+def _carry(pacer, clock, nbytes):
+    """transmit() nbytes; returns [(time delivered, bytes so far)] and the start time."""
+    t0 = clock.t
+    log = []
+    total = [0]
+
+    def deliver(piece):
+        total[0] += len(piece)
+        log.append((clock.t, total[0]))
+
+    pacer.transmit(bytes(nbytes), deliver)
+    return log, t0
 
 
 @pytest.mark.parametrize("baud", [1200, 115200, 921600, 2000000])
-def test_pacer_carries_the_line_rate(baud):
+def test_pacer_carries_the_line_rate_never_early(baud):
     clock = FakeClock()
     rate = baud / 10
     p = Pacer(rate, clock=clock, sleep=clock.sleep)
-    total, biggest = _pump(p, clock, 2.0)
-    burst = max(1, rate * BURST_S)
-    assert rate * 2.0 - burst <= total <= rate * 2.0 + 2 * burst + 1
-    assert biggest <= burst + 1  # small, even pieces, never a big lump
+    n = int(rate * 2)  # two seconds of line time
+    log, t0 = _carry(p, clock, n)
+    for t, done in log:
+        assert t >= t0 + done / rate - GAP_S - 1e-9  # no byte before its time
+    assert log[-1][1] == n
+    assert log[-1][0] - t0 == pytest.approx(n / rate, abs=0.001)
+    pieces = [b - a for (_, a), (_, b) in zip([(t0, 0)] + log, log)]
+    assert max(pieces) <= max(1, rate * PIECE_S)  # small, even pieces
 
 
 @pytest.mark.parametrize("late", [0.0005, 0.004, 0.015])
 def test_pacer_makes_good_late_wake_ups(late):
     clock = FakeClock(oversleep=late)
     p = Pacer(92160, clock=clock, sleep=clock.sleep)
-    total, biggest = _pump(p, clock, 2.0)
-    piece = 92160 * (late + BURST_S) + 1  # what one wake-up may hand out
-    assert 0.99 * 92160 * 2.0 <= total <= 92160 * (2.0 + BURST_S) + piece  # + the first burst
-    assert biggest <= piece
+    log, t0 = _carry(p, clock, 92160 * 2)
+    assert log[-1][0] - t0 <= 2.0 + late + 0.001
 
 
-def test_pacer_idle_line_gives_one_burst_only():
+def test_pacer_idle_line_is_not_made_good():
     clock = FakeClock()
     p = Pacer(92160, clock=clock, sleep=clock.sleep)
-    clock.t += 60  # a minute of silence does not bank a minute of bytes
-    k = p.grant(1 << 20)
-    assert k <= 92160 * BURST_S + 1
-    t0 = clock.t
-    p.grant(1 << 20)
-    assert clock.t > t0  # the next piece had to wait
-
-
-def test_pacer_small_grants_and_refund():
-    clock = FakeClock()
-    p = Pacer(11520, clock=clock, sleep=clock.sleep)
-    assert p.grant(1) == 1
-    assert p.grant(3) == 3
-    p.refund(3)
-    total, _ = _pump(p, clock, 1.0, ask=1)
-    assert 11520 - 12 <= total <= 11520 + 24
+    _carry(p, clock, 1000)
+    clock.t += 60  # a minute of silence banks nothing
+    log, t0 = _carry(p, clock, 92)
+    assert log[-1][0] - t0 >= 92 / 92160 - GAP_S
+    # ...and back-to-back writes continue where the line stood
+    log, t1 = _carry(p, clock, 920)
+    assert log[-1][0] - t0 == pytest.approx(1012 / 92160, abs=GAP_S)
 
 
 def test_pacer_rate_change():
     clock = FakeClock()
     p = Pacer(11520, clock=clock, sleep=clock.sleep)
-    slow, _ = _pump(p, clock, 1.0)
+    log, t0 = _carry(p, clock, 11520)
+    assert log[-1][0] - t0 == pytest.approx(1.0, abs=0.002)
     p.set_rate(200000)
-    fast, _ = _pump(p, clock, 1.0)
-    assert abs(slow - 11520) < 50
-    assert abs(fast - 200000) < 500
+    log, t0 = _carry(p, clock, 200000)
+    assert log[-1][0] - t0 == pytest.approx(1.0, abs=0.002)
     with pytest.raises(ValueError):
         p.set_rate(0)
+
+
+def test_pacer_close_stops_at_once():
+    clock = FakeClock()
+    p = Pacer(120, clock=clock, sleep=clock.sleep)
+    p.close()
+    log, t0 = _carry(p, clock, 10000)
+    assert log == [] and clock.t == t0
 
 
 def test_char_bits():

@@ -2,24 +2,29 @@
 
 A real serial line carries at most baud / bits-per-character bytes a second in each
 direction (8N1: 10 bits a byte, so 115200 baud is 11,520 B/s). When the emulator is given a
-baud rate, each direction of its UART goes through one Pacer: a token bucket that refills
-at the line's byte rate and holds at most about one millisecond's worth of bytes, so data
-moves in small, evenly spaced pieces, never in large bursts. A host that cannot keep up
-with the line then shows it, as it would on a board.
+baud rate, each direction of its UART goes through one Pacer, which models the line as a
+wire that is busy for len(piece) / rate seconds per piece: Pacer.transmit(data, deliver)
+cuts data into pieces of at most PIECE_S of line time and hands each piece to deliver()
+no earlier than the moment the line would have finished carrying it. Bytes never arrive
+early, so a host that cannot keep up with the line, or that waits on the line turning
+around, shows it as it would on a board.
 
-Pacer.grant(n) blocks until the line may carry some bytes and returns how many (1..n): at
-least half a burst when n is that large. A sleep that overruns (a busy machine wakes the
-thread late) is made good: the bytes the line would have carried meanwhile are granted on
-waking, up to CATCH_UP_S worth, so the average rate stays the line's. Idle time is not made
-good: after a pause the line starts with one burst at most. Rates can change at any time
-(AT+UART_CUR); a blocked caller picks up the new rate on its next wait.
+Two allowances keep a busy machine from slowing the line below its rate:
+- within one transmit(), a sleep that overruns (the thread woke late) is made good: the
+  next pieces follow without waiting until the line has caught up, up to CATCH_UP_S behind;
+- a transmit() that starts within GAP_S of the end of the previous one continues where the
+  line stood (the gap between two writes of the same stream is host overhead, not idle line).
+An idle line is not made good: after a pause the next bytes take their full line time.
+Rates can change at any time (AT+UART_CUR); a piece already on the line finishes at the old
+rate.
 """
 
 import threading
 import time
 
-BURST_S = 0.001  # bucket size: this much line time
-CATCH_UP_S = 0.02  # most line time a late wake-up can make good
+PIECE_S = 0.001  # the most line time handed over at once
+GAP_S = 0.0002  # a pause shorter than this between two transmit() calls does not idle the line
+CATCH_UP_S = 0.02  # how far a late wake-up may leave the line behind and still be made good
 
 
 def char_bits(databits=8, stopbits=1, parity=0):
@@ -33,51 +38,35 @@ class Pacer:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._closed = False
-        self._last = clock()
-        self._set(rate)
-        self._tokens = self._cap  # an idle line may start with a full burst
-
-    def _set(self, rate):
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = float(rate)
-        self._cap = max(1.0, self.rate * BURST_S)
+        self._free = clock()  # when the line has carried everything handed to it
+        self.set_rate(rate)
 
     def set_rate(self, rate):
         """rate in bytes a second (> 0)."""
+        if rate <= 0:
+            raise ValueError("rate must be positive")
         with self._lock:
-            self._refill_locked()
-            self._set(rate)
-            self._tokens = min(self._tokens, self._cap)
+            self.rate = float(rate)
+            self._piece = max(1, int(self.rate * PIECE_S))
 
     def close(self):
-        """Wake and release any waiter for good (the emulator is stopping)."""
+        """Stop pacing for good (the emulator is stopping): transmit() returns at once."""
         self._closed = True
 
-    def _refill_locked(self, late=0.0):
-        now = self._clock()
-        cap = self._cap + min(late, CATCH_UP_S) * self.rate
-        self._tokens = min(cap, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-
-    def grant(self, n):
-        """Wait until the line may carry bytes; take and return up to n of them (n >= 1)."""
-        late = 0.0
-        while True:
+    def transmit(self, data, deliver):
+        """Carry data over the line, calling deliver(piece) for each piece (a memoryview)
+        when the line has finished carrying it."""
+        view = memoryview(data)
+        slack = GAP_S
+        while len(view) and not self._closed:
             with self._lock:
-                self._refill_locked(late)
-                want = min(float(n), self._cap / 2)
-                if self._tokens >= want - 1e-6 or self._closed:  # (float rounding)
-                    k = max(1, int(min(n, max(self._tokens, want) + 1e-6)))
-                    self._tokens -= k
-                    return k
-                wait = (want - self._tokens) / self.rate
-                wake = self._clock() + wait
-            self._sleep(wait)
-            late = max(0.0, self._clock() - wake)
-
-    def refund(self, n):
-        """Give back n bytes of a grant that were not used."""
-        if n > 0:
-            with self._lock:
-                self._tokens = min(self._cap, self._tokens + n)
+                now = self._clock()
+                start = max(self._free, now - slack)
+                k = min(len(view), self._piece)
+                finish = start + k / self.rate
+                self._free = finish
+            if finish > now:
+                self._sleep(finish - now)
+            deliver(view[:k])
+            view = view[k:]
+            slack = CATCH_UP_S

@@ -5,7 +5,7 @@ while the host does not read (backpressure); with nobody listening the bytes are
 like on a serial line. Hold .lock around several write() calls to keep them together.
 
 With a baud rate (baud=N), both directions are paced to the line rate (pacing.Pacer):
-bytes reach on_rx and leave write() no faster than a real 8N1 line carries them.
+bytes reach on_rx and leave write() no sooner than a real 8N1 line carries them.
 set_line() changes the line settings (AT+UART_CUR) and with them the pace.
 """
 
@@ -143,11 +143,7 @@ class UartPort:
         if not self.paced:
             self.on_rx(data)
             return
-        view = memoryview(data)
-        while view and not self._stopping:
-            k = self._pace_in.grant(len(view))
-            self.on_rx(bytes(view[:k]))
-            view = view[k:]
+        self._pace_in.transmit(data, lambda piece: self.on_rx(bytes(piece)))
 
     # --- pty -----------------------------------------------------------------------------
     def _pty_loop(self):
@@ -194,11 +190,7 @@ class UartPort:
             if not self.paced:
                 self._send(data)
                 return
-            view = memoryview(data)
-            while view and not self._stopping:
-                k = self._pace_out.grant(len(view))
-                self._send(view[:k])
-                view = view[k:]
+            self._pace_out.transmit(data, self._send)
 
     def _send(self, data):
         client = self._client
