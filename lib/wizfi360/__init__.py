@@ -187,7 +187,8 @@ class WizFi360:
     def _query(self, cmd, prefix, timeout_ms=None):
         # Output lines of cmd that start with prefix, with the prefix removed.
         n = len(prefix)
-        return [ln[n:] for ln in self._ok(cmd, timeout_ms, True) if ln[:n] == prefix]
+        out = self._ok(cmd, timeout_ms, True) or ()  # never None with lines=True
+        return [ln[n:] for ln in out if ln[:n] == prefix]
 
     # -- module ----------------------------------------------------------
 
@@ -251,7 +252,7 @@ class WizFi360:
             self._status = STAT_GOT_IP
             return
         code = 4
-        for ln in out:
+        for ln in out or ():  # never None with lines=True
             if ln.startswith(b"+CWJAP"):
                 try:
                     code = int(ln[ln.find(b":") + 1 :])
@@ -354,7 +355,7 @@ class WizFi360:
         cmd = b"AT+CIPDOMAIN=" + quote(host, "host", 63)
         result, out = self._cmd(cmd, 15000, True)
         if result == EV_OK:
-            for ln in out:
+            for ln in out or ():  # never None with lines=True
                 if ln.startswith(b"+CIPDOMAIN:"):
                     ip = unquote(ln, 11, len(ln)).decode().strip()  # quoted or not (module-notes)
                     if is_ip(ip):

@@ -4,15 +4,18 @@
 # compare against them with ticks_diff() and never reset them (module-notes,
 # "bugs other drivers shipped" 3). All values are integers in milliseconds.
 
+# The stubs type ticks as an opaque _TicksMs and the functions as taking
+# positional arguments only; the CPython fallbacks are plain int functions.
 try:
-    from time import sleep_ms, ticks_add, ticks_diff, ticks_ms
+    from time import sleep_ms, ticks_add, ticks_diff, ticks_ms  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython
     import time as _time
 
     _PERIOD = 1 << 30  # wrap like MicroPython's small-int ticks
 
     def ticks_ms():
-        return int(_time.monotonic() * 1000) & (_PERIOD - 1)
+        # monotonic() is CPython's; the stubs' time module is MicroPython's.
+        return int(_time.monotonic() * 1000) & (_PERIOD - 1)  # pyright: ignore[reportAttributeAccessIssue]
 
     def ticks_add(ticks, delta):
         return (ticks + delta) & (_PERIOD - 1)

@@ -9,7 +9,7 @@
 # other time (module-notes "The wire").
 
 try:
-    from micropython import const
+    from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
 except ImportError:
 
     def const(x):
@@ -37,6 +37,11 @@ from .parser import (
 )
 from .ring import Ring
 
+# For the type checker only (see parser.py).
+_TYPE_CHECKING = const(0)
+if _TYPE_CHECKING:
+    from typing import Callable
+
 LINKS = const(5)  # link IDs 0-4 (manual 3.2.3.5)
 
 # Link states.
@@ -61,7 +66,7 @@ class Engine:
         self.parser = p = Parser(LINKS, rx_size)
         p.handler = self._event
         self.link_size = link_size
-        self._rings = [None] * LINKS  # allocated on a link's first use, then reused
+        self._rings: list = [None] * LINKS  # Rings, allocated on a link's first use, then reused
         self.link_state = bytearray(LINKS)
         self.wifi = WIFI_DOWN
         self.reboots = 0  # "ready" lines seen after start-up
@@ -74,7 +79,7 @@ class Engine:
         self._orphan = False  # results may still come that belong to no command
         self._probe = False  # resyncing: results before the marker line are stale
         self._marker = False
-        self.on_reboot = None  # called (no args) when the module reboots unasked
+        self.on_reboot: "Callable[[], None] | None" = None  # called when the module reboots unasked
         self.accepted = None  # while a server listens: links accepted, oldest first
 
     # -- non-blocking core -------------------------------------------------
@@ -179,7 +184,8 @@ class Engine:
         self._rings[link].clear()
         self.link_state[link] = FREE
 
-    def ring(self, link):
+    def ring(self, link) -> "Ring":
+        # The receive ring of a link this side holds (claimed or accepted).
         return self._rings[link]
 
     # -- blocking layer ----------------------------------------------------

@@ -20,6 +20,10 @@ from .bufcopy import copy
 
 class SocketUART:
     def __init__(self, host="127.0.0.1", port=3600, rxbuf=4096):
+        sel = _select
+        if sel is None:
+            raise ImportError("SocketUART needs the select module")
+        self._sel = sel
         addr = _socket.getaddrinfo(host, port)[0][-1]
         s = self._sock = _socket.socket()
         s.connect(addr)
@@ -27,8 +31,8 @@ class SocketUART:
             s.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY: a UART does not batch bytes
         except (AttributeError, OSError):
             pass
-        self._poll = _select.poll()
-        self._poll.register(s, _select.POLLIN)
+        self._poll = sel.poll()
+        self._poll.register(s, sel.POLLIN)
         self._buf = bytearray(rxbuf)  # like a board's UART rx ring
         self._r = 0
         self._n = 0
@@ -78,8 +82,8 @@ class SocketUART:
         return n
 
     def _wait_writable(self):
-        p = _select.poll()
-        p.register(self._sock, _select.POLLOUT)
+        p = self._sel.poll()
+        p.register(self._sock, self._sel.POLLOUT)
         p.poll(100)
 
     def close(self):

@@ -23,7 +23,7 @@
 # bufcopy.copy. Only handler() may allocate, for lines it decides to keep.
 
 try:
-    from micropython import const
+    from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
 except ImportError:
 
     def const(x):
@@ -31,6 +31,14 @@ except ImportError:
 
 
 from .bufcopy import copy
+
+# For the type checker only: MicroPython folds the constant and compiles the
+# block away (no typing module, no global); on CPython it never runs.
+_TYPE_CHECKING = const(0)
+if _TYPE_CHECKING:
+    from typing import Callable
+
+    _Handler = Callable[[int, int, bytearray, int, int], None]
 
 # Event kinds for handler(kind, arg, buf, start, end).
 EV_LINE = const(0)  # any other text line (command output, echo)
@@ -104,8 +112,9 @@ class Parser:
         self.peer_port = 0
         self._rec = bytearray(RECORD)
         self._rec_due = False  # the current datagram's record is not stored yet
-        self.rings = [None] * links
-        self.handler = None
+        self.rings: list = [None] * links  # Ring or None per link, set by the engine
+        # Set by the owner before the first parse(); the type checker takes it as set.
+        self.handler: "_Handler" = None  # pyright: ignore[reportAttributeAccessIssue]
         # Counters a user can read.
         self.discarded = 0  # payload bytes for links no socket holds
         self.bad_frames = 0  # +IPD headers that did not parse
@@ -305,7 +314,7 @@ class Parser:
         if c3 >= 0 and b.find(b",", c3 + 1, e) >= 0:
             c1 = -2  # five fields: not a header
         link = 0
-        ip = -1
+        ip = ip_end = port = -1  # ip_end and port are set whenever ip is
         if c1 == -1:
             n = _int(b, s, e)
         elif c2 < 0:

@@ -9,7 +9,7 @@ import errno
 import sys
 
 try:
-    from micropython import const
+    from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
 except ImportError:
 
     def const(x):
@@ -64,7 +64,7 @@ def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
     return [(AF_INET, type or SOCK_STREAM, proto, "", (ip, _port(port)))]
 
 
-class socket(_Base):
+class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a class chosen at import
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0):
         if af != AF_INET:
             raise OSError(errno.EOPNOTSUPP, "only AF_INET")

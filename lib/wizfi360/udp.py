@@ -9,7 +9,7 @@
 # at most one datagram, as on any UDP socket.
 
 try:
-    from micropython import const
+    from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
 except ImportError:
 
     def const(x):
@@ -28,7 +28,8 @@ def _local_port(sock):
     # The bound port, else one from the dynamic range (the module needs a
     # local port to be told the mode).
     if not sock._local:
-        sock._local = _EPHEMERAL + ticks_ms() % 16384
+        # Ticks are ints (the stubs make them opaque); any varying number will do.
+        sock._local = _EPHEMERAL + ticks_ms() % 16384  # pyright: ignore[reportOperatorIssue]
     return sock._local
 
 
