@@ -79,14 +79,17 @@ class WizFi360:
     board, wizfi360.hostuart stand-ins elsewhere. reset is an optional output
     pin (or any callable taking 0/1) wired to the module's RST; with it the
     module is reset in hardware first. rx_size is the UART read buffer,
-    link_size the receive buffer of each open socket, in bytes.
+    link_size the receive buffer of each open socket, in bytes; a full one
+    grows up to link_max while the driver waits for something behind its
+    data (a command's answer, another socket's data), and otherwise holds
+    the module back until it is read.
     """
 
-    def __init__(self, uart, *, reset=None, rx_size=1024, link_size=2048, timeout_ms=2000):
+    def __init__(self, uart, *, reset=None, rx_size=1024, link_size=2048, link_max=8192, timeout_ms=2000):
         global _current
         if rx_size < 64 or link_size < 64:
             raise ValueError("buffer sizes must be at least 64 bytes")
-        self._at = Engine(uart, rx_size, link_size)
+        self._at = Engine(uart, rx_size, link_size, link_max)
         self._at.on_reboot = self._on_reboot
         self._reset_pin = reset
         self.timeout_ms = timeout_ms

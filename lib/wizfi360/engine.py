@@ -50,6 +50,10 @@ OPENING = const(1)
 OPEN = const(2)
 CLOSED = const(3)  # closed by the peer or the module; data may still be unread
 
+# Engine.waiting_on, besides a link ID.
+NOBODY = const(-1)  # no blocking read waits
+ANY = const(-2)  # a wait for something other than a link's data (accept)
+
 # Wi-Fi station states.
 WIFI_DOWN = const(0)
 WIFI_ASSOCIATED = const(1)  # WIFI CONNECTED, no address yet
@@ -61,11 +65,14 @@ _BUSY_RETRY_MAX_MS = const(500)
 
 
 class Engine:
-    def __init__(self, uart, rx_size=1024, link_size=2048):
+    def __init__(self, uart, rx_size=1024, link_size=2048, link_max=8192):
         self.uart = uart
         self.parser = p = Parser(LINKS, rx_size)
         p.handler = self._event
         self.link_size = link_size
+        self.link_max = link_max if link_max > link_size else link_size
+        p.on_full = self._ring_full
+        self.waiting_on = NOBODY  # the link a blocking read waits for, or ANY
         self._rings: list = [None] * LINKS  # Rings, allocated on a link's first use, then reused
         self.link_state = bytearray(LINKS)
         self.wifi = WIFI_DOWN
@@ -169,7 +176,7 @@ class Engine:
 
     def _take(self, link, state):
         ring = self._rings[link]
-        if ring is None:
+        if ring is None or ring.capacity() != self.link_size:  # new, or grown for someone else
             ring = self._rings[link] = Ring(self.link_size)
         ring.clear()
         ring.datagrams = False
@@ -183,6 +190,21 @@ class Engine:
             p._ring = None  # the rest of a frame in flight is nobody's
         self._rings[link].clear()
         self.link_state[link] = FREE
+
+    def _ring_full(self, ring):
+        # A link's ring is full. If the driver is waiting for something that
+        # may sit behind that data in the UART (a command's answer, data for
+        # another link, a new client), the ring grows, up to link_max, so that
+        # the wait can end and nothing is dropped. Otherwise the parser stops
+        # and the module is held back until the ring is read (backpressure).
+        w = self.waiting_on
+        if not self._waiting and (w == NOBODY or w >= 0 and self._rings[w] is ring):
+            return False
+        size = ring.capacity()
+        if size >= self.link_max:
+            return False
+        ring.grow(size * 2 if size * 2 < self.link_max else self.link_max)
+        return True
 
     def ring(self, link) -> "Ring":
         # The receive ring of a link this side holds (claimed or accepted).

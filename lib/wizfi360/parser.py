@@ -15,7 +15,8 @@
 #     (`\r\n`, `OK`, `+IPD,`), and copied into the link's Ring in slices.
 #     When the ring is full, parsing stops and the rest stays in `buf`: the
 #     driver then stops reading the UART, which (with RTS flow control)
-#     holds the module back instead of losing data.
+#     holds the module back instead of losing data. The owner may make room
+#     instead (on_full), when it waits for something behind that data.
 #
 # Allocation: __init__ allocates buf, the line buffer and the peer address
 # buffer. fill(), parse() and everything they call allocate nothing: numbers
@@ -95,6 +96,10 @@ def _int(b, s, e):
 _IPD = b"+IPD,"
 
 
+def _no_room(ring):
+    return False
+
+
 class Parser:
     def __init__(self, links=5, rx_size=1024, line_size=256):
         self.buf = bytearray(rx_size)
@@ -115,6 +120,9 @@ class Parser:
         self.rings: list = [None] * links  # Ring or None per link, set by the engine
         # Set by the owner before the first parse(); the type checker takes it as set.
         self.handler: "_Handler" = None  # pyright: ignore[reportAttributeAccessIssue]
+        # on_full(ring) -> True when it made room in a full ring; else the
+        # parser stops there (backpressure) until the ring is read.
+        self.on_full = _no_room
         # Counters a user can read.
         self.discarded = 0  # payload bytes for links no socket holds
         self.bad_frames = 0  # +IPD headers that did not parse
@@ -180,6 +188,8 @@ class Parser:
                 else:
                     n = ring.put(buf, i, n)
                     if not n:
+                        if self.on_full(ring):
+                            continue  # the owner made room
                         break  # ring full: keep the rest for later
                 i += n
                 self._remain -= n
@@ -367,12 +377,15 @@ class Parser:
         need = RECORD + self._remain
         if ring is None:
             pass  # the link was released meanwhile: the payload goes to `discarded`
-        elif ring.free() < need:
-            if need <= ring.capacity():
-                return False
-            self._ring = None  # the payload goes to `discarded`
         else:
-            ring.put(self._rec, 0, RECORD)
+            while ring.free() < need:
+                if not self.on_full(ring):
+                    if need > ring.capacity():
+                        self._ring = None  # never fits: the payload goes to `discarded`
+                        break
+                    return False  # wait for room
+            else:
+                ring.put(self._rec, 0, RECORD)
         self._rec_due = False
         return True
 

@@ -2,9 +2,9 @@
 #
 # Each open link gets one; the parser writes payload into it and the socket
 # layer reads it out. Allocation: __init__ allocates the storage once; take()
-# returns a new bytes object (that is what the caller asked for). put(),
-# get_into(), find(), discard() and clear() allocate nothing (copies go through
-# bufcopy.copy, which is allocation-free on MicroPython with viper).
+# returns a new bytes object (that is what the caller asked for) and grow()
+# new storage. put(), get_into(), find(), discard() and clear() allocate
+# nothing (copies go through bufcopy.copy, allocation-free with viper).
 
 from .bufcopy import copy
 
@@ -27,6 +27,16 @@ class Ring:
 
     def free(self):
         return self._size - self._n
+
+    def grow(self, size):
+        # Move the contents into new, larger storage (this allocates).
+        buf = bytearray(size)
+        n = self._n
+        self.get_into(buf, 0, n)
+        self._buf = buf
+        self._size = size
+        self._r = 0
+        self._n = n
 
     def clear(self):
         self._r = 0

@@ -7,6 +7,7 @@
 import errno
 
 from .clock import sleep_ms, ticks_diff, ticks_ms
+from .engine import ANY, NOBODY
 from .parser import EV_OK
 
 
@@ -39,14 +40,18 @@ def accept(sock):
         raise OSError(errno.EINVAL, "listen() first")
     at = sock._at
     until = sock._until()
-    at.poll()
-    while not at.accepted:
-        if sock._timeout_ms == 0:
-            raise OSError(errno.EAGAIN, "no client waiting")
-        if until is not None and ticks_diff(until, ticks_ms()) <= 0:
-            raise OSError(errno.ETIMEDOUT, "timed out")
-        if not at.poll():
-            sleep_ms(1)
+    at.waiting_on = ANY  # a CONNECT may sit behind a full ring
+    try:
+        at.poll()
+        while not at.accepted:
+            if sock._timeout_ms == 0:
+                raise OSError(errno.EAGAIN, "no client waiting")
+            if until is not None and ticks_diff(until, ticks_ms()) <= 0:
+                raise OSError(errno.ETIMEDOUT, "timed out")
+            if not at.poll():
+                sleep_ms(1)
+    finally:
+        at.waiting_on = NOBODY
     link = at.accepted.pop(0)
     client = sock.__class__()
     client._link = link

@@ -19,7 +19,7 @@ except ImportError:
 import wizfi360 as _pkg
 
 from .clock import sleep_ms, ticks_add, ticks_diff, ticks_ms
-from .engine import OPEN, OPENING, WIFI_UP
+from .engine import NOBODY, OPEN, OPENING, WIFI_UP
 from .escape import quote
 from .parser import EV_ALREADY, EV_OK, EV_SEND_OK
 
@@ -308,17 +308,21 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         link = self._live()
         at = self._at
         ring = at.ring(link)
-        at.poll()
-        while not len(ring):
-            if at.link_state[link] != OPEN:
-                return False
-            if self._timeout_ms == 0:
-                raise OSError(errno.EAGAIN, "no data")
-            if until is not None and ticks_diff(until, ticks_ms()) <= 0:
-                raise OSError(errno.ETIMEDOUT, "timed out")
-            if not at.poll():
-                sleep_ms(1)
-        return True
+        at.waiting_on = link  # other links' full rings may grow meanwhile
+        try:
+            at.poll()
+            while not len(ring):
+                if at.link_state[link] != OPEN:
+                    return False
+                if self._timeout_ms == 0:
+                    raise OSError(errno.EAGAIN, "no data")
+                if until is not None and ticks_diff(until, ticks_ms()) <= 0:
+                    raise OSError(errno.ETIMEDOUT, "timed out")
+                if not at.poll():
+                    sleep_ms(1)
+            return True
+        finally:
+            at.waiting_on = NOBODY
 
     def _until(self):
         t = self._timeout_ms
