@@ -115,8 +115,24 @@ def test_softap_alongside_station():
     true(w.isconnected())  # station and AP at once
     eq(ap.status("stations"), [])
     raises(ValueError, ap.config, channel=14)
+    ap.ifconfig(("192.168.77.1", "255.255.255.0", "192.168.77.1", "0.0.0.0"))
+    eq(ap.ifconfig()[:3], ("192.168.77.1", "255.255.255.0", "192.168.77.1"))
+    ap.dhcp_pool("192.168.77.10", "192.168.77.20", lease_min=30)
+    raises(ValueError, ap.dhcp_pool, "192.168.77.10", "nonsense")
+    ap.dhcp_pool()  # the module's default pool again
     ap.active(False)
     eq(ap.active(), False)
+
+
+def test_uart_rate_change():
+    # The module switches after its OK; a board's UART follows through
+    # uart.init(); the emulator's stand-in keeps its TCP line.
+    w = wifi()
+    w.set_uart(921600)
+    true(w.version().startswith("AT version:"))
+    raises(ValueError, w.set_uart, 12345)
+    w.set_uart(115200)
+    true(w.isconnected())
 
 
 harness.main(globals())
