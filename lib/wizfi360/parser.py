@@ -96,7 +96,7 @@ def _int(b, s, e):
 _IPD = b"+IPD,"
 
 
-def _no_room(ring):
+def _no_room(ring) -> bool:
     return False
 
 
