@@ -101,3 +101,15 @@ def make_wifi(connect=False):
         wifi.active(True)
         wifi.connect(s["ssid"], s["key"])
     return wifi
+
+
+_shared = None
+
+
+def wifi():
+    """One driver for the whole test file, made and joined on first use: a board
+    has one module, and a new driver per test would only fragment the heap."""
+    global _shared
+    if _shared is None:
+        _shared = make_wifi(connect=True)
+    return _shared

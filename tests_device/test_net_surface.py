@@ -8,14 +8,7 @@ import harness
 from harness import eq, raises, true
 from wizfi360 import socket, ssl
 
-_wifi = None
-
-
-def wifi():
-    global _wifi
-    if _wifi is None:
-        _wifi = board.make_wifi(connect=True)
-    return _wifi
+wifi = board.wifi
 
 
 def test_udp_sendto_recvfrom_datagrams():

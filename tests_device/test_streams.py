@@ -9,15 +9,8 @@ import harness
 import wizfi360
 from harness import eq, raises, true
 
-_wifi = None
-
-
-def wifi():
-    global _wifi
-    if _wifi is None:
-        _wifi = board.make_wifi(connect=True)
-        wizfi360.install()
-    return _wifi
+wizfi360.install()  # socket, ssl & co. are the shim from here on
+wifi = board.wifi
 
 
 def _echo_addr():

@@ -7,14 +7,7 @@ import harness
 from harness import eq, raises, true
 from wizfi360 import socket
 
-_wifi = None
-
-
-def wifi():
-    global _wifi
-    if _wifi is None:
-        _wifi = board.make_wifi(connect=True)
-    return _wifi
+wifi = board.wifi
 
 
 def _random(n, seed):

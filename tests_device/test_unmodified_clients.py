@@ -8,15 +8,8 @@ import harness
 import wizfi360
 from harness import eq
 
-_wifi = None
-
-
-def wifi():
-    global _wifi
-    if _wifi is None:
-        _wifi = board.make_wifi(connect=True)
-        wizfi360.install()
-    return _wifi
+wizfi360.install()  # socket, ssl & co. are the shim from here on
+wifi = board.wifi
 
 
 _BODY_TAIL = bytes(range(256)) * 8

@@ -16,3 +16,36 @@ for _p in (ROOT / "lib", ROOT / "tools"):
 def repo_root():
     """The repository's root directory (a pathlib.Path)."""
     return ROOT
+
+
+# The driver against a fresh emulator, for the tests of one feature each
+# (test_driver.py sets up its own, with a pty and an AP with odd characters).
+SSID, KEY = "WizFiTest", "wizfi360pass"
+
+
+@pytest.fixture
+def emu():
+    """An emulator with one AP; peer.test and tls.test resolve to 127.0.0.1."""
+    from wizfi360_emu import AccessPoint, Emulator
+
+    dns = {"peer.test": "127.0.0.1", "tls.test": "127.0.0.1"}
+    with Emulator(aps=[AccessPoint(SSID, KEY)], tcp_port=0, join_delay_s=0.01, dns_map=dns) as e:
+        yield e
+
+
+@pytest.fixture
+def driver(emu):
+    """A WizFi360 on the emulator's UART port, not joined."""
+    import wizfi360
+    from wizfi360.hostuart import SocketUART
+
+    w = wizfi360.WizFi360(SocketUART("127.0.0.1", emu.tcp_port))
+    yield w
+    w._at.uart.close()
+
+
+@pytest.fixture
+def wifi(driver):
+    """The same, joined to the AP."""
+    driver.connect(SSID, KEY)
+    return driver

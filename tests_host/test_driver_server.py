@@ -6,10 +6,7 @@ import time
 
 import pytest
 
-import wizfi360
 from wizfi360 import socket as wsock
-from wizfi360.hostuart import SocketUART
-from wizfi360_emu import AccessPoint, Emulator
 
 SSID, KEY = "WizFiTest", "wizfi360pass"
 
@@ -22,17 +19,7 @@ def free_port():
     return port
 
 
-@pytest.fixture
-def wifi():
-    with Emulator(aps=[AccessPoint(SSID, KEY)], tcp_port=0, join_delay_s=0.01) as emu:
-        w = wizfi360.WizFi360(SocketUART("127.0.0.1", emu.tcp_port))
-        w.connect(SSID, KEY)
-        w.emu = emu
-        yield w
-        w._at.uart.close()
-
-
-def test_accept_two_clients_and_echo(wifi):
+def test_accept_two_clients_and_echo(emu, wifi):
     port = free_port()
     srv = wsock.socket()
     srv.setsockopt(wsock.SOL_SOCKET, wsock.SO_REUSEADDR, 1)
@@ -53,7 +40,7 @@ def test_accept_two_clients_and_echo(wifi):
         conn.close()
         assert clients[i].recv(100) == b""  # closed by the module
     srv.close()
-    assert b"AT+CIPSERVER=0" in wifi.emu.commands
+    assert b"AT+CIPSERVER=0" in emu.commands
 
 
 def test_client_closes_first_gives_eof(wifi):
@@ -72,7 +59,7 @@ def test_client_closes_first_gives_eof(wifi):
     srv.close()
 
 
-def test_accept_timeouts_and_errors(wifi):
+def test_accept_timeouts_and_errors(emu, wifi):
     srv = wsock.socket()
     with pytest.raises(OSError) as e:
         srv.listen()
@@ -83,7 +70,7 @@ def test_accept_timeouts_and_errors(wifi):
     with pytest.raises(ValueError):
         srv.listen(1, idle_s=7201)
     srv.listen(1, idle_s=30)
-    assert b"AT+CIPSTO=30" in wifi.emu.commands
+    assert b"AT+CIPSTO=30" in emu.commands
     srv.setblocking(False)
     with pytest.raises(OSError) as e:
         srv.accept()

@@ -5,38 +5,20 @@ import socket as pysocket
 import threading
 
 import pytest
-from test_emulator_net import TlsEcho, tls_cert  # noqa: F401  (a fixture)
+from testservers import TlsEcho
 
 import wizfi360
 from wizfi360 import socket as wsock
 from wizfi360 import ssl as wssl
-from wizfi360.hostuart import SocketUART
-from wizfi360_emu import AccessPoint, Emulator
 
 SSID, KEY = "WizFiTest", "wizfi360pass"
 
 
 @pytest.fixture
-def tls_echo(tls_cert):  # noqa: F811
-    server = TlsEcho(tls_cert)
+def tls_echo():
+    server = TlsEcho()
     yield server
-    server.close()
-
-
-@pytest.fixture
-def emu():
-    with Emulator(
-        aps=[AccessPoint(SSID, KEY)], tcp_port=0, join_delay_s=0.01, dns_map={"tls.test": "127.0.0.1"}
-    ) as e:
-        yield e
-
-
-@pytest.fixture
-def wifi(emu):
-    w = wizfi360.WizFi360(SocketUART("127.0.0.1", emu.tcp_port))
-    w.connect(SSID, KEY)
-    yield w
-    w._at.uart.close()
+    server.stop()
 
 
 def test_wrap_after_connect_reopens_the_link_as_ssl(emu, wifi, tls_echo):

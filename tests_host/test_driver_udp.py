@@ -6,10 +6,7 @@ import threading
 
 import pytest
 
-import wizfi360
 from wizfi360 import socket as wsock
-from wizfi360.hostuart import SocketUART
-from wizfi360_emu import AccessPoint, Emulator
 
 SSID, KEY = "WizFiTest", "wizfi360pass"
 
@@ -32,16 +29,6 @@ class UdpEcho:
                 return
             self.seen.append((data, addr))
             self.sock.sendto(b"echo:" + data, addr)
-
-
-@pytest.fixture
-def wifi():
-    with Emulator(aps=[AccessPoint(SSID, KEY)], tcp_port=0, join_delay_s=0.01) as emu:
-        w = wizfi360.WizFi360(SocketUART("127.0.0.1", emu.tcp_port))
-        w.connect(SSID, KEY)
-        w.emu = emu
-        yield w
-        w._at.uart.close()
 
 
 @pytest.fixture
@@ -76,13 +63,13 @@ def test_recv_cuts_a_datagram_to_bufsize_and_drops_the_rest(wifi, echo):
     s.close()
 
 
-def test_bind_fixes_the_local_port(wifi, echo):
+def test_bind_fixes_the_local_port(emu, wifi, echo):
     s = wsock.socket(wsock.AF_INET, wsock.SOCK_DGRAM)
     s.settimeout(5)
     s.bind(("0.0.0.0", 47001))
     s.sendto(b"hi", ("127.0.0.1", echo.port))
     assert s.recvfrom(64)[0] == b"echo:hi"
-    assert b'AT+CIPSTART=0,"UDP","127.0.0.1",%d,47001,2' % echo.port in wifi.emu.commands
+    assert b'AT+CIPSTART=0,"UDP","127.0.0.1",%d,47001,2' % echo.port in emu.commands
     # Any peer may send to the bound port (mode 2).
     other = pysocket.socket(pysocket.AF_INET, pysocket.SOCK_DGRAM)
     other.sendto(b"unasked", ("127.0.0.1", 47001))

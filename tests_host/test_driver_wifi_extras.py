@@ -7,29 +7,13 @@ import pytest
 
 import wizfi360
 from wizfi360.hostuart import SocketUART
-from wizfi360_emu import AccessPoint, Emulator
 
 SSID, KEY = "WizFiTest", "wizfi360pass"
 
 
-@pytest.fixture
-def emu():
-    with Emulator(
-        aps=[AccessPoint(SSID, KEY)], tcp_port=0, join_delay_s=0.01, dns_map={"peer.test": "127.0.0.1"}
-    ) as e:
-        yield e
-
-
-@pytest.fixture
-def wifi(emu):
-    w = wizfi360.WizFi360(SocketUART("127.0.0.1", emu.tcp_port))
-    yield w
-    w._at.uart.close()
-
-
-def test_softap_config_and_station_together(emu, wifi):
-    ap = wifi.softap()
-    assert wifi.softap() is ap
+def test_softap_config_and_station_together(emu, driver):
+    ap = driver.softap()
+    assert driver.softap() is ap
     ap.active(True)
     assert emu.commands[-1] == b"AT+CWMODE_CUR=2"
     ap.config(ssid="sensor-ap", key="secret123", channel=6, security=3, max_clients=2, hidden=False)
@@ -38,16 +22,16 @@ def test_softap_config_and_station_together(emu, wifi):
     assert ap.config("max_clients") == 2
     ap.config(hidden=True)  # the other settings are kept
     assert ap.config("ssid") == "sensor-ap" and ap.config("hidden") is True
-    wifi.active(True)
+    driver.active(True)
     assert emu.commands[-1] == b"AT+CWMODE_CUR=3"
-    wifi.connect(SSID, KEY)
-    assert wifi.isconnected() and ap.active()
+    driver.connect(SSID, KEY)
+    assert driver.isconnected() and ap.active()
     ap.active(False)
     assert emu.commands[-1] == b"AT+CWMODE_CUR=1"
 
 
-def test_softap_bad_settings_send_nothing(emu, wifi):
-    ap = wifi.softap()
+def test_softap_bad_settings_send_nothing(emu, driver):
+    ap = driver.softap()
     ap.active(True)
     n = len(emu.commands)
     for bad in (
@@ -66,8 +50,8 @@ def test_softap_bad_settings_send_nothing(emu, wifi):
     assert all(not c.startswith(b"AT+CWSAP_CUR=") for c in emu.commands[n:])
 
 
-def test_softap_address_pool_and_clients(emu, wifi):
-    ap = wifi.softap()
+def test_softap_address_pool_and_clients(emu, driver):
+    ap = driver.softap()
     ap.active(True)
     ap.ifconfig(("192.168.50.1", "255.255.255.0", "192.168.50.1", "0.0.0.0"))
     assert ap.ifconfig()[:3] == ("192.168.50.1", "255.255.255.0", "192.168.50.1")
@@ -87,54 +71,54 @@ def test_softap_address_pool_and_clients(emu, wifi):
         ap.dhcp_pool("192.168.50.100", "192.168.50.150", lease_min=0)
 
 
-def test_static_ip_dns_and_back_to_dhcp(emu, wifi):
-    wifi.connect(SSID, KEY)
-    wifi.ifconfig(("192.168.10.77", "255.255.255.0", "192.168.10.1", "9.9.9.9"))
-    assert wifi.ifconfig() == ("192.168.10.77", "255.255.255.0", "192.168.10.1", "9.9.9.9")
-    wifi.ifconfig("dhcp")
-    assert wifi.ifconfig()[0] != "192.168.10.77"
+def test_static_ip_dns_and_back_to_dhcp(emu, driver):
+    driver.connect(SSID, KEY)
+    driver.ifconfig(("192.168.10.77", "255.255.255.0", "192.168.10.1", "9.9.9.9"))
+    assert driver.ifconfig() == ("192.168.10.77", "255.255.255.0", "192.168.10.1", "9.9.9.9")
+    driver.ifconfig("dhcp")
+    assert driver.ifconfig()[0] != "192.168.10.77"
     with pytest.raises(ValueError):
-        wifi.ifconfig(("192.168.10.77", "255.255.255.0", "gateway", "9.9.9.9"))
+        driver.ifconfig(("192.168.10.77", "255.255.255.0", "gateway", "9.9.9.9"))
 
 
-def test_mac_hostname_autoconnect_and_persist(emu, wifi):
-    wifi.active(True)
-    wifi.config(mac=b"\x00\x08\xdc\x01\x02\x03")
-    assert wifi.config("mac") == b"\x00\x08\xdc\x01\x02\x03"
-    wifi.config(mac="00:08:dc:0a:0b:0c", persist=True)
+def test_mac_hostname_autoconnect_and_persist(emu, driver):
+    driver.active(True)
+    driver.config(mac=b"\x00\x08\xdc\x01\x02\x03")
+    assert driver.config("mac") == b"\x00\x08\xdc\x01\x02\x03"
+    driver.config(mac="00:08:dc:0a:0b:0c", persist=True)
     assert b'AT+CIPSTAMAC_DEF="00:08:dc:0a:0b:0c"' in emu.commands
-    assert wifi.config("mac", persist=True) == bytes.fromhex("0008dc0a0b0c")
-    wifi.config(autoconnect=False)
+    assert driver.config("mac", persist=True) == bytes.fromhex("0008dc0a0b0c")
+    driver.config(autoconnect=False)
     assert emu.commands[-1] == b"AT+CWAUTOCONN=0"
     with pytest.raises(ValueError):
-        wifi.config(mac=b"\x01\x02")
-    wifi.connect(SSID, KEY, persist=True)
+        driver.config(mac=b"\x01\x02")
+    driver.connect(SSID, KEY, persist=True)
     assert any(c.startswith(b'AT+CWJAP_DEF="WizFiTest"') for c in emu.commands)
 
 
-def test_ping_and_errors(emu, wifi):
-    wifi.connect(SSID, KEY)
-    ms = wifi.ping("peer.test")
+def test_ping_and_errors(emu, driver):
+    driver.connect(SSID, KEY)
+    ms = driver.ping("peer.test")
     assert isinstance(ms, int) and ms >= 1
     with pytest.raises(OSError) as e:
-        wifi.ping("nowhere.invalid")
+        driver.ping("nowhere.invalid")
     assert e.value.errno == errno.EHOSTUNREACH
     with pytest.raises(ValueError):
-        wifi.ping("bad\r\nhost")
+        driver.ping("bad\r\nhost")
 
 
-def test_ntp_and_module_time(emu, wifi):
-    wifi.connect(SSID, KEY)
-    assert wifi.time()[0] == 1970  # SNTP off: the module's epoch
-    wifi.ntp(True, tz=2, servers=("pool.ntp.org",))
+def test_ntp_and_module_time(emu, driver):
+    driver.connect(SSID, KEY)
+    assert driver.time()[0] == 1970  # SNTP off: the module's epoch
+    driver.ntp(True, tz=2, servers=("pool.ntp.org",))
     assert emu.commands[-1] == b'AT+CIPSNTPCFG=1,2,"pool.ntp.org"'
-    year, month, day, hh, mm, ss, wday, yday = wifi.time()
+    year, month, day, hh, mm, ss, wday, yday = driver.time()
     now = time.gmtime(time.time() + 2 * 3600)
     assert (year, month, day, wday, yday) == (now.tm_year, now.tm_mon, now.tm_mday, now.tm_wday, now.tm_yday)
-    wifi.ntp(False)
+    driver.ntp(False)
     assert emu.commands[-1] == b"AT+CIPSNTPCFG=0"
     with pytest.raises(ValueError):
-        wifi.ntp(True, tz=14)
+        driver.ntp(True, tz=14)
 
 
 class RateUART:

@@ -3,14 +3,14 @@ settings and flash, ping and SNTP. Raw bytes on the emulator's UART, as test_emu
 
 import re
 import socket
-import ssl
-import subprocess
 import threading
 import time
 
 import emulator as cli
 import pytest
 from test_emulator import ERROR, JOINED, OK, Client, IpdStream, Peer, collect, join
+from testservers import TlsEcho
+
 from wizfi360_emu import AccessPoint, Emulator
 from wizfi360_emu.handlers_services import format_time
 
@@ -205,81 +205,11 @@ def test_udp_errors_and_single_link_mode(c):
 
 
 # --- SSL -------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tls_cert(tmp_path_factory):
-    """A throwaway self-signed certificate (openssl), (certfile, keyfile)."""
-    d = tmp_path_factory.mktemp("tls")
-    cert, key = d / "cert.pem", d / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=tls.test",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return str(cert), str(key)
-
-
-class TlsEcho:
-    """A TLS echo server on 127.0.0.1; remembers the SNI names clients sent."""
-
-    def __init__(self, cert):
-        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.load_cert_chain(*cert)
-        self.names = []
-        self.ctx.sni_callback = lambda sock, name, ctx: self.names.append(name)
-        self.ls = socket.socket()
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(4)
-        self.port = self.ls.getsockname()[1]
-        self.conns = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                raw, _ = self.ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._echo, args=(raw,), daemon=True).start()
-
-    def _echo(self, raw):
-        try:
-            conn = self.ctx.wrap_socket(raw, server_side=True)
-            self.conns.append(conn)
-            while True:
-                data = conn.recv(65536)
-                if not data or data == b"bye":
-                    break
-                conn.sendall(data)
-            conn.unwrap().close()
-        except (OSError, ValueError):
-            raw.close()
-
-    def close(self):
-        self.ls.close()
-
-
 @pytest.fixture
-def tls_echo(tls_cert):
-    server = TlsEcho(tls_cert)
+def tls_echo():
+    server = TlsEcho()
     yield server
-    server.close()
+    server.stop()
 
 
 def test_ssl_echo_and_close(c, tls_echo):

@@ -67,11 +67,14 @@ class UdpEcho:
 
 
 class TlsEcho:
-    """A TLS server that echoes what each client sends until it closes."""
+    """A TLS server that echoes what each client sends until it closes or sends b"bye";
+    remembers the SNI name each client sent (None for none)."""
 
     def __init__(self):
         self._ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._ctx.load_cert_chain(*throwaway_cert())
+        self.names = []
+        self._ctx.sni_callback = lambda sock, name, ctx: self.names.append(name)
         self._sock = socket.create_server(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
         threading.Thread(target=self._serve, daemon=True).start()
@@ -89,7 +92,7 @@ class TlsEcho:
             with self._ctx.wrap_socket(raw, server_side=True) as conn:
                 while True:
                     data = conn.recv(65536)
-                    if not data:
+                    if not data or data == b"bye":
                         return
                     conn.sendall(data)
         except (OSError, ValueError):

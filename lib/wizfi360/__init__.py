@@ -40,6 +40,7 @@ _JOIN_ERRORS = {
 }
 
 _current = None  # the most recently created WizFi360; wizfi360.socket uses it
+host_socket = None  # the port's own socket module, once install() has replaced it
 
 
 def current():
@@ -53,8 +54,16 @@ def install():
     # wizfi360's modules, so that code written for MicroPython's own socket
     # module (umqtt, requests, asyncio streams) runs unchanged. Call it once,
     # before importing such code.
+    global host_socket
     from . import socket, ssl
 
+    try:
+        import socket as own  # the port's own module, if it has one (unix port)
+
+        if own is not socket:
+            host_socket = own  # hostuart still needs it for the emulator
+    except ImportError:
+        pass
     sys.modules["socket"] = socket
     sys.modules["usocket"] = socket
     sys.modules["ssl"] = ssl

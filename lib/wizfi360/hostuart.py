@@ -8,14 +8,20 @@
 # MemoryUART: replays a byte string from memory, for benchmarks and tests of
 #   the receive path without any I/O.
 
-import socket as _socket
+import wizfi360
+
+from .bufcopy import copy
+
+# The port's own socket module, also after wizfi360.install() has put the
+# shim in its place in sys.modules.
+_socket = wizfi360.host_socket
+if _socket is None:
+    import socket as _socket
 
 try:
     import select as _select
 except ImportError:
     _select = None
-
-from .bufcopy import copy
 
 
 class SocketUART:
