@@ -3,6 +3,8 @@
 #   make test          host tests (pytest) then device tests (MicroPython unix port)
 #   make test-host     pytest tests_host -q
 #   make test-device   tools/run_device_tests.py (ARGS="-k name" to filter)
+#   make fuzz          the parser's property tests with many examples (FUZZ_EXAMPLES=20000)
+#   make soak          the soak test on the unix port, long (SOAK_CYCLES=5000)
 #   make demo          tools/demo.py
 #   make emulator      tools/emulator.py (ARGS="--help" for its options)
 #   make package-json  regenerate package.json from lib/wizfi360
@@ -13,6 +15,7 @@
 #                      (PORT=/dev/ttyACM0 to choose it, ARGS="--dry-run" to see how)
 #   make repl          the board's REPL through mpremote (PORT=...)
 #   make test-board    tests_device/ on a real board: PORT=/dev/ttyACM0 (not in CI)
+#   make bench         speed and memory figures: a table, docs/bench.md and docs/bench.png
 #
 # Everything runs from the project's own .venv, created from requirements.txt
 # on first use and re-installed whenever requirements.txt changes.
@@ -47,7 +50,7 @@ TYPE_CLEAN := main.py board.py boot.py lib/wizfi360
 LINT_FILES ?= .
 TYPE_FILES ?=
 
-.PHONY: all .venv test test-host test-device demo emulator package-json lint typecheck deploy repl test-board clean
+.PHONY: all .venv test test-host test-device fuzz soak demo emulator package-json lint typecheck deploy repl test-board clean
 
 all: test
 
@@ -67,6 +70,17 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory typecheck TYPE_FILES="$(TYPE_CLEAN)" || status=1; \
 	exit $$status
 
+# The bench's own pins (matplotlib) go into the same .venv, on top of requirements.txt.
+BENCH_STAMP := $(VENV)/.bench-requirements-installed
+
+$(BENCH_STAMP): requirements-bench.txt $(STAMP)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-bench.txt
+	touch $@
+
+.PHONY: bench
+bench: $(BENCH_STAMP)
+	$(PY) tools/bench/run.py $(ARGS)
+
 test-host: $(STAMP)
 	$(PY) -m pytest tests_host -q
 
@@ -81,6 +95,18 @@ emulator: $(STAMP)
 
 package-json: $(STAMP)
 	$(PY) tools/gen_package_json.py
+
+# Long runs of two suites `make test` runs short: the parser's properties with
+# many fresh random examples, and thousands of connect/request/close cycles.
+FUZZ_EXAMPLES ?= 20000
+SOAK_CYCLES   ?= 5000
+
+fuzz: $(STAMP)
+	HYPOTHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests_host/test_parser_properties.py -q \
+		--hypothesis-show-statistics $(ARGS)
+
+soak: $(STAMP)
+	WIZFI_SOAK_CYCLES=$(SOAK_CYCLES) $(PY) tools/run_device_tests.py --timeout 3600 test_soak $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_FILES)

@@ -1,0 +1,50 @@
+# Heap the driver holds, run by tools/bench/run.py on the MicroPython unix port
+# with the package as .py (MICROPYPATH=lib:tools/bench) or as .mpy
+# (MICROPYPATH=<mpy-cross output>:tools/bench). Live heap is gc.mem_alloc()
+# right after gc.collect(). Prints
+#
+#   MEM import <bytes>      import wizfi360 + from wizfi360 import socket
+#   MEM device <bytes>      one WizFi360 on a MemModule, started up
+#   MEM socket <bytes>...   each of five sockets opened in turn (connect())
+#   MEM cycle <bytes>       growth over 20 more sockets opened and closed
+import gc
+
+
+def live():
+    gc.collect()
+    return gc.mem_alloc()
+
+
+def main():
+    base = live()
+    import wizfi360
+    from wizfi360 import socket
+
+    print("MEM import %d" % (live() - base))
+    from memmodule import MemModule
+
+    mod = MemModule()
+    base = live()
+    wizfi360.WizFi360(mod)
+    print("MEM device %d" % (live() - base))
+    socks = []
+    each = []
+    for i in range(5):
+        base = live()
+        s = socket.socket()
+        s.connect(("10.0.0.%d" % (i + 2), 80))
+        socks.append(s)
+        each.append(live() - base)
+    print("MEM socket %s" % " ".join("%d" % n for n in each))
+    socks.pop().close()
+    s = None
+    base = live()
+    for _ in range(20):
+        s = socket.socket()
+        s.connect(("10.0.0.9", 80))
+        s.close()
+    s = None
+    print("MEM cycle %d" % (live() - base))
+
+
+main()

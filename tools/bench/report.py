@@ -1,0 +1,325 @@
+"""The bench's results as a table (stdout), docs/bench.md and docs/bench.png.
+
+`results` is the dict tools/bench/run.py fills; rows() turns it into table rows
+(section, what, result, target, verdict), each target marked met or missed with
+its margin.
+"""
+
+import statistics
+
+MBPS = 1e6  # throughput in MB/s means 10^6 bytes a second
+KB = 1024
+
+RECV_TARGETS = {64: 5 * MBPS, 1460: 25 * MBPS}  # unix port, bytes/s
+E2E_TARGETS = {"down": 0.95, "up": 0.90}  # of the line rate (baud / 10)
+IMPORT_TARGET = 16 * KB  # core import as .mpy: under this
+HEAP_TARGET = 48 * KB  # the 1 MB echo passes under this -X heapsize
+SEND_SPREAD = 16  # bytes: send() costs "a constant" if sizes differ by at most this
+
+
+def med(values):
+    return statistics.median(values) if values else None
+
+
+def at_least(value, target):
+    if value is None:
+        return "not measured"
+    margin = value / target - 1
+    return ("met, %+.0f%%" if margin >= 0 else "MISSED by %.0f%%") % (
+        abs(margin) * 100 if margin < 0 else margin * 100
+    )
+
+
+def under(value, target, unit=KB, name="KB"):
+    if value is None:
+        return "not measured"
+    if value <= target:
+        return "met, %.1f %s to spare" % ((target - value) / unit, name)
+    return "MISSED by %.1f %s (%.0f%% over)" % ((value - target) / unit, name, (value / target - 1) * 100)
+
+
+def kb(n):
+    return "-" if n is None else "%.1f KB" % (n / KB)
+
+
+def rows(results):
+    out = []
+    recv = results["recv"]
+    for impl, label in (("micropython", "unix port"), ("cpython", "CPython")):
+        for size in (64, 536, 1460):
+            for method in ("recv_into", "readinto"):
+                rate = med(recv.get((impl, method, size), []))
+                target = RECV_TARGETS.get(size) if impl == "micropython" else None
+                out.append(
+                    (
+                        "Receive path (%s)" % label,
+                        "%s, %d-byte frames, 2 links" % (method, size),
+                        "-" if rate is None else "%.1f MB/s" % (rate / MBPS),
+                        "≥ %d MB/s" % (target / MBPS) if target else "",
+                        at_least(rate, target) if target else "",
+                    )
+                )
+    frames = results["alloc_frame"]
+    for size in (64, 536, 1460):
+        per = [frames[k] for k in frames if k[1] == size]
+        worst = max(per) if per else None
+        out.append(
+            (
+                "Allocation (unix port)",
+                "heap per received %d-byte frame (recv_into, readinto)" % size,
+                "-" if worst is None else "%.1f B" % worst,
+                "0 B",
+                "not measured"
+                if worst is None
+                else ("met" if worst == 0 else "MISSED by %.1f B/frame" % worst),
+            )
+        )
+    sends = results["alloc_send"]
+    if sends:
+        spread = max(sends.values()) - min(sends.values())
+        verdict = (
+            "met, %.0f B each" % med(list(sends.values()))
+            if spread <= SEND_SPREAD
+            else "MISSED: grows with size"
+        )
+        values = " / ".join("%.0f" % sends[k] for k in sorted(sends))
+        sizes = " / ".join("%d" % k for k in sorted(sends))
+        out.append(
+            (
+                "Allocation (unix port)",
+                "heap per send() of %s bytes" % sizes,
+                values + " B",
+                "constant",
+                verdict,
+            )
+        )
+    for (baud, way), entry in sorted(results["e2e"].items(), key=lambda kv: (kv[0][0], kv[0][1] != "down")):
+        rate = med(entry["rates"])
+        line = baud / 10
+        size = entry["size"]
+        what = "download" if way == "down" else "upload"
+        out.append(
+            (
+                "End to end (unix port, emulator)",
+                "%s %s at %d baud" % (what, _size(size), baud),
+                "%.1f%% (%.0f B/s)" % (rate / line * 100, rate),
+                "≥ %d%%" % (E2E_TARGETS[way] * 100),
+                at_least(rate / line, E2E_TARGETS[way]),
+            )
+        )
+        top = results["ceiling"].get((baud, way))
+        if top:
+            out.append(
+                (
+                    "End to end (unix port, emulator)",
+                    "  the emulator's ceiling: raw CPython client, %s %s" % (what, _size(top["size"])),
+                    "%.1f%%" % (med(top["rates"]) / line * 100),
+                    "",
+                    "",
+                )
+            )
+    mem = results["mem"]
+    for kind in ("py", "mpy"):
+        value = med(mem.get((kind, "import"), []))
+        target = IMPORT_TARGET if kind == "mpy" else None
+        out.append(
+            (
+                "Memory (unix port)",
+                "import wizfi360 + wizfi360.socket as .%s" % kind,
+                kb(value),
+                "< 16 KB" if target else "",
+                under(value, target) if target else "",
+            )
+        )
+    device = med(mem.get(("mpy", "device"), []))
+    out.append(("Memory (unix port)", "one WizFi360, started (default buffers)", kb(device), "", ""))
+    per_socket = med(mem.get(("mpy", "socket"), []))
+    out.append(("Memory (unix port)", "each open socket (median of 5)", kb(per_socket), "", ""))
+    cycle = med(mem.get(("mpy", "cycle"), []))
+    growth = kb(cycle) if cycle is None or cycle > 0 else "none (%+d B)" % cycle
+    out.append(("Memory (unix port)", "growth over 20 sockets opened and closed", growth, "", ""))
+    peaks = [p for (baud, way), e in results["e2e"].items() if e["size"] >= 1024 * KB for p in e["peaks"]]
+    out.append(
+        (
+            "Memory (unix port)",
+            "peak live heap during the 1 MB transfers",
+            kb(max(peaks) if peaks else None),
+            "",
+            "",
+        )
+    )
+    heap = results["min_heap"]
+    out.append(
+        (
+            "Memory (unix port)",
+            "smallest -X heapsize for the 1 MB echo (.mpy)",
+            "-" if heap is None else "%dK" % (heap // KB),
+            "≤ 48K",
+            under(heap, HEAP_TARGET),
+        )
+    )
+    return out
+
+
+def _size(n):
+    return "%d MB" % (n // (1024 * KB)) if n % (1024 * KB) == 0 else "%d KB" % (n // KB)
+
+
+def table(rows_):
+    head = ("", "measure", "result", "target", "verdict")
+    widths = [max(len(str(r[i])) for r in rows_ + [head]) for i in range(5)]
+    lines = []
+    section = None
+    for r in rows_:
+        if r[0] != section:
+            section = r[0]
+            lines.append("")
+            lines.append(section)
+        lines.append("  " + "  ".join(str(r[i]).ljust(widths[i]) for i in range(1, 5)).rstrip())
+    return "\n".join(lines)
+
+
+def write_markdown(results, rows_, path, quick=False):
+    m = results["machine"]
+    md = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (`tools/bench/run.py`) on %s; do not edit by hand." % m["date"],
+        "",
+        "Machine: %s, %s cores; MicroPython %s (unix port); CPython %s; %s."
+        % (m["cpu"], m["cores"], m["micropython"], m["cpython"], m["mpy_cross"]),
+        "Driver: %s." % m["driver"],
+        "Each figure is the median of %d runs (receive path, allocation) or %d runs (end to end);"
+        " the whole bench took %.0f s." % (results["runs"], results["e2e_runs"], results["seconds"]),
+    ]
+    if quick:
+        md += ["", "**Quick run (`--quick`): one run each and 64 KB transfers; not the published figures.**"]
+    if results["errors"]:
+        md += ["", "**Some measurements failed:** " + "; ".join(results["errors"])]
+    md += ["", "| | measure | result | target | verdict |", "|---|---|---|---|---|"]
+    section = None
+    for r in rows_:
+        first = "**%s**" % r[0] if r[0] != section else ""
+        section = r[0]
+        md.append("| %s | %s | %s | %s | %s |" % (first, r[1], r[2], r[3], r[4]))
+    md += ["", "![receive path, end to end and memory](bench.png)", "", METHODS]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(md) + "\n")
+
+
+METHODS = """## How the figures are made
+
+- **Receive path**: `tools/bench/recvpath.py`. A `WizFi360` runs on `tools/bench/memmodule.py`, a
+  stand-in for the module on a UART with no I/O: it answers the start-up and link commands and then
+  hands out a pre-built stream of `+IPD,<id>,<len>,<ip>,<port>:` frames (64, 536 or 1460 payload bytes,
+  alternating between two open sockets; the payload is made of protocol text such as `OK` and
+  `+IPD,`) as fast as the driver reads it, at most 4096 bytes per read. The bench reads it through the
+  public socket API, each link in turn: `recv_into()` of what is there into a 2048-byte buffer, or
+  `readinto()` of one frame's worth. A figure is payload bytes read per second over a run of at least
+  0.25 s; the payload is checked byte for byte before the timed runs and the byte count against what
+  the stand-in handed out after each. The unix port runs the package compiled by `mpy-cross`, as on a
+  board; CPython runs the `.py` files (no viper there: copies go through slices).
+- **Allocation**: the same set-up on the unix port with `gc.disable()`: `gc.mem_alloc()` before and
+  after 2000 frames (after a warm-up), divided by the frame count; and before and after 200 `send()`
+  calls of a 64-, 536- and 2048-byte buffer to the stand-in (which allocates nothing itself). "Constant"
+  means the three sizes cost the same to within 16 bytes: the caller's data is not copied.
+- **End to end**: `tools/bench/e2e.py` on the unix port (package as `.mpy`, `-X heapsize=256K`)
+  drives the emulator (`tools/emulator.py --baud N`, its own process) through `SocketUART`; the
+  emulator paces its UART to `N / 10` bytes a second each way, in pieces of at most about 1 ms of
+  line time. One socket to a local data server: a download with `recv_into()` into a 2048-byte buffer
+  (every byte checked), then an upload of 2048-byte `sendall()` calls (the server checks every byte and
+  answers once all arrived; the time runs until that answer). The figure is payload bytes per second
+  divided by the line rate, `baud / 10`; on the wire `+IPD` headers and the `AT+CIPSEND` exchanges
+  also take their share, so 100% is out of reach (a 1460-byte frame carries about 32 header bytes:
+  at most 97.9% for downloads; each 2048-byte send costs about 56 bytes of command and answers:
+  at most 97.3% for uploads). 1 MB each way at 921600 and 2000000 baud; 128 KB at 115200, where
+  1 MB would take 91 s each way and the bench could not stay within its ten minutes.
+- **The emulator's ceiling**: `tools/bench/ceiling.py`, a CPython client that speaks the raw AT
+  protocol to the same paced emulator and does nothing else (256 KB each way, 64 KB at 115200). The
+  emulator hands bytes over only once the line has carried them and its threads wake a little late
+  at each turn of the line, as a real module takes time to answer; the gap between this line and the
+  driver's figure is what the driver itself costs.
+- **Memory**: `tools/bench/memuse.py`: live heap (`gc.mem_alloc()` after `gc.collect()`) before and
+  after `import wizfi360` plus `from wizfi360 import socket`, with the package as `.py` and as `.mpy`;
+  after creating one `WizFi360` on the stand-in; after each of five `connect()`s; after 20 more sockets
+  opened and closed. The peak during the transfers is the largest live heap `e2e.py` saw, sampled
+  every 64 KB. The smallest heap is bisected in 4K steps: `tests_device/test_echo_1mb.py` (one link,
+  1 MB through an echo server, byte-exact) run with the package as `.mpy` under `-X heapsize=<n>K`.
+"""
+
+
+def write_chart(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.8), gridspec_kw={"width_ratios": [1.3, 1, 1.2]})
+    m = results["machine"]
+    fig.suptitle("wizfi360 driver, %s, MicroPython %s" % (m["cpu"], m["micropython"].split()[0]), fontsize=11)
+
+    sizes = (64, 536, 1460)
+    series = (
+        ("micropython", "recv_into", "unix port, recv_into"),
+        ("micropython", "readinto", "unix port, readinto"),
+        ("cpython", "recv_into", "CPython, recv_into"),
+        ("cpython", "readinto", "CPython, readinto"),
+    )
+    width = 0.2
+    for i, (impl, method, label) in enumerate(series):
+        values = [(med(results["recv"].get((impl, method, s), [])) or 0) / MBPS for s in sizes]
+        bars = ax1.bar([j + (i - 1.5) * width for j in range(3)], values, width, label=label)
+        ax1.bar_label(bars, fmt="%.0f", fontsize=7)
+    for j, s in enumerate(sizes):
+        if s in RECV_TARGETS:
+            ax1.hlines(RECV_TARGETS[s] / MBPS, j - 0.45, j + 0.45, colors="red", linestyles="dashed")
+    ax1.set_xticks(range(3), ["%d B frames" % s for s in sizes])
+    ax1.set_yscale("log")
+    ax1.set_ylabel("MB/s (10^6 B/s), log scale")
+    ax1.set_title("Receive path (red: unix port target)")
+    ax1.legend(fontsize=8)
+
+    bauds = sorted({b for b, _ in results["e2e"]})
+    for i, way in enumerate(("down", "up")):
+        values = []
+        for b in bauds:
+            e = results["e2e"].get((b, way))
+            values.append(med(e["rates"]) / (b / 10) * 100 if e else 0)
+        label = "download" if i == 0 else "upload"
+        xs = [j + (i - 0.5) * 0.35 for j in range(len(bauds))]
+        bars = ax2.bar(xs, values, 0.35, label=label)
+        ax2.bar_label(bars, fmt="%.1f", fontsize=7, label_type="center")
+        for x, b in zip(xs, bauds):
+            top = results["ceiling"].get((b, way))
+            if top:
+                ax2.hlines(med(top["rates"]) / (b / 10) * 100, x - 0.17, x + 0.17, colors="black")
+        ax2.axhline(E2E_TARGETS[way] * 100, color="C%d" % i, linestyle="dashed", linewidth=1, zorder=3)
+    ax2.set_xticks(range(len(bauds)), ["%d" % b for b in bauds])
+    ax2.set_xlabel("baud")
+    ax2.set_ylim(0, 105)
+    ax2.set_ylabel("% of the line rate (baud / 10)")
+    ax2.set_title("End to end, paced emulator (black: its ceiling)")
+    ax2.legend(fontsize=8, loc="lower left")
+
+    mem = results["mem"]
+    peaks = [p for e in results["e2e"].values() if e["size"] >= 1024 * KB for p in e["peaks"]]
+    bars = (
+        ("import\n.py", med(mem.get(("py", "import"), [])), None),
+        ("import\n.mpy", med(mem.get(("mpy", "import"), [])), IMPORT_TARGET),
+        ("WizFi360", med(mem.get(("mpy", "device"), [])), None),
+        ("per\nsocket", med(mem.get(("mpy", "socket"), [])), None),
+        ("peak in\n1 MB", max(peaks) if peaks else None, None),
+        ("min heap\n1 MB echo", results["min_heap"], HEAP_TARGET),
+    )
+    for j, (_label, value, target) in enumerate(bars):
+        bar = ax3.bar(j, (value or 0) / KB, 0.6, color="C2" if target is None else "C4")
+        ax3.bar_label(bar, fmt="%.1f", fontsize=7)
+        if target:
+            ax3.hlines(target / KB, j - 0.4, j + 0.4, colors="red", linestyles="dashed")
+    ax3.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=8)
+    ax3.set_ylabel("KB of heap")
+    ax3.set_title("Memory, unix port (red: target)")
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

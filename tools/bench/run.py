@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""Measure the driver's speed and memory; write docs/bench.md and docs/bench.png (`make bench`).
+
+    python tools/bench/run.py [--runs N] [--e2e-runs N] [--quick] [--out DIR]
+
+1. Receive path: bytes/s through the socket API for a pre-built +IPD stream
+   (tools/bench/recvpath.py) on the MicroPython unix port and on CPython.
+2. Allocation: heap bytes per received frame and per send() (unix port).
+3. End to end: download and upload through the emulator paced at 115200,
+   921600 and 2000000 baud (tools/bench/e2e.py on the unix port).
+4. Memory: heap used by the import (.py and .mpy), the WizFi360 object, each
+   socket, the peak during the transfers, and the smallest -X heapsize under
+   which tests_device/test_echo_1mb.py passes with .mpy files.
+
+Every figure is the median of several runs. Prints the table; the exit status
+is 1 only when a measurement could not be made (missed targets are reported,
+not failed).
+"""
+
+import argparse
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+TOOLS = BENCH.parent
+ROOT = TOOLS.parent
+sys.path.insert(0, str(TOOLS))
+sys.path.insert(0, str(BENCH))
+
+import ceiling  # noqa: E402
+import report  # noqa: E402
+import run_device_tests as rdt  # noqa: E402
+
+BAUDS = (115200, 921600, 2000000)
+MB = 1024 * 1024
+E2E_SIZE = {115200: 128 * 1024, 921600: MB, 2000000: MB}
+CEILING_SIZE = {115200: 64 * 1024, 921600: 256 * 1024, 2000000: 256 * 1024}
+E2E_HEAP = "256K"
+PATTERN_LEN = 4096
+
+
+def say(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def pattern():
+    # The same bytes as tools/bench/e2e.py's pattern().
+    out = bytearray(PATTERN_LEN)
+    x = 0x1234567
+    for i in range(PATTERN_LEN):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        out[i] = (x >> 16) & 0xFF
+    return bytes(out)
+
+
+# --- the data server the e2e script talks to (through the emulator's links) ---------------
+
+
+class DataServer:
+    """127.0.0.1 TCP server: "GET <n>\\n" -> n pattern bytes; "PUT <n>\\n" + n bytes ->
+    "OK <n>\\n" once all arrived and matched the pattern (else "BAD <offset>\\n")."""
+
+    def __init__(self):
+        self.pattern = pattern()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        with conn:
+            f = conn.makefile("rb")
+            words = f.readline().split()
+            if len(words) != 2:
+                return
+            n = int(words[1])
+            if words[0] == b"GET":
+                stream = self.pattern * 16
+                sent = 0
+                while sent < n:
+                    r = sent % PATTERN_LEN
+                    k = min(n - sent, len(stream) - r)
+                    conn.sendall(stream[r : r + k])
+                    sent += k
+                f.read()  # until the client closes
+            elif words[0] == b"PUT":
+                got = 0
+                bad = -1
+                while got < n:
+                    data = f.read1(65536)
+                    if not data:
+                        break
+                    if bad < 0:
+                        for j in range(0, len(data), PATTERN_LEN):
+                            piece = data[j : j + PATTERN_LEN]
+                            r = (got + j) % PATTERN_LEN
+                            want = (self.pattern[r:] + self.pattern[:r])[: len(piece)]
+                            if piece != want:
+                                bad = got + j
+                                break
+                    got += len(data)
+                conn.sendall(b"OK %d\n" % got if bad < 0 and got == n else b"BAD %d\n" % max(bad, got))
+
+    def stop(self):
+        self.sock.close()
+
+
+def start_emulator(baud):
+    """tools/emulator.py --baud in its own process; returns (process, UART port)."""
+    proc = subprocess.Popen(
+        [sys.executable, str(TOOLS / "emulator.py"), "--port", "0", "--baud", str(baud)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    line = proc.stdout.readline()
+    m = re.search(r"tcp://[\d.]+:(\d+)", line)
+    if not m:
+        proc.kill()
+        raise RuntimeError("emulator did not start: %r" % (line + proc.stdout.read()))
+    return proc, int(m.group(1))
+
+
+def stop_emulator(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# --- running MicroPython and CPython scripts -------------------------------------------
+
+
+def run(cmd, env_path=None, path_var="MICROPYPATH", timeout=600):
+    env = dict(os.environ)
+    if env_path is not None:
+        env[path_var] = os.pathsep.join(str(p) for p in env_path)
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if r.returncode:
+        raise RuntimeError(
+            "%s failed (%d):\n%s%s" % (" ".join(map(str, cmd)), r.returncode, r.stdout, r.stderr)
+        )
+    return r.stdout
+
+
+def lines(out, tag):
+    return [ln.split()[1:] for ln in out.splitlines() if ln.startswith(tag + " ")]
+
+
+def machine(micropython):
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for ln in f:
+                if ln.startswith("model name"):
+                    cpu = ln.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mp = run(
+        [micropython, "-c", "import sys; print('%d.%d.%d' % sys.implementation.version[:3], sys.version)"]
+    )
+    try:
+        sha = run(["git", "rev-parse", "--short", "HEAD"]).strip()
+        dirty = run(["git", "status", "--porcelain", "lib"]).strip()
+        driver = "lib/wizfi360 at commit %s%s" % (sha, " with uncommitted changes" if dirty else "")
+    except (RuntimeError, OSError):
+        driver = "lib/wizfi360 (not a git checkout)"
+    return {
+        "driver": driver,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "micropython": mp.strip(),
+        "cpython": platform.python_version(),
+        "mpy_cross": run([rdt.find_tool("mpy-cross"), "--version"]).strip(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+# --- the measurements ---------------------------------------------------------------------
+
+
+def receive_path(micropython, mpy_dir, runs, results):
+    say("receive path and allocation: MicroPython unix port")
+    out = run([micropython, str(BENCH / "recvpath.py"), str(runs)], [mpy_dir, BENCH])
+    say("receive path: CPython")
+    out += run([sys.executable, str(BENCH / "recvpath.py"), str(runs)], [ROOT / "lib", BENCH], "PYTHONPATH")
+    for impl, method, size, *rates in lines(out, "RECV"):
+        results["recv"][(impl, method, int(size))] = [float(r) for r in rates]
+    for kind, *rest in lines(out, "ALLOC"):
+        if kind == "frame":
+            results["alloc_frame"][(rest[0], int(rest[1]))] = float(rest[2])
+        else:
+            results["alloc_send"][int(rest[0])] = float(rest[1])
+
+
+def end_to_end(micropython, mpy_dir, runs, sizes, ceiling_sizes, results):
+    server = DataServer()
+    try:
+        for baud in BAUDS:
+            size = sizes[baud]
+            for i in range(runs):
+                say(
+                    "emulator's ceiling: %d baud, %d bytes each way, run %d of %d"
+                    % (baud, ceiling_sizes[baud], i + 1, runs)
+                )
+                proc, port = start_emulator(baud)
+                try:
+                    rates = ceiling.transfer(port, server.port, ceiling_sizes[baud], server.pattern)
+                finally:
+                    stop_emulator(proc)
+                for way, rate in zip(("down", "up"), rates):
+                    entry = results["ceiling"].setdefault(
+                        (baud, way), {"size": ceiling_sizes[baud], "rates": []}
+                    )
+                    entry["rates"].append(rate)
+                say("end to end: %d baud, %d bytes each way, run %d of %d" % (baud, size, i + 1, runs))
+                proc, port = start_emulator(baud)
+                try:
+                    cmd = [micropython, "-X", "heapsize=" + E2E_HEAP, str(BENCH / "e2e.py")]
+                    out = run(cmd + [str(port), str(server.port), str(size)], [mpy_dir, BENCH])
+                finally:
+                    stop_emulator(proc)
+                for way, n, us, peak in lines(out, "E2E"):
+                    entry = results["e2e"].setdefault((baud, way), {"size": int(n), "rates": [], "peaks": []})
+                    entry["rates"].append(int(n) / (int(us) / 1e6))
+                    entry["peaks"].append(int(peak))
+    finally:
+        server.stop()
+
+
+def memory(micropython, mpy_dir, results):
+    say("memory: import, WizFi360, sockets (.py and .mpy)")
+    for kind, path in (("py", ROOT / "lib"), ("mpy", mpy_dir)):
+        out = run([micropython, str(BENCH / "memuse.py")], [path, BENCH])
+        for what, *values in lines(out, "MEM"):
+            results["mem"][(kind, what)] = [int(v) for v in values]
+
+
+def smallest_heap(micropython, mpy_dir, results, lo=16, hi=256):
+    """Bisect (4K steps) the smallest -X heapsize under which the 1 MB echo passes."""
+    test = rdt.TESTS / "test_echo_1mb.py"
+
+    def passes(kb):
+        r = rdt.run_file_unix(test, micropython, 120, None, heap="%dK" % kb, mpy_dir=mpy_dir)
+        say("1 MB echo, .mpy, -X heapsize=%dK: %s" % (kb, "passes" if r.ok else "fails (%s)" % r.status))
+        return r.ok
+
+    if not passes(hi):
+        results["min_heap"] = None
+        return
+    while hi - lo > 4:
+        mid = (lo + hi) // 2 // 4 * 4
+        if passes(mid):
+            hi = mid
+        else:
+            lo = mid
+    while not passes(hi):  # confirm; heap fragmentation can make one run differ
+        hi += 4
+    results["min_heap"] = hi * 1024
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per receive-path figure (default 5)")
+    ap.add_argument("--e2e-runs", type=int, default=3, help="runs per end-to-end figure (default 3)")
+    ap.add_argument("--quick", action="store_true", help="development: 1 run each, 64 KB transfers")
+    ap.add_argument(
+        "--out", default=str(ROOT / "docs"), help="where bench.md and bench.png go (default docs/)"
+    )
+    args = ap.parse_args(argv)
+    sizes = dict(E2E_SIZE)
+    ceiling_sizes = dict(CEILING_SIZE)
+    if args.quick:
+        args.runs = args.e2e_runs = 1
+        sizes = ceiling_sizes = {b: 64 * 1024 for b in BAUDS}
+
+    t0 = time.monotonic()
+    micropython = rdt.find_micropython(None)
+    mpy_dir = rdt.build_mpy(micropython, out=ROOT / "build" / "bench" / "mpy")
+    results = {
+        "machine": machine(micropython),
+        "runs": args.runs,
+        "e2e_runs": args.e2e_runs,
+        "recv": {},
+        "alloc_frame": {},
+        "alloc_send": {},
+        "e2e": {},
+        "ceiling": {},
+        "mem": {},
+        "min_heap": None,
+        "errors": [],
+    }
+    steps = (
+        lambda: receive_path(micropython, mpy_dir, args.runs, results),
+        lambda: end_to_end(micropython, mpy_dir, args.e2e_runs, sizes, ceiling_sizes, results),
+        lambda: memory(micropython, mpy_dir, results),
+        lambda: smallest_heap(micropython, mpy_dir, results),
+    )
+    for step in steps:
+        try:
+            step()
+        except (RuntimeError, OSError, EOFError, subprocess.SubprocessError) as e:
+            say("error: %s" % e)
+            results["errors"].append(str(e).splitlines()[0])
+    results["seconds"] = time.monotonic() - t0
+    rows = report.rows(results)
+    print(report.table(rows))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report.write_markdown(results, rows, out / "bench.md", quick=args.quick)
+    report.write_chart(results, out / "bench.png")
+    say("wrote %s and %s (%.0f s)" % (out / "bench.md", out / "bench.png", results["seconds"]))
+    return 1 if results["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
