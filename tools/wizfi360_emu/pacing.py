@@ -61,7 +61,8 @@ class Pacer:
         while len(view) and not self._closed:
             with self._lock:
                 now = self._clock()
-                start = max(self._free, now - slack)
+                # Go on where the line stands if it stopped less than `slack` ago, else start now.
+                start = self._free if self._free >= now - slack else now
                 k = min(len(view), self._piece)
                 finish = start + k / self.rate
                 self._free = finish
