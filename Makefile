@@ -3,6 +3,8 @@
 #   make test          host tests (pytest) then device tests (MicroPython unix port)
 #   make test-host     pytest tests_host -q
 #   make test-device   tools/run_device_tests.py (ARGS="-k name" to filter)
+#   make fuzz          the parser's property tests with many examples (FUZZ_EXAMPLES=20000)
+#   make soak          the soak test on the unix port, long (SOAK_CYCLES=5000)
 #   make demo          tools/demo.py
 #   make emulator      tools/emulator.py (ARGS="--help" for its options)
 #   make package-json  regenerate package.json from lib/wizfi360
@@ -48,7 +50,7 @@ TYPE_CLEAN := main.py board.py boot.py lib/wizfi360
 LINT_FILES ?= .
 TYPE_FILES ?=
 
-.PHONY: all .venv test test-host test-device demo emulator package-json lint typecheck deploy repl test-board clean
+.PHONY: all .venv test test-host test-device fuzz soak demo emulator package-json lint typecheck deploy repl test-board clean
 
 all: test
 
@@ -93,6 +95,18 @@ emulator: $(STAMP)
 
 package-json: $(STAMP)
 	$(PY) tools/gen_package_json.py
+
+# Long runs of two suites `make test` runs short: the parser's properties with
+# many fresh random examples, and thousands of connect/request/close cycles.
+FUZZ_EXAMPLES ?= 20000
+SOAK_CYCLES   ?= 5000
+
+fuzz: $(STAMP)
+	HYPOTHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests_host/test_parser_properties.py -q \
+		--hypothesis-show-statistics $(ARGS)
+
+soak: $(STAMP)
+	WIZFI_SOAK_CYCLES=$(SOAK_CYCLES) $(PY) tools/run_device_tests.py --timeout 3600 test_soak $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_FILES)
