@@ -15,12 +15,10 @@ PERIOD = 4093  # pattern length: a prime, so no read or send size lines up with 
 
 
 def _pattern():
-    # PERIOD pseudo-random bytes (an LCG's high bits), every byte value included.
+    # PERIOD bytes of a quadratic sequence: no short repeats, every byte value.
     out = bytearray(PERIOD)
-    x = 0x2545F491
     for i in range(PERIOD):
-        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-        out[i] = (x >> 16) & 0xFF
+        out[i] = (i * 167 + (i * i >> 6)) & 0xFF
     return out
 
 

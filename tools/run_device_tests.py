@@ -54,6 +54,7 @@ BOARD_TEST_SUPPORT = ("harness.py", "board.py", "board_config.py")
 
 # --- the servers a test file talks to ---------------------------------------------
 
+
 class _EchoHandler(socketserver.BaseRequestHandler):
     def handle(self):
         while True:
@@ -69,14 +70,14 @@ class _EchoHandler(socketserver.BaseRequestHandler):
                 return
 
 
-class EchoServer(socketserver.ThreadingTCPServer):
-    """Echoes everything on 127.0.0.1:<ephemeral>, one thread per connection."""
+class TcpServer(socketserver.ThreadingTCPServer):
+    """Serves `handler` on 127.0.0.1:<ephemeral>, one thread per connection."""
 
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _EchoHandler)
+    def __init__(self, handler):
+        super().__init__(("127.0.0.1", 0), handler)
         self.port = self.server_address[1]
         self._thread = threading.Thread(target=self.serve_forever, args=(0.1,), daemon=True)
         self._thread.start()
@@ -84,6 +85,13 @@ class EchoServer(socketserver.ThreadingTCPServer):
     def stop(self):
         self.shutdown()
         self.server_close()
+
+
+class EchoServer(TcpServer):
+    """Echoes everything."""
+
+    def __init__(self):
+        super().__init__(_EchoHandler)
 
 
 class RefusedPort:
@@ -115,6 +123,7 @@ def start_emulator():
 
 
 # --- running one file ---------------------------------------------------------------
+
 
 class FileResult:
     def __init__(self, path, passed, failed, status, output, seconds):
@@ -170,8 +179,12 @@ def native_arch(micropython):
         sys.path.insert(0, str(TOOLS))
     from deploy import decode_mpy
 
-    out = subprocess.run([micropython, "-c", "import sys; print(sys.implementation._mpy)"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [micropython, "-c", "import sys; print(sys.implementation._mpy)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return decode_mpy(int(out.strip()))[2] or "x64"
 
 
@@ -184,14 +197,20 @@ def build_mpy(micropython, out=BUILD_MPY, mpy_cross=None):
         raise RuntimeError("mpy-cross not found: run through `make test-device`")
     arch = native_arch(micropython)
     shutil.rmtree(out, ignore_errors=True)
-    sources = [(p, p.relative_to(LIB)) for p in sorted((LIB / "wizfi360").rglob("*.py"))
-               if "__pycache__" not in p.parts]
+    sources = [
+        (p, p.relative_to(LIB))
+        for p in sorted((LIB / "wizfi360").rglob("*.py"))
+        if "__pycache__" not in p.parts
+    ]
     sources += [(TESTS / name, Path(name)) for name in MPY_HELPERS]
     for src, rel in sources:
         dst = out / rel.with_suffix(".mpy")
         dst.parent.mkdir(parents=True, exist_ok=True)
-        r = subprocess.run([cross, "-march=" + arch, "-s", rel.as_posix(), "-o", str(dst), str(src)],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [cross, "-march=" + arch, "-s", rel.as_posix(), "-o", str(dst), str(src)],
+            capture_output=True,
+            text=True,
+        )
         if r.returncode:
             raise RuntimeError("mpy-cross %s: %s" % (rel, (r.stderr or r.stdout).strip()))
     return out
@@ -223,9 +242,15 @@ def judge(path, output, returncode, timed_out, timeout, seconds):
 def run_process(cmd, env, timeout):
     """Run cmd in its own process group; kill the group on timeout.
     Returns (output, returncode, timed_out)."""
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         out, _ = proc.communicate(timeout=timeout)
         return out.decode("utf-8", "replace"), proc.returncode, False
@@ -255,21 +280,29 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None):
             http = HttpServer()
             https = HttpServer(tls=True)
         except Exception as e:  # a broken emulator fails the file, not the run
-            return FileResult(path, 0, 1, "could not start the test servers",
-                              "%s: %s\n" % (type(e).__name__, e), time.monotonic() - t0)
+            return FileResult(
+                path,
+                0,
+                1,
+                "could not start the test servers",
+                "%s: %s\n" % (type(e).__name__, e),
+                time.monotonic() - t0,
+            )
         env = dict(os.environ)
-        env.update({
-            "MICROPYPATH": os.pathsep.join([str(mpy_dir or LIB), str(TESTS), ".frozen"]),
-            "WIZFI_EMU_PORT": str(emu.tcp_port),
-            "WIZFI_ECHO_PORT": str(echo.port),
-            "WIZFI_REFUSED_PORT": str(refused.port),
-            "WIZFI_UDP_ECHO_PORT": str(udp.port),
-            "WIZFI_TLS_PORT": str(tls.port),
-            "WIZFI_HTTP_PORT": str(http.port),
-            "WIZFI_HTTPS_PORT": str(https.port),
-            "WIZFI_SSID": SSID,
-            "WIZFI_KEY": KEY,
-        })
+        env.update(
+            {
+                "MICROPYPATH": os.pathsep.join([str(mpy_dir or LIB), str(TESTS), ".frozen"]),
+                "WIZFI_EMU_PORT": str(emu.tcp_port),
+                "WIZFI_ECHO_PORT": str(echo.port),
+                "WIZFI_REFUSED_PORT": str(refused.port),
+                "WIZFI_UDP_ECHO_PORT": str(udp.port),
+                "WIZFI_TLS_PORT": str(tls.port),
+                "WIZFI_HTTP_PORT": str(http.port),
+                "WIZFI_HTTPS_PORT": str(https.port),
+                "WIZFI_SSID": SSID,
+                "WIZFI_KEY": KEY,
+            }
+        )
         env.pop("WIZFI_TEST_K", None)
         if k and k not in path.name:
             env["WIZFI_TEST_K"] = k
@@ -287,20 +320,25 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None):
 
 # --- on a real board through mpremote -------------------------------------------------
 
+
 def board_setup(mpremote):
     """Copy lib/wizfi360 to :/lib/wizfi360 and the test support files to :/tests_device."""
     missing = [n for n in BOARD_TEST_SUPPORT if not (TESTS / n).exists()]
     if missing:
-        sys.exit("missing %s (board_config.py fields are described in tests_device/board.py)"
-                 % ", ".join("tests_device/" + n for n in missing))
+        sys.exit(
+            "missing %s (board_config.py fields are described in tests_device/board.py)"
+            % ", ".join("tests_device/" + n for n in missing)
+        )
     pkg = sorted(p for p in (LIB / "wizfi360").rglob("*.py") if "__pycache__" not in p.parts)
     dirs = {"/lib", "/tests_device"}
     for p in pkg:
         rel = p.parent.relative_to(LIB).as_posix()
         parts = rel.split("/")
-        dirs.update("/lib/" + "/".join(parts[:i + 1]) for i in range(len(parts)))
-    mkdirs = ("import os\nfor d in %r:\n    try:\n        os.mkdir(d)\n"
-              "    except OSError:\n        pass\n" % sorted(dirs))
+        dirs.update("/lib/" + "/".join(parts[: i + 1]) for i in range(len(parts)))
+    mkdirs = (
+        "import os\nfor d in %r:\n    try:\n        os.mkdir(d)\n"
+        "    except OSError:\n        pass\n" % sorted(dirs)
+    )
     cmd = mpremote + ["exec", mkdirs]
     for p in pkg:
         cmd += ["+", "fs", "cp", str(p), ":/lib/" + p.relative_to(LIB).as_posix()]
@@ -325,6 +363,7 @@ def run_file_board(path, mpremote, timeout):
 
 
 # --- driver -----------------------------------------------------------------------------
+
 
 def find_micropython(explicit):
     found = find_tool("micropython", explicit)
@@ -351,19 +390,27 @@ def select_files(names):
 def report(result, verbose):
     rel = os.path.relpath(result.path, ROOT)
     if result.ok:
-        print("ok    %s  [%d test%s, %.1f s]" % (rel, result.passed, "" if result.passed == 1 else "s",
-                                            result.seconds), flush=True)
+        print(
+            "ok    %s  [%d test%s, %.1f s]"
+            % (rel, result.passed, "" if result.passed == 1 else "s", result.seconds),
+            flush=True,
+        )
     else:
-        print("FAIL  %s  [%s: %d ok, %d failing, %.1f s]"
-              % (rel, result.status, result.passed, result.failed, result.seconds), flush=True)
+        print(
+            "FAIL  %s  [%s: %d ok, %d failing, %.1f s]"
+            % (rel, result.status, result.passed, result.failed, result.seconds),
+            flush=True,
+        )
     if verbose:
         print(result.output.rstrip("\n"), flush=True)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="\n".join(__doc__.splitlines()[2:]))
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
     ap.add_argument("files", nargs="*", help="test files (paths or names in tests_device/)")
     ap.add_argument("-k", metavar="SUBSTR", help="select files / tests whose name contains SUBSTR")
     ap.add_argument("-j", "--jobs", type=int, default=2, help="files run at once (default 2)")
@@ -398,9 +445,18 @@ def main(argv=None):
                     report(results[-1], args.verbose)
                 files = [p for p in files if p not in compiled]
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = [pool.submit(run_file_unix, p, micropython, args.timeout, args.k,
-                                   None, mpy_dir if wants_mpy(p) else None)
-                       for p in files]
+            futures = [
+                pool.submit(
+                    run_file_unix,
+                    p,
+                    micropython,
+                    args.timeout,
+                    args.k,
+                    None,
+                    mpy_dir if wants_mpy(p) else None,
+                )
+                for p in files
+            ]
             for fut in as_completed(futures):
                 results.append(fut.result())
                 report(results[-1], args.verbose)

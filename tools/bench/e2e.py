@@ -5,7 +5,7 @@
 #   micropython tools/bench/e2e.py EMU_PORT DATA_PORT SIZE [SSID KEY]
 #
 # Downloads SIZE bytes (asks with "GET <size>\n"; checks every byte against
-# the shared 4096-byte pattern), then uploads SIZE bytes in 2048-byte writes
+# tools/bench/pattern.py), then uploads SIZE bytes in 2048-byte writes
 # (after "PUT <size>\n"; the server answers "OK <n>\n" once all arrived and
 # matched). Prints
 #
@@ -18,22 +18,13 @@ import gc
 import sys
 from time import ticks_diff, ticks_us
 
+from pattern import PATTERN_LEN, pattern
+
 import wizfi360
 from wizfi360 import socket
 from wizfi360.hostuart import SocketUART
 
-PATTERN_LEN = 4096
 SAMPLE = 65536
-
-
-def pattern():
-    # The bytes the data server sends and expects: the same generator as run.py's.
-    out = bytearray(PATTERN_LEN)
-    x = 0x1234567
-    for i in range(PATTERN_LEN):
-        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-        out[i] = (x >> 16) & 0xFF
-    return out
 
 
 def live():
@@ -49,6 +40,7 @@ def connect(port):
 
 
 def download(port, size, pat):
+    twice = memoryview(bytes(pat) * 2)  # any chunk of up to PATTERN_LEN bytes is one slice of it
     peak = live()
     s = connect(port)
     buf = bytearray(2048)
@@ -61,13 +53,9 @@ def download(port, size, pat):
         k = s.recv_into(buf)
         if not k:
             raise OSError("EOF after %d bytes" % got)
-        j = 0
-        while j < k:
-            r = (got + j) % PATTERN_LEN
-            m = min(k - j, PATTERN_LEN - r)
-            if mbuf[j : j + m] != pat[r : r + m]:
-                raise AssertionError("byte %d differs" % (got + j))
-            j += m
+        r = got % PATTERN_LEN
+        if mbuf[:k] != twice[r : r + k]:
+            raise AssertionError("bytes %d..%d differ" % (got, got + k))
         got += k
         if got >= mark:
             peak = max(peak, live())

@@ -127,11 +127,7 @@ class MemModule:
         return left if left < self.chunk else self.chunk
 
     def readinto(self, buf, nbytes=None):
-        n = self.any()
-        if nbytes is not None and nbytes < n:
-            n = nbytes
-        if n > len(buf):
-            n = len(buf)
+        n = min(self.any(), len(buf) if nbytes is None else min(nbytes, len(buf)))
         if not n:
             return None
         if self._olen > self._opos and (self.stream is None or self._pos % self.frame_len == 0):

@@ -21,10 +21,9 @@ import argparse
 import os
 import platform
 import re
-import socket
+import socketserver
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -37,88 +36,59 @@ sys.path.insert(0, str(BENCH))
 import ceiling  # noqa: E402
 import report  # noqa: E402
 import run_device_tests as rdt  # noqa: E402
+from pattern import PATTERN_LEN, pattern  # noqa: E402
 
 BAUDS = (115200, 921600, 2000000)
 MB = 1024 * 1024
 E2E_SIZE = {115200: 128 * 1024, 921600: MB, 2000000: MB}
 CEILING_SIZE = {115200: 64 * 1024, 921600: 256 * 1024, 2000000: 256 * 1024}
 E2E_HEAP = "256K"
-PATTERN_LEN = 4096
 
 
 def say(text):
     print(text, file=sys.stderr, flush=True)
 
 
-def pattern():
-    # The same bytes as tools/bench/e2e.py's pattern().
-    out = bytearray(PATTERN_LEN)
-    x = 0x1234567
-    for i in range(PATTERN_LEN):
-        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-        out[i] = (x >> 16) & 0xFF
-    return bytes(out)
-
-
 # --- the data server the e2e script talks to (through the emulator's links) ---------------
 
 
-class DataServer:
-    """127.0.0.1 TCP server: "GET <n>\\n" -> n pattern bytes; "PUT <n>\\n" + n bytes ->
+class DataHandler(socketserver.StreamRequestHandler):
+    """One connection: "GET <n>\\n" -> n pattern bytes; "PUT <n>\\n" + n bytes ->
     "OK <n>\\n" once all arrived and matched the pattern (else "BAD <offset>\\n")."""
 
-    def __init__(self):
-        self.pattern = pattern()
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+    stream = bytes(pattern()) * 32  # longer than PATTERN_LEN + one read
 
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def handle(self):
+        words = self.rfile.readline().split()
+        if len(words) != 2:
+            return
+        n = int(words[1])
+        if words[0] == b"GET":
+            self.get(n)
+        elif words[0] == b"PUT":
+            self.put(n)
 
-    def _serve(self, conn):
-        with conn:
-            f = conn.makefile("rb")
-            words = f.readline().split()
-            if len(words) != 2:
-                return
-            n = int(words[1])
-            if words[0] == b"GET":
-                stream = self.pattern * 16
-                sent = 0
-                while sent < n:
-                    r = sent % PATTERN_LEN
-                    k = min(n - sent, len(stream) - r)
-                    conn.sendall(stream[r : r + k])
-                    sent += k
-                f.read()  # until the client closes
-            elif words[0] == b"PUT":
-                got = 0
-                bad = -1
-                while got < n:
-                    data = f.read1(65536)
-                    if not data:
-                        break
-                    if bad < 0:
-                        for j in range(0, len(data), PATTERN_LEN):
-                            piece = data[j : j + PATTERN_LEN]
-                            r = (got + j) % PATTERN_LEN
-                            want = (self.pattern[r:] + self.pattern[:r])[: len(piece)]
-                            if piece != want:
-                                bad = got + j
-                                break
-                    got += len(data)
-                conn.sendall(b"OK %d\n" % got if bad < 0 and got == n else b"BAD %d\n" % max(bad, got))
+    def get(self, n):
+        sent = 0
+        while sent < n:
+            r = sent % PATTERN_LEN
+            k = min(n - sent, len(self.stream) - r)
+            self.request.sendall(self.stream[r : r + k])
+            sent += k
+        self.rfile.read()  # until the client closes
 
-    def stop(self):
-        self.sock.close()
+    def put(self, n):
+        got = 0
+        bad = -1
+        while got < n:
+            data = self.rfile.read1(65536)
+            if not data:
+                break
+            r = got % PATTERN_LEN
+            if bad < 0 and data != self.stream[r : r + len(data)]:
+                bad = got
+            got += len(data)
+        self.request.sendall(b"OK %d\n" % got if bad < 0 and got == n else b"BAD %d\n" % max(bad, got))
 
 
 def start_emulator(baud):
@@ -213,7 +183,7 @@ def receive_path(micropython, mpy_dir, runs, results):
 
 
 def end_to_end(micropython, mpy_dir, runs, sizes, ceiling_sizes, results):
-    server = DataServer()
+    server = rdt.TcpServer(DataHandler)
     try:
         for baud in BAUDS:
             size = sizes[baud]
@@ -224,7 +194,7 @@ def end_to_end(micropython, mpy_dir, runs, sizes, ceiling_sizes, results):
                 )
                 proc, port = start_emulator(baud)
                 try:
-                    rates = ceiling.transfer(port, server.port, ceiling_sizes[baud], server.pattern)
+                    rates = ceiling.transfer(port, server.port, ceiling_sizes[baud], bytes(pattern()))
                 finally:
                     stop_emulator(proc)
                 for way, rate in zip(("down", "up"), rates):
