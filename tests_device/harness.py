@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover
     os = None
 
 try:
-    from time import ticks_ms, ticks_diff
+    from time import ticks_diff, ticks_ms
 except ImportError:  # CPython
     import time as _time
 
@@ -63,6 +63,7 @@ def print_traceback(exc):
 
 # --- assertion helpers ------------------------------------------------------
 
+
 def eq(actual, expected, msg=None):
     if actual != expected:
         raise AssertionError(msg or "%r != %r" % (actual, expected))
@@ -83,6 +84,7 @@ def raises(exc_type, fn, *args, **kwargs):
 
 
 # --- running ------------------------------------------------------------------
+
 
 def collect(namespace, filt=None):
     """Sorted (name, function) pairs of the test_* callables in namespace."""

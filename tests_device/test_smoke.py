@@ -1,7 +1,7 @@
 # Self-test of the device test harness and runner; needs no driver.
 # heapsize: 64K
-import harness
 import board
+import harness
 
 
 def test_settings_arrive():
@@ -21,8 +21,9 @@ def test_failures_are_reported():
         pass
 
     lines = []
-    result = harness.run_tests([("test_bad", test_bad), ("test_good", test_good)],
-                               out=lines.append, tracebacks=False)
+    result = harness.run_tests(
+        [("test_bad", test_bad), ("test_good", test_good)], out=lines.append, tracebacks=False
+    )
     harness.eq(result, (1, 1))
     harness.eq(lines, ["FAIL test_bad: AssertionError: 2 != 3", "PASS test_good"])
     harness.raises(AssertionError, harness.eq, 1, 2)

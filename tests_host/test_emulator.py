@@ -102,7 +102,7 @@ class IpdStream:
 
     def __init__(self, mux=1):
         self.mux = mux
-        self.frames = []            # (header fields, payload)
+        self.frames = []  # (header fields, payload)
         self.other = bytearray()
         self.pending = bytearray()
 
@@ -113,22 +113,21 @@ class IpdStream:
             i = self.pending.find(head)
             if i < 0:
                 # keep a tail that could be the start of a header
-                keep = next((k for k in range(len(head) - 1, 0, -1)
-                             if self.pending.endswith(head[:k])), 0)
-                self.other += self.pending[:len(self.pending) - keep]
-                del self.pending[:len(self.pending) - keep]
+                keep = next((k for k in range(len(head) - 1, 0, -1) if self.pending.endswith(head[:k])), 0)
+                self.other += self.pending[: len(self.pending) - keep]
+                del self.pending[: len(self.pending) - keep]
                 return
             self.other += self.pending[:i]
             del self.pending[:i]
             colon = self.pending.find(b":")
             if colon < 0:
                 return
-            fields = bytes(self.pending[len(head):colon]).split(b",")
+            fields = bytes(self.pending[len(head) : colon]).split(b",")
             n = int(fields[1] if self.mux else fields[0])
             if len(self.pending) < colon + 1 + n:
                 return
-            self.frames.append((fields, bytes(self.pending[colon + 1:colon + 1 + n])))
-            del self.pending[:colon + 1 + n]
+            self.frames.append((fields, bytes(self.pending[colon + 1 : colon + 1 + n])))
+            del self.pending[: colon + 1 + n]
 
     def payload(self):
         return b"".join(p for _, p in self.frames)
@@ -196,10 +195,15 @@ class Peer:
 
 @pytest.fixture
 def emu():
-    e = Emulator(aps=[AccessPoint("WizFiTest", "wizfi360pass"),
-                      AccessPoint(ODD_SSID, ODD_PASS, bssid="00:11:22:33:44:55", channel=11, rssi=-70, ecn=4),
-                      AccessPoint("Broken", "whatever", fail_code=4)],
-                 join_delay_s=0.05, dns_map={"sink.test": "127.0.0.1"})
+    e = Emulator(
+        aps=[
+            AccessPoint("WizFiTest", "wizfi360pass"),
+            AccessPoint(ODD_SSID, ODD_PASS, bssid="00:11:22:33:44:55", channel=11, rssi=-70, ecn=4),
+            AccessPoint("Broken", "whatever", fail_code=4),
+        ],
+        join_delay_s=0.05,
+        dns_map={"sink.test": "127.0.0.1"},
+    )
     e.start()
     yield e
     e.stop()
@@ -208,7 +212,7 @@ def emu():
 @pytest.fixture
 def client(emu):
     c = Client(emu.tcp_port)
-    c.cmd(b"AT")                      # also makes sure the emulator has taken this client
+    c.cmd(b"AT")  # also makes sure the emulator has taken this client
     c.expect(b"AT\r\n" + OK)
     yield c
     c.close()
@@ -257,8 +261,16 @@ def test_parse_line_forms_and_escapes():
     assert parse_line(b"AT").name == b""
     assert parse_line(b"ATE0").name == b"E0"
     assert parse_line(("AT+X=" + quote(ODD_SSID)).encode()).args[0].text == ODD_SSID
-    for bad in (b'AT+X="a"b"', b'AT+X="abc', b'AT+X="a\rb"', b"AT+X=1,", b"AT+X=", b'AT+X="a"x',
-                b'AT+X=a"b', b"AT+x?"):
+    for bad in (
+        b'AT+X="a"b"',
+        b'AT+X="abc',
+        b'AT+X="a\rb"',
+        b"AT+X=1,",
+        b"AT+X=",
+        b'AT+X="a"x',
+        b'AT+X=a"b',
+        b"AT+x?",
+    ):
         with pytest.raises(ParamError):
             parse_line(bad)
 
@@ -274,7 +286,7 @@ def test_boot_ready_and_echo(emu, client):
 
 def test_ate0_and_ate1(client):
     client.cmd(b"ATE0")
-    client.expect(b"ATE0\r\n" + OK)           # its own echo still comes back
+    client.expect(b"ATE0\r\n" + OK)  # its own echo still comes back
     client.cmd(b"AT")
     client.expect(OK)
     client.cmd(b"ATE1")
@@ -285,8 +297,10 @@ def test_ate0_and_ate1(client):
 
 def test_gmr(client):
     client.cmd(b"AT+GMR")
-    client.expect(b"AT+GMR\r\nAT version:1.1.1.7(May  4 2021 15:14:59)\r\nSDK version:3.2.0(a0ffff9f)\r\n"
-                  b"compile time:May  4 2021 15:14:59\r\n\r\nOK\r\n")
+    client.expect(
+        b"AT+GMR\r\nAT version:1.1.1.7(May  4 2021 15:14:59)\r\nSDK version:3.2.0(a0ffff9f)\r\n"
+        b"compile time:May  4 2021 15:14:59\r\n\r\nOK\r\n"
+    )
 
 
 def test_unknown_malformed_and_stray_bytes(emu, client):
@@ -295,15 +309,17 @@ def test_unknown_malformed_and_stray_bytes(emu, client):
     for line in (b"AT+NOPE", b"AT+CWMODE_CUR=9", b"AT+CWMODE_CUR=1,", b'AT+CWMODE_CUR="1"', b"AT+GMR?"):
         client.cmd(line)
         client.expect(ERROR)
-    client.send(b"\r\nhello\r\n\r\n")        # not command lines: ignored
+    client.send(b"\r\nhello\r\n\r\n")  # not command lines: ignored
     client.quiet()
     client.cmd(b"AT+CWMODE_CUR?")
     client.expect(b"+CWMODE_CUR:1\r\n" + OK)
     client.cmd(b"AT+CWMODE_DEF=3")
     client.expect(OK)
     client.cmd(b"AT+CIFSR")
-    client.expect(b'+CIFSR:APIP,"192.168.4.1"\r\n+CIFSR:APMAC,"02:08:dc:12:34:56"\r\n'
-                  b'+CIFSR:STAIP,"0.0.0.0"\r\n+CIFSR:STAMAC,"00:08:dc:12:34:56"\r\n' + OK)
+    client.expect(
+        b'+CIFSR:APIP,"192.168.4.1"\r\n+CIFSR:APMAC,"02:08:dc:12:34:56"\r\n'
+        b'+CIFSR:STAIP,"0.0.0.0"\r\n+CIFSR:STAMAC,"00:08:dc:12:34:56"\r\n' + OK
+    )
     assert b"hello" not in emu.commands and emu.commands[-1] == b"AT+CIFSR"
 
 
@@ -311,9 +327,11 @@ def test_cwlap(client):
     client.cmd(b"ATE0")
     client.read_until(OK)
     client.cmd(b"AT+CWLAP")
-    client.expect(b'+CWLAP:(3,"WizFiTest",-55,"aa:bb:cc:dd:ee:ff",6)\r\n'
-                  b'+CWLAP:(4,"a"b\\c,d",-70,"00:11:22:33:44:55",11)\r\n'
-                  b'+CWLAP:(3,"Broken",-55,"aa:bb:cc:dd:ee:ff",6)\r\n' + OK)
+    client.expect(
+        b'+CWLAP:(3,"WizFiTest",-55,"aa:bb:cc:dd:ee:ff",6)\r\n'
+        b'+CWLAP:(4,"a"b\\c,d",-70,"00:11:22:33:44:55",11)\r\n'
+        b'+CWLAP:(3,"Broken",-55,"aa:bb:cc:dd:ee:ff",6)\r\n' + OK
+    )
     client.cmd(b'AT+CWLAP="Broken"')
     client.expect(b'+CWLAP:(3,"Broken",-55,"aa:bb:cc:dd:ee:ff",6)\r\n' + OK)
 
@@ -326,8 +344,9 @@ def test_join_success_and_station_queries(client):
     c.cmd(b"AT+CWJAP_CUR?")
     c.expect(b"No AP\r\n" + OK)
     c.cmd(b"AT+CIPSTA_CUR?")
-    c.expect(b'+CIPSTA_CUR:ip:"0.0.0.0"\r\n+CIPSTA_CUR:gateway:"0.0.0.0"\r\n'
-             b'+CIPSTA_CUR:netmask:"0.0.0.0"\r\n' + OK)
+    c.expect(
+        b'+CIPSTA_CUR:ip:"0.0.0.0"\r\n+CIPSTA_CUR:gateway:"0.0.0.0"\r\n+CIPSTA_CUR:netmask:"0.0.0.0"\r\n' + OK
+    )
     c.cmd(b"AT+CWMODE_CUR=1")
     c.expect(OK)
     c.cmd(b'AT+CWJAP_CUR="WizFiTest","wizfi360pass"')
@@ -335,8 +354,10 @@ def test_join_success_and_station_queries(client):
     c.cmd(b"AT+CWJAP_CUR?")
     c.expect(b'+CWJAP_CUR:"WizFiTest","aa:bb:cc:dd:ee:ff",6,-55\r\n' + OK)
     c.cmd(b"AT+CIPSTA_CUR?")
-    c.expect(b'+CIPSTA_CUR:ip:"192.168.10.23"\r\n+CIPSTA_CUR:gateway:"192.168.10.1"\r\n'
-             b'+CIPSTA_CUR:netmask:"255.255.255.0"\r\n' + OK)
+    c.expect(
+        b'+CIPSTA_CUR:ip:"192.168.10.23"\r\n+CIPSTA_CUR:gateway:"192.168.10.1"\r\n'
+        b'+CIPSTA_CUR:netmask:"255.255.255.0"\r\n' + OK
+    )
     c.cmd(b"AT+CIPDNS_CUR?")
     c.expect(b"+CIPDNS_CUR:208.67.222.222\r\n" + OK)
     c.cmd(b"AT+CIFSR")
@@ -354,7 +375,7 @@ def test_join_success_and_station_queries(client):
         c.expect(OK)
     c.cmd(b"AT+CIPSTATUS")
     c.expect(b"STATUS:2\r\n" + OK)
-    c.cmd(b'AT+CWJAP_DEF="WizFiTest","wizfi360pass"')      # already joined: leaves first
+    c.cmd(b'AT+CWJAP_DEF="WizFiTest","wizfi360pass"')  # already joined: leaves first
     c.expect(b"WIFI DISCONNECT\r\n" + JOINED)
     c.cmd(b"AT+CWQAP")
     c.expect(OK + b"WIFI DISCONNECT\r\n")
@@ -374,9 +395,9 @@ def test_join_failures(emu, client):
     c.expect(b"+CWJAP_CUR:4\r\n\r\nFAIL\r\n")
     c.cmd(b'AT+CWJAP_DEF="WizFiTest","wrong"')
     c.expect(b"+CWJAP_DEF:2\r\n\r\nFAIL\r\n")
-    c.cmd(b'AT+CWJAP_CUR="WizFiTest","wizfi360pass","00:00:00:00:00:01"')   # wrong BSSID
+    c.cmd(b'AT+CWJAP_CUR="WizFiTest","wizfi360pass","00:00:00:00:00:01"')  # wrong BSSID
     c.expect(b"+CWJAP_CUR:3\r\n\r\nFAIL\r\n")
-    emu.cwjap_code = False                                   # firmware without the code line
+    emu.cwjap_code = False  # firmware without the code line
     c.cmd(b'AT+CWJAP_CUR="WizFiTest","wrong"')
     c.expect(b"\r\nFAIL\r\n")
     c.cmd(b"AT+CWJAP_CUR?")
@@ -385,7 +406,7 @@ def test_join_failures(emu, client):
 
 def test_join_with_escaped_strings(emu, client):
     c = client
-    line = b'AT+CWJAP_CUR=' + quote(ODD_SSID).encode() + b"," + quote(ODD_PASS).encode()
+    line = b"AT+CWJAP_CUR=" + quote(ODD_SSID).encode() + b"," + quote(ODD_PASS).encode()
     assert line == b'AT+CWJAP_CUR="a\\"b\\\\c\\,d","p\\,w\\"d\\\\"'
     c.cmd(line)
     c.expect(line + b"\r\n" + JOINED)
@@ -394,8 +415,12 @@ def test_join_with_escaped_strings(emu, client):
     c.cmd(b"AT+CWJAP_CUR?")
     c.expect(b'+CWJAP_CUR:"a"b\\c,d","00:11:22:33:44:55",11,-70\r\n' + OK)
     # unescaped quote inside, raw CR or LF inside, unterminated: malformed
-    for bad in (b'AT+CWJAP_CUR="a"b\\c,d","x"', b'AT+CWJAP_CUR="a\rb","x"', b'AT+CWJAP_CUR="a\nb","x"',
-                b'AT+CWJAP_CUR="WizFiTest","wizfi360pass'):
+    for bad in (
+        b'AT+CWJAP_CUR="a"b\\c,d","x"',
+        b'AT+CWJAP_CUR="a\rb","x"',
+        b'AT+CWJAP_CUR="a\nb","x"',
+        b'AT+CWJAP_CUR="WizFiTest","wizfi360pass',
+    ):
         c.cmd(bad)
         c.expect(ERROR)
     assert emu.commands[-1] == b'AT+CWJAP_CUR="WizFiTest","wizfi360pass'
@@ -409,7 +434,7 @@ def test_busy_during_join(emu, client):
     t0 = time.monotonic()
     c.cmd(b'AT+CWJAP_CUR="WizFiTest","wizfi360pass"')
     time.sleep(0.05)
-    c.cmd(b"AT+CIPMUX=1")                   # dropped: the module is busy
+    c.cmd(b"AT+CIPMUX=1")  # dropped: the module is busy
     c.expect(b"busy p...\r\n")
     c.expect(JOINED)
     assert time.monotonic() - t0 >= 0.25
@@ -423,7 +448,7 @@ def test_cipdomain(emu, client):
     c = client
     c.cmd(b"ATE0")
     c.read_until(OK)
-    c.cmd(b'AT+CIPDOMAIN="localhost"')       # not joined
+    c.cmd(b'AT+CIPDOMAIN="localhost"')  # not joined
     c.expect(ERROR)
     c.cmd(b'AT+CWJAP_CUR="WizFiTest","wizfi360pass"')
     c.expect(JOINED)
@@ -433,7 +458,7 @@ def test_cipdomain(emu, client):
     c.expect(b"+CIPDOMAIN:127.0.0.1\r\n" + OK)
     c.cmd(b'AT+CIPDOMAIN="no-such-host.invalid"')
     c.expect(b"DNS Fail\r\n" + ERROR)
-    c.cmd(b"AT+CIPDOMAIN=localhost")         # strings must be quoted
+    c.cmd(b"AT+CIPDOMAIN=localhost")  # strings must be quoted
     c.expect(ERROR)
     emu.dns_quoted = True
     c.cmd(b'AT+CIPDOMAIN="sink.test"')
@@ -450,7 +475,7 @@ def test_tcp_echo_binary(emu, client, echo_peer):
     assert len(payload) <= 2048
     c.cmd(b"AT+CIPSEND=0,%d" % len(payload))
     c.expect(OK + b">")
-    for part in (payload[:1], payload[1:700], payload[700:]):    # fragmented on the wire
+    for part in (payload[:1], payload[1:700], payload[700:]):  # fragmented on the wire
         c.send(part)
         time.sleep(0.02)
     stream = IpdStream(mux=1)
@@ -470,14 +495,14 @@ def test_ipd_shapes(client, echo_peer, mux, dinfo):
     c.cmd(b"AT+CIPSEND=0,5" if mux else b"AT+CIPSEND=5")
     c.expect(OK + b">")
     c.send(b"hello")
-    stream = IpdStream(mux)              # the echo may come before or after SEND OK
+    stream = IpdStream(mux)  # the echo may come before or after SEND OK
     collect(c, stream, lambda s: s.rest().endswith(b"SEND OK\r\n") and s.payload() == b"hello")
     assert stream.rest() == b"\r\nRecv 5 bytes\r\n\r\nSEND OK\r\n"
     head = b"\r\n+IPD,0,5" if mux else b"\r\n+IPD,5"
     if dinfo:
         head += b",127.0.0.1,%d" % echo_peer.port
     assert [b"\r\n+IPD," + b",".join(f) + b":" + p for f, p in stream.frames] == [head + b":hello"]
-    echo_peer.conns[-1].shutdown(socket.SHUT_RDWR)   # wakes the echo thread too
+    echo_peer.conns[-1].shutdown(socket.SHUT_RDWR)  # wakes the echo thread too
     c.expect(b"0,CLOSED\r\n" if mux else b"CLOSED\r\n")
 
 
@@ -497,7 +522,7 @@ def test_ipd_max_splits_frames(emu, client, peer):
 
 def test_ipd_while_waiting_for_cipsend_data(emu, client, peer):
     c = client
-    emu.prompt = b"> "                         # ESP-style prompt option
+    emu.prompt = b"> "  # ESP-style prompt option
     join(c)
     start_link(c, peer.port)
     conn = peer.accept()
@@ -531,7 +556,7 @@ def test_cipstart_errors(client, peer):
     c.read_until(OK)
     c.cmd(b"AT+CIPMUX=1")
     c.expect(OK)
-    c.cmd(b'AT+CIPSTART=0,"TCP","127.0.0.1",%d' % peer.port)      # not joined
+    c.cmd(b'AT+CIPSTART=0,"TCP","127.0.0.1",%d' % peer.port)  # not joined
     c.expect(ERROR)
     c.cmd(b'AT+CWJAP_CUR="WizFiTest","wizfi360pass"')
     c.expect(JOINED)
@@ -539,18 +564,23 @@ def test_cipstart_errors(client, peer):
     s.bind(("127.0.0.1", 0))
     free_port = s.getsockname()[1]
     s.close()
-    c.cmd(b'AT+CIPSTART=1,"TCP","127.0.0.1",%d' % free_port)      # refused
+    c.cmd(b'AT+CIPSTART=1,"TCP","127.0.0.1",%d' % free_port)  # refused
     c.expect(ERROR)
     c.cmd(b'AT+CIPSTART=1,"TCP","nowhere.invalid",80')
     c.expect(b"DNS Fail\r\n" + ERROR)
-    for bad in (b'AT+CIPSTART=5,"TCP","127.0.0.1",80', b'AT+CIPSTART=1,"TCP","127.0.0.1",0',
-                b'AT+CIPSTART="TCP","127.0.0.1",80', b"AT+CIPSEND=0,0", b"AT+CIPSEND=0,2049"):
+    for bad in (
+        b'AT+CIPSTART=5,"TCP","127.0.0.1",80',
+        b'AT+CIPSTART=1,"TCP","127.0.0.1",0',
+        b'AT+CIPSTART="TCP","127.0.0.1",80',
+        b"AT+CIPSEND=0,0",
+        b"AT+CIPSEND=0,2049",
+    ):
         c.cmd(bad)
         c.expect(ERROR)
     start_link(c, peer.port, link_id=1)
     c.cmd(b'AT+CIPSTART=1,"TCP","127.0.0.1",%d' % peer.port)
     c.expect(b"ALREADY CONNECTED\r\n" + ERROR)
-    c.cmd(b"AT+CIPMUX=0")                                          # links open
+    c.cmd(b"AT+CIPMUX=0")  # links open
     c.expect(ERROR)
 
 
@@ -561,12 +591,15 @@ def test_cipstatus_and_cipclose(client, peer):
     start_link(c, peer.port, 3)
     l0, l3 = peer.accept(), peer.accept()
     c.cmd(b"AT+CIPSTATUS")
-    c.expect(b'STATUS:3\r\n+CIPSTATUS:0,"TCP","127.0.0.1",%d,%d,0\r\n+CIPSTATUS:3,"TCP","127.0.0.1",%d,%d,0\r\n'
-             % (peer.port, l0.getpeername()[1], peer.port, l3.getpeername()[1]) + OK)
+    c.expect(
+        b'STATUS:3\r\n+CIPSTATUS:0,"TCP","127.0.0.1",%d,%d,0\r\n+CIPSTATUS:3,"TCP","127.0.0.1",%d,%d,0\r\n'
+        % (peer.port, l0.getpeername()[1], peer.port, l3.getpeername()[1])
+        + OK
+    )
     c.cmd(b"AT+CIPCLOSE=0")
     c.expect(b"0,CLOSED\r\n" + OK)
     l0.settimeout(3)
-    assert l0.recv(10) == b""                 # the peer sees the close
+    assert l0.recv(10) == b""  # the peer sees the close
     c.cmd(b"AT+CIPCLOSE=5")
     c.expect(b"3,CLOSED\r\n" + OK)
     c.cmd(b"AT+CIPSTATUS")
@@ -589,7 +622,7 @@ def test_reboot_resets_state(emu, client, peer):
     start_link(c, peer.port)
     conn = peer.accept()
     emu.reboot()
-    c.expect(b"\r\nready\r\n")                # no CLOSED: the module just restarted
+    c.expect(b"\r\nready\r\n")  # no CLOSED: the module just restarted
     conn.settimeout(3)
     assert conn.recv(10) == b""
     c.cmd(b"AT+CIPMUX?")
@@ -609,43 +642,43 @@ def test_reboot_while_waiting_for_cipsend_data(emu, client, peer):
     c.cmd(b"AT+CIPSEND=0,10")
     c.expect(OK + b">")
     c.send(b"abc")
-    time.sleep(0.1)                             # (taken as CIPSEND data, not after the reboot)
+    time.sleep(0.1)  # (taken as CIPSEND data, not after the reboot)
     emu.reboot()
     c.expect(b"\r\nready\r\n")
-    c.cmd(b"AT")                                # back to command lines, echo on again
+    c.cmd(b"AT")  # back to command lines, echo on again
     c.expect(b"AT\r\n" + OK)
 
 
 def test_inject_and_client_replacement(emu, client):
     client.cmd(b"ATE0")
     client.expect(b"ATE0\r\n" + OK)
-    emu.inject(b"\r\n+STA_CONNECTED:\"x\"\r\n\xff")
-    client.expect(b"\r\n+STA_CONNECTED:\"x\"\r\n\xff")
+    emu.inject(b'\r\n+STA_CONNECTED:"x"\r\n\xff')
+    client.expect(b'\r\n+STA_CONNECTED:"x"\r\n\xff')
     second = Client(emu.tcp_port)
-    with pytest.raises(EOFError):              # the old client is dropped
+    with pytest.raises(EOFError):  # the old client is dropped
         client.read(1)
     second.cmd(b"AT")
-    second.expect(OK)                          # state persists: echo is still off
+    second.expect(OK)  # state persists: echo is still off
     second.close()
 
 
 def test_backpressure_reaches_the_peer(emu, client, peer):
     c = client
     c.close()
-    c = Client(emu.tcp_port, rcvbuf=16384)     # a host that will stop reading
+    c = Client(emu.tcp_port, rcvbuf=16384)  # a host that will stop reading
     join(c, dinfo=0)
     start_link(c, peer.port)
     conn = peer.accept()
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
     conn.settimeout(0.5)
-    pattern = bytes(range(251)) * 261          # 65511 bytes
+    pattern = bytes(range(251)) * 261  # 65511 bytes
     sent = 0
     try:
         while sent < 16 * 2**20:
             conn.sendall(pattern)
             sent += len(pattern)
     except socket.timeout:
-        pass                                   # the peer is blocked: backpressure works
+        pass  # the peer is blocked: backpressure works
     print("peer blocked after %d bytes" % sent)
     assert sent < 4 * 2**20, "emulator buffered %d bytes" % sent
     conn.settimeout(None)
@@ -653,7 +686,7 @@ def test_backpressure_reaches_the_peer(emu, client, peer):
     stream = IpdStream()
     collect(c, stream, lambda s: b"0,CLOSED\r\n" in s.rest(), timeout=10)
     data = stream.payload()
-    assert len(data) >= sent and data == (pattern * (len(data) // len(pattern) + 1))[:len(data)]
+    assert len(data) >= sent and data == (pattern * (len(data) // len(pattern) + 1))[: len(data)]
     assert all(len(p) <= 1460 for _, p in stream.frames)
     c.close()
 
@@ -668,7 +701,7 @@ def test_pty(tmp_path, echo_peer):
             c.expect(b"AT\r\n" + OK)
             join(c)
             start_link(c, echo_peer.port)
-            payload = bytes(range(256)) * 2        # ^C, ^D, ^S, ^Q, CR, LF, DEL pass raw
+            payload = bytes(range(256)) * 2  # ^C, ^D, ^S, ^Q, CR, LF, DEL pass raw
             c.cmd(b"AT+CIPSEND=0,512")
             c.expect(OK + b">")
             c.send(payload)
@@ -682,8 +715,15 @@ def test_pty(tmp_path, echo_peer):
 # --- configuration and CLI ---------------------------------------------------------------------
 def test_config_file_and_ap_option(tmp_path):
     path = tmp_path / "emu.json"
-    path.write_text(json.dumps({"aps": [{"ssid": "Home", "password": "secret123", "channel": 1}],
-                                "join_delay_s": 0.01, "prompt": "> "}))
+    path.write_text(
+        json.dumps(
+            {
+                "aps": [{"ssid": "Home", "password": "secret123", "channel": 1}],
+                "join_delay_s": 0.01,
+                "prompt": "> ",
+            }
+        )
+    )
     kwargs = load_config(path)
     assert kwargs["aps"] == [AccessPoint("Home", "secret123", channel=1)]
     assert kwargs["prompt"] == b"> " and kwargs["join_delay_s"] == 0.01
@@ -696,9 +736,22 @@ def test_config_file_and_ap_option(tmp_path):
 def test_cli(tmp_path):
     cfg = tmp_path / "emu.json"
     cfg.write_text(json.dumps({"aps": [{"ssid": "FromFile", "password": "filepass1"}]}))
-    proc = subprocess.Popen([sys.executable, str(TOOLS / "emulator.py"), "--port", "0", "--config", str(cfg),
-                             "--ap", "Extra:extrapass", "--join-delay", "0.01"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(TOOLS / "emulator.py"),
+            "--port",
+            "0",
+            "--config",
+            str(cfg),
+            "--ap",
+            "Extra:extrapass",
+            "--join-delay",
+            "0.01",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         first = proc.stdout.readline().decode()
         assert first.startswith("UART on tcp://127.0.0.1:")
@@ -706,8 +759,10 @@ def test_cli(tmp_path):
         c.cmd(b"ATE0")
         c.expect(b"ATE0\r\n" + OK)
         c.cmd(b"AT+CWLAP")
-        c.expect(b'+CWLAP:(3,"FromFile",-55,"aa:bb:cc:dd:ee:ff",6)\r\n'
-                 b'+CWLAP:(3,"Extra",-55,"aa:bb:cc:dd:ee:ff",6)\r\n' + OK)
+        c.expect(
+            b'+CWLAP:(3,"FromFile",-55,"aa:bb:cc:dd:ee:ff",6)\r\n'
+            b'+CWLAP:(3,"Extra",-55,"aa:bb:cc:dd:ee:ff",6)\r\n' + OK
+        )
         c.close()
     finally:
         proc.terminate()

@@ -11,14 +11,14 @@ import time
 
 import pytest
 
-from wizfi360.engine import Engine, FREE, OPENING, OPEN, CLOSED, WIFI_DOWN, WIFI_ASSOCIATED, WIFI_UP
+from wizfi360.engine import CLOSED, FREE, OPEN, OPENING, WIFI_ASSOCIATED, WIFI_DOWN, WIFI_UP, Engine
 from wizfi360.parser import (
-    EV_OK,
+    EV_ALREADY,
     EV_ERROR,
     EV_FAIL,
-    EV_SEND_OK,
+    EV_OK,
     EV_SEND_FAIL,
-    EV_ALREADY,
+    EV_SEND_OK,
 )
 
 
@@ -139,7 +139,7 @@ GMR_LINES = [
     b"SDK version:3.2.0(a0ffff9f)",
     b"compile time:May  4 2021 15:14:59",
 ]
-GMR_BODY = b"".join(l + b"\r\n" for l in GMR_LINES) + b"\r\nOK\r\n"
+GMR_BODY = b"".join(line + b"\r\n" for line in GMR_LINES) + b"\r\nOK\r\n"
 
 
 # After a timeout or ALREADY CONNECTED the engine resyncs with AT+GMR before
@@ -228,7 +228,7 @@ def test_command_with_data_and_events_interleaved(seed):
     ],
 )
 def test_command_final_results(reply, result):
-    eng, uart = engine([(b"AT+CWJAP_CUR=\"a\",\"b\"\r\n", [reply])])
+    eng, uart = engine([(b'AT+CWJAP_CUR="a","b"\r\n', [reply])])
     assert eng.command(b'AT+CWJAP_CUR="a","b"')[0] == result
 
 
@@ -326,11 +326,14 @@ def test_deadline_is_not_reset_by_traffic():
     assert 0.099 <= dt < 0.3
 
 
-@pytest.mark.parametrize("late,next_reply,next_result", [(b"\r\nERROR\r\n", b"\r\nOK\r\n", EV_OK), (b"\r\nOK\r\n", b"\r\nERROR\r\n", EV_ERROR)])
+@pytest.mark.parametrize(
+    "late,next_reply,next_result",
+    [(b"\r\nERROR\r\n", b"\r\nOK\r\n", EV_OK), (b"\r\nOK\r\n", b"\r\nERROR\r\n", EV_ERROR)],
+)
 def test_late_answer_is_not_taken_for_the_next_command(late, next_reply, next_result):
     eng, uart = engine(
         [
-            (b"AT+CWJAP_CUR=\"a\",\"b\"\r\n", [Delay(150), late]),
+            (b'AT+CWJAP_CUR="a","b"\r\n', [Delay(150), late]),
             GMR,
             (b"AT+CIPSTATUS\r\n", [next_reply]),
         ]
@@ -434,7 +437,9 @@ def test_send_partial_writes():
     payload = bytes(random.Random(9).getrandbits(8) for _ in range(300))
     cmd = b"AT+CIPSEND=3,300\r\n"
     # The UART takes at most 64 bytes per write() (the command fits).
-    eng, uart = engine([(cmd, [b"\r\nOK\r\n>"]), (payload, [b"\r\nRecv 300 bytes\r\n\r\nSEND OK\r\n"])], max_write=64)
+    eng, uart = engine(
+        [(cmd, [b"\r\nOK\r\n>"]), (payload, [b"\r\nRecv 300 bytes\r\n\r\nSEND OK\r\n"])], max_write=64
+    )
     assert eng.send(3, payload) == EV_SEND_OK
     assert bytes(uart.written) == cmd + payload
 
@@ -457,7 +462,10 @@ def test_send_error_writes_no_data():
 
 def test_send_fail():
     eng, uart = engine(
-        [(b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n>"]), (b"hello", [b"\r\nRecv 5 bytes\r\n", Delay(10), b"\r\nSEND FAIL\r\n"])]
+        [
+            (b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n>"]),
+            (b"hello", [b"\r\nRecv 5 bytes\r\n", Delay(10), b"\r\nSEND FAIL\r\n"]),
+        ]
     )
     assert eng.send(0, b"hello") == EV_SEND_FAIL
 
@@ -465,7 +473,11 @@ def test_send_fail():
 def test_send_busy_then_ok():
     cmd = b"AT+CIPSEND=0,2\r\n"
     eng, uart = engine(
-        [(cmd, [b"busy s...\r\n"]), (cmd, [b"\r\nOK\r\n>"]), (b"hi", [b"\r\nRecv 2 bytes\r\n\r\nSEND OK\r\n"])]
+        [
+            (cmd, [b"busy s...\r\n"]),
+            (cmd, [b"\r\nOK\r\n>"]),
+            (b"hi", [b"\r\nRecv 2 bytes\r\n\r\nSEND OK\r\n"]),
+        ]
     )
     assert eng.send(0, b"hi") == EV_SEND_OK
     assert bytes(uart.written) == cmd + cmd + b"hi"
@@ -494,7 +506,9 @@ def test_send_times_out_without_send_ok():
 
 def test_ready_during_a_command_ends_it_with_error():
     calls = []
-    eng, uart = engine([(b'AT+CWJAP_CUR="a","b"\r\n', [b"WIFI CONNECTED\r\n", Delay(10), b"\xff\xfe\r\nready\r\n"])])
+    eng, uart = engine(
+        [(b'AT+CWJAP_CUR="a","b"\r\n', [b"WIFI CONNECTED\r\n", Delay(10), b"\xff\xfe\r\nready\r\n"])]
+    )
     eng.on_reboot = lambda: calls.append(1)
     link = eng.claim_link()
     uart.inject(b"%d,CONNECT\r\n" % link)
@@ -507,7 +521,9 @@ def test_ready_during_a_command_ends_it_with_error():
 
 
 def test_ready_while_waiting_for_send_ok():
-    eng, uart = engine([(b"AT+CIPSEND=0,3\r\n", [b"\r\nOK\r\n>"]), (b"abc", [b"\r\nRecv 3 bytes\r\n", b"\r\nready\r\n"])])
+    eng, uart = engine(
+        [(b"AT+CIPSEND=0,3\r\n", [b"\r\nOK\r\n>"]), (b"abc", [b"\r\nRecv 3 bytes\r\n", b"\r\nready\r\n"])]
+    )
     eng.claim_link()
     eng.link_state[0] = OPEN
     assert eng.send(0, b"abc") == EV_ERROR

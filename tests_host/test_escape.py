@@ -5,7 +5,8 @@ a backslash; CR, LF and NUL cannot be sent at all (module-notes, bug 8).
 """
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wizfi360.escape import quote, unquote
 
@@ -138,7 +139,13 @@ def test_unquote_leaves_unquoted_fields():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)), min_size=1, max_size=40))
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_round_trip_property(s):
     assert uq(quote(s, "ssid", 200)).decode() == s
 
@@ -149,4 +156,3 @@ def test_round_trip_bytes_property(b):
     q = quote(b, "pwd", 200)
     assert not (set(q) & {0, 10, 13})
     assert uq(q) == b
-

@@ -16,8 +16,11 @@ import pytest
 
 def present_modules(repo_root):
     lib = repo_root / "lib"
-    return sorted(p.relative_to(lib).as_posix() for p in (lib / "wizfi360").rglob("*.py")
-                  if "__pycache__" not in p.parts)
+    return sorted(
+        p.relative_to(lib).as_posix()
+        for p in (lib / "wizfi360").rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
 
 
 def load_package_json(repo_root):
@@ -38,7 +41,8 @@ def test_package_json_lists_exactly_the_package_modules(repo_root):
     listed = [dest for dest, _ in data["urls"]]
     assert len(listed) == len(set(listed)), "duplicate entries in package.json"
     assert sorted(listed) == present_modules(repo_root), (
-        "package.json is out of date: run `make package-json`")
+        "package.json is out of date: run `make package-json`"
+    )
     for dest, src in data["urls"]:
         assert src == "lib/" + dest
 
@@ -70,7 +74,12 @@ def test_mip_installs_package_and_it_imports(repo_root, repo_http_url, tmp_path)
 
     install = subprocess.run(
         [mp, "-m", "mip", "install", "--target", str(target), repo_http_url + "/package.json"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     log = install.stdout + install.stderr
     assert install.returncode == 0, log
     assert "Done" in log and "not found" not in log.lower(), log
@@ -84,7 +93,6 @@ def test_mip_installs_package_and_it_imports(repo_root, repo_http_url, tmp_path)
     names = [n[: -len(".__init__")] if n.endswith(".__init__") else n for n in names]
     code = "import %s\nimport wizfi360\nprint('imported', wizfi360.__file__)" % ", ".join(names)
     env["MICROPYPATH"] = os.pathsep.join([str(target), ".frozen"])
-    run = subprocess.run([mp, "-c", code], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run([mp, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "imported " + str(target / "wizfi360") in run.stdout, run.stdout

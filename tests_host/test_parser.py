@@ -15,25 +15,25 @@ from unittest.mock import ANY
 import pytest
 
 from wizfi360.parser import (
-    Parser,
-    EV_LINE,
-    EV_OK,
+    EV_ALREADY,
+    EV_BUSY,
     EV_ERROR,
     EV_FAIL,
-    EV_SEND_OK,
-    EV_SEND_FAIL,
-    EV_ALREADY,
-    EV_PROMPT,
-    EV_RECV,
-    EV_BUSY,
-    EV_READY,
-    EV_WIFI_CONNECTED,
-    EV_WIFI_GOT_IP,
-    EV_WIFI_DISCONNECT,
-    EV_LINK_CONNECT,
+    EV_LINE,
     EV_LINK_CLOSED,
-    EV_STATION,
+    EV_LINK_CONNECT,
     EV_LINK_FAIL,
+    EV_OK,
+    EV_PROMPT,
+    EV_READY,
+    EV_RECV,
+    EV_SEND_FAIL,
+    EV_SEND_OK,
+    EV_STATION,
+    EV_WIFI_CONNECTED,
+    EV_WIFI_DISCONNECT,
+    EV_WIFI_GOT_IP,
+    Parser,
 )
 from wizfi360.ring import Ring
 
@@ -269,7 +269,12 @@ CASES = [
     ("DNS Fail", b"DNS Fail\r\n\r\nERROR\r\n", [LINE(b"DNS Fail"), ERROR], None),
     ("No AP", b"No AP\r\n\r\nOK\r\n", [LINE(b"No AP"), OK], None),
     ("echo", b"AT+GMR\r\n", [LINE(b"AT+GMR")], None),
-    ("AT version", b"AT version:1.0.3.4(Sep 26 2019 11:14:22)\r\n", [LINE(b"AT version:1.0.3.4(Sep 26 2019 11:14:22)")], None),
+    (
+        "AT version",
+        b"AT version:1.0.3.4(Sep 26 2019 11:14:22)\r\n",
+        [LINE(b"AT version:1.0.3.4(Sep 26 2019 11:14:22)")],
+        None,
+    ),
     (
         "AT+GMR reply",
         GMR_REPLY,
@@ -506,13 +511,7 @@ def _payload(n, seed):
 def test_backpressure_holds_input_until_the_ring_is_drained():
     p1 = _payload(300, 1) + b"\r\nOK\r\n+IPD,0,5:"  # protocol text inside, too
     p2 = _payload(40, 2)
-    data = (
-        b"\r\n+IPD,0,%d:" % len(p1)
-        + p1
-        + b"\r\nOK\r\n\r\n+IPD,0,%d:" % len(p2)
-        + p2
-        + b"\r\n0,CLOSED\r\n"
-    )
+    data = b"\r\n+IPD,0,%d:" % len(p1) + p1 + b"\r\nOK\r\n\r\n+IPD,0,%d:" % len(p2) + p2 + b"\r\n0,CLOSED\r\n"
     p = Parser(links=5, rx_size=64)
     ring = Ring(16)
     p.rings[0] = ring
@@ -626,10 +625,7 @@ def test_backpressure_feed_more_after_draining():
 
 
 NO_RING = (
-    b"\r\n+IPD,3,10:0123456789\r\nOK\r\n"
-    b"\r\n+IPD,0,2:ab"
-    b"\r\n+IPD,3,4,1.2.3.4,5:\r\nOK\r\n"
-    b"\r\n3,CLOSED\r\n"
+    b"\r\n+IPD,3,10:0123456789\r\nOK\r\n\r\n+IPD,0,2:ab\r\n+IPD,3,4,1.2.3.4,5:\r\nOK\r\n\r\n3,CLOSED\r\n"
 )
 
 

@@ -17,7 +17,7 @@ import tty
 
 from .pacing import Pacer, char_bits
 
-SNDBUF = 16384     # small kernel buffer toward the host, so backpressure is felt early
+SNDBUF = 16384  # small kernel buffer toward the host, so backpressure is felt early
 FACTORY_BAUD = 115200
 
 
@@ -64,7 +64,7 @@ class UartPort:
             master, slave = os.openpty()
             tty.setraw(slave)
             self.pty_path = os.ttyname(slave)
-            os.close(slave)      # the master then sees POLLHUP until someone opens the slave
+            os.close(slave)  # the master then sees POLLHUP until someone opens the slave
             os.set_blocking(master, False)
             self._master = master
             self._wake = os.pipe()
@@ -98,7 +98,7 @@ class UartPort:
             if t is not threading.current_thread():
                 t.join(2)
         if self._master is not None:
-            with self.lock:              # writers leave _pty_write once _stopping is set
+            with self.lock:  # writers leave _pty_write once _stopping is set
                 os.close(self._master)
                 os.close(self._wake[0])
                 os.close(self._wake[1])
@@ -118,11 +118,10 @@ class UartPort:
                 return
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
-            old, self._client = self._client, conn      # a new client replaces the old one
+            old, self._client = self._client, conn  # a new client replaces the old one
             if old is not None:
                 _kill(old)
-            threading.Thread(target=self._client_loop, args=(conn,),
-                             name="uart-client", daemon=True).start()
+            threading.Thread(target=self._client_loop, args=(conn,), name="uart-client", daemon=True).start()
 
     def _client_loop(self, conn):
         try:
@@ -164,7 +163,7 @@ class UartPort:
                     self._deliver(data)
                     continue
             if ev & (select.POLLHUP | select.POLLERR):
-                threading.Event().wait(0.05)   # no one has the slave open: idle
+                threading.Event().wait(0.05)  # no one has the slave open: idle
 
     def _pty_write(self, data):
         view = memoryview(data)
@@ -173,10 +172,10 @@ class UartPort:
         while view and not self._stopping:
             ev = dict(poller.poll(100)).get(self._master, 0)
             if ev & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
-                return                       # nobody listening: the bytes are lost
+                return  # nobody listening: the bytes are lost
             if ev & select.POLLOUT:
                 try:
-                    view = view[os.write(self._master, view):]
+                    view = view[os.write(self._master, view) :]
                 except BlockingIOError:
                     pass
                 except OSError:
