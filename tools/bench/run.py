@@ -145,9 +145,12 @@ def machine(micropython):
                     break
     except OSError:
         pass
+    # "1.29.0 (9458e3a23f on 2026-07-05)": the version, and the build sys.version names
     mp = run(
         [micropython, "-c", "import sys; print('%d.%d.%d' % sys.implementation.version[:3], sys.version)"]
     )
+    version, _, build = mp.strip().partition(" ")
+    build = build.split("MicroPython ", 1)[-1]
     try:
         sha = run(["git", "rev-parse", "--short", "HEAD"]).strip()
         dirty = run(["git", "status", "--porcelain", "lib"]).strip()
@@ -158,7 +161,7 @@ def machine(micropython):
         "driver": driver,
         "cpu": cpu,
         "cores": os.cpu_count(),
-        "micropython": mp.strip(),
+        "micropython": "%s (%s)" % (version, build) if build else version,
         "cpython": platform.python_version(),
         "mpy_cross": run([rdt.find_tool("mpy-cross"), "--version"]).strip(),
         "date": time.strftime("%Y-%m-%d"),
