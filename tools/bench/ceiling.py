@@ -99,6 +99,7 @@ def transfer(emu_port, data_port, size, pattern, ssid="WizFiTest", key="wizfi360
         down = size / (time.monotonic() - t0)
         line.cmd(b"AT+CIPCLOSE=0")
         line.cmd(b'AT+CIPSTART=0,"TCP","127.0.0.1",%d' % data_port)
+        line.kept = bytearray()  # the server's answer may come before the last SEND OK
         t0 = time.monotonic()
         line.send(b"PUT %d\n" % size)
         sent = 0
@@ -107,7 +108,6 @@ def transfer(emu_port, data_port, size, pattern, ssid="WizFiTest", key="wizfi360
             k = min(2048, size - sent, len(pattern) - r)
             line.send(pattern[r : r + k])
             sent += k
-        line.kept = bytearray()
         answer = b"OK %d\n" % size  # the server's answer: all arrived and matched
         line.payload(len(answer))
         if line.kept != answer:

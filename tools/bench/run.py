@@ -185,34 +185,51 @@ def receive_path(micropython, mpy_dir, runs, results):
             results["alloc_send"][int(rest[0])] = float(rest[1])
 
 
+MEASURE_ERRORS = (RuntimeError, OSError, EOFError, subprocess.SubprocessError)
+
+
+def with_emulator(baud, what, measure, results):
+    """measure(UART port) against a fresh emulator paced at baud; a failure is noted in
+    results["errors"] and the bench goes on. Returns what measure returned, or None."""
+    proc, port = start_emulator(baud)
+    try:
+        return measure(port)
+    except MEASURE_ERRORS as e:
+        say("error: %s at %d baud: %s" % (what, baud, e))
+        results["errors"].append("%s at %d baud: %s" % (what, baud, str(e).splitlines()[0]))
+        return None
+    finally:
+        stop_emulator(proc)
+
+
 def end_to_end(micropython, mpy_dir, runs, sizes, ceiling_sizes, results):
     server = rdt.TcpServer(DataHandler)
+    data = bytes(pattern())
+    cmd = [micropython, "-X", "heapsize=" + E2E_HEAP, str(BENCH / "e2e.py")]
     try:
         for baud in BAUDS:
-            size = sizes[baud]
+            size, top = sizes[baud], ceiling_sizes[baud]
             for i in range(runs):
-                say(
-                    "emulator's ceiling: %d baud, %d bytes each way, run %d of %d"
-                    % (baud, ceiling_sizes[baud], i + 1, runs)
+                say("emulator's ceiling: %d baud, %d bytes each way, run %d of %d" % (baud, top, i + 1, runs))
+                rates = with_emulator(
+                    baud,
+                    "the ceiling",
+                    lambda port, top=top: ceiling.transfer(port, server.port, top, data),
+                    results,
                 )
-                proc, port = start_emulator(baud)
-                try:
-                    rates = ceiling.transfer(port, server.port, ceiling_sizes[baud], bytes(pattern()))
-                finally:
-                    stop_emulator(proc)
-                for way, rate in zip(("down", "up"), rates):
-                    entry = results["ceiling"].setdefault(
-                        (baud, way), {"size": ceiling_sizes[baud], "rates": []}
-                    )
+                for way, rate in zip(("down", "up"), rates or ()):
+                    entry = results["ceiling"].setdefault((baud, way), {"size": top, "rates": []})
                     entry["rates"].append(rate)
                 say("end to end: %d baud, %d bytes each way, run %d of %d" % (baud, size, i + 1, runs))
-                proc, port = start_emulator(baud)
-                try:
-                    cmd = [micropython, "-X", "heapsize=" + E2E_HEAP, str(BENCH / "e2e.py")]
-                    out = run(cmd + [str(port), str(server.port), str(size)], [mpy_dir, BENCH])
-                finally:
-                    stop_emulator(proc)
-                for way, n, us, peak in lines(out, "E2E"):
+                out = with_emulator(
+                    baud,
+                    "end to end",
+                    lambda port, size=size: run(
+                        cmd + [str(port), str(server.port), str(size)], [mpy_dir, BENCH]
+                    ),
+                    results,
+                )
+                for way, n, us, peak in lines(out or "", "E2E"):
                     entry = results["e2e"].setdefault((baud, way), {"size": int(n), "rates": [], "peaks": []})
                     entry["rates"].append(int(n) / (int(us) / 1e6))
                     entry["peaks"].append(int(peak))
@@ -291,7 +308,7 @@ def main(argv=None):
     for step in steps:
         try:
             step()
-        except (RuntimeError, OSError, EOFError, subprocess.SubprocessError) as e:
+        except MEASURE_ERRORS as e:
             say("error: %s" % e)
             results["errors"].append(str(e).splitlines()[0])
     results["seconds"] = time.monotonic() - t0
