@@ -7,7 +7,7 @@
 # The stubs type ticks as an opaque _TicksMs and the functions as taking
 # positional arguments only; the CPython fallbacks are plain int functions.
 try:
-    from time import sleep_ms, ticks_add, ticks_diff, ticks_ms  # pyright: ignore[reportAssignmentType]
+    from time import sleep_ms, sleep_us, ticks_add, ticks_diff, ticks_ms  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython
     import time as _time
 
@@ -27,6 +27,9 @@ except ImportError:  # CPython
     def sleep_ms(ms):
         _time.sleep(ms / 1000)
 
+    def sleep_us(us):
+        _time.sleep(us / 1000000)
+
 
 def deadline(timeout_ms):
     # The tick value at which timeout_ms will have passed.
@@ -36,3 +39,10 @@ def deadline(timeout_ms):
 def remaining(deadline_ticks):
     # Milliseconds left until deadline_ticks; zero or negative once passed.
     return ticks_diff(deadline_ticks, ticks_ms())
+
+
+def pause():
+    # What a blocking wait does when the UART had nothing: a short sleep,
+    # 0.2 ms (40 bytes at 2,000,000 baud, well inside a UART's rx buffer),
+    # so that answers such as ">" and SEND OK are taken in without delay.
+    sleep_us(200)

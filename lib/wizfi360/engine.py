@@ -18,7 +18,7 @@ except ImportError:
 
 import errno
 
-from .clock import sleep_ms, ticks_add, ticks_diff, ticks_ms
+from .clock import pause, ticks_add, ticks_diff, ticks_ms
 from .parser import (
     EV_ALREADY,
     EV_BUSY,
@@ -217,7 +217,7 @@ class Engine:
         if ticks_diff(until, ticks_ms()) <= 0:
             return False
         if not self.poll():
-            sleep_ms(1)
+            pause()
         return True
 
     def command(self, cmd, timeout_ms=2000, lines=False):

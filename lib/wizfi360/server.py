@@ -6,7 +6,7 @@
 
 import errno
 
-from .clock import sleep_ms, ticks_diff, ticks_ms
+from .clock import pause, ticks_diff, ticks_ms
 from .engine import ANY, NOBODY
 from .parser import EV_OK
 
@@ -49,7 +49,7 @@ def accept(sock):
             if until is not None and ticks_diff(until, ticks_ms()) <= 0:
                 raise OSError(errno.ETIMEDOUT, "timed out")
             if not at.poll():
-                sleep_ms(1)
+                pause()
     finally:
         at.waiting_on = NOBODY
     link = at.accepted.pop(0)

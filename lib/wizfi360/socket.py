@@ -18,7 +18,7 @@ except ImportError:
 
 import wizfi360 as _pkg
 
-from .clock import sleep_ms, ticks_add, ticks_diff, ticks_ms
+from .clock import pause, ticks_add, ticks_diff, ticks_ms
 from .engine import NOBODY, OPEN, OPENING, WIFI_UP
 from .escape import quote
 from .parser import EV_ALREADY, EV_OK, EV_SEND_OK
@@ -319,7 +319,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
                 if until is not None and ticks_diff(until, ticks_ms()) <= 0:
                     raise OSError(errno.ETIMEDOUT, "timed out")
                 if not at.poll():
-                    sleep_ms(1)
+                    pause()
             return True
         finally:
             at.waiting_on = NOBODY
