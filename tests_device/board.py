@@ -113,3 +113,21 @@ def wifi():
     if _shared is None:
         _shared = make_wifi(connect=True)
     return _shared
+
+
+def listen_somewhere(sock, backlog=2, idle_s=None):
+    """Bind sock and listen() on a port in the dynamic range; returns the port. The
+    emulator's server listens on this machine, so a taken port is skipped."""
+    import errno
+    import time
+
+    for k in range(10):
+        port = 40000 + (time.ticks_ms() * 7 + k * 977) % 20000
+        sock.bind(("0.0.0.0", port))
+        try:
+            sock.listen(backlog, idle_s)
+            return port
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+    raise OSError(errno.EADDRINUSE, "no free port for the server")

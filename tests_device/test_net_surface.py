@@ -71,6 +71,41 @@ def test_tls_failures():
     raises(OSError, ctx.wrap_socket, socket.socket())
 
 
+def test_server_accept_errors_and_idle_timeout():
+    # The module's TCP server on MicroPython: accept() timeouts, the idle
+    # timeout option, and a client through the module itself.
+    w = wifi()
+    srv = socket.socket()
+    e = raises(OSError, srv.listen)
+    eq(e.errno, errno.EINVAL)  # not bound
+    srv.bind(("0.0.0.0", 40000))
+    raises(ValueError, srv.listen, 1, 7201)
+    port = board.listen_somewhere(srv, 1, 30)
+    srv.setblocking(False)
+    eq(raises(OSError, srv.accept).errno, errno.EAGAIN)
+    srv.settimeout(0.05)
+    eq(raises(OSError, srv.accept).errno, errno.ETIMEDOUT)
+    host = w.ifconfig()[0] if board.ON_BOARD else "127.0.0.1"
+    client = socket.socket()
+    client.connect((host, port))
+    srv.settimeout(5)
+    conn, addr = srv.accept()
+    eq(len(addr), 2)
+    client.write(b"hi server")
+    conn.settimeout(5)
+    eq(conn.read(9), b"hi server")
+    conn.close()
+    client.close()
+    srv.close()
+
+
+def test_tls_buffer_size():
+    wifi()
+    ssl.set_buffer_size(4096)
+    raises(ValueError, ssl.set_buffer_size, 1024)
+    ssl.set_buffer_size(2048)
+
+
 def test_ping_and_time():
     w = wifi()
     s = board.settings()

@@ -95,23 +95,6 @@ def test_asyncio_two_concurrent_clients():
     eq(results, {0: True, 1: True})
 
 
-def _listen_somewhere(sock):
-    # A port for the module's server: the emulator listens on this machine,
-    # so try a few in the dynamic range (a board's module just takes it).
-    import time
-
-    for k in range(10):
-        port = 40000 + (time.ticks_ms() * 7 + k * 977) % 20000
-        sock.bind(("0.0.0.0", port))
-        try:
-            sock.listen(2)
-            return port
-        except OSError as e:
-            if e.errno != errno.EADDRINUSE:
-                raise
-    raise AssertionError("no free port")
-
-
 def test_asyncio_echo_server_with_two_clients():
     # Server and both clients all go through the module: 2 + 2 links.
     w = wifi()
@@ -119,7 +102,7 @@ def test_asyncio_echo_server_with_two_clients():
     import socket
 
     probe = socket.socket()
-    port = _listen_somewhere(probe)
+    port = board.listen_somewhere(probe)
     probe.close()
     host = w.ifconfig()[0] if board.ON_BOARD else "127.0.0.1"
     served = []
