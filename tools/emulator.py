@@ -3,8 +3,13 @@
 
 python tools/emulator.py --port 3600 [--pty] [--ap SSID:PASS ...] [--config FILE]
                          [--server-host H] [--ssl-reboot-below N] [--cipsto-unit S]
-                         [--cwlif-unquoted]
+                         [--cwlif-unquoted] [--control-port N]
                          [--prompt-space] [--baud N] [--verbose]
+
+--control-port N opens the control channel on 127.0.0.1:N (0: any free port), through
+which tests in another process switch faults on: a module reboot, a Wi-Fi drop, busy
+answers, failed sends, a hung module, noise on the line. Its commands are described in
+tools/wizfi360_emu/control.py; e.g. `echo "busy 3" | nc 127.0.0.1 N`.
 """
 
 import argparse
@@ -72,6 +77,14 @@ def parse_args(argv):
         action="store_true",
         help='AT+CWLIF lines as <ip>,<mac> (ESP style) instead of "<ip>","<mac>"',
     )
+    p.add_argument(
+        "--control-port",
+        type=int,
+        default=None,
+        metavar="N",
+        help="open the control channel (fault injection; see wizfi360_emu/control.py) on "
+        "127.0.0.1:N, 0: any free port. Default: none",
+    )
     p.add_argument("--verbose", "-v", action="store_true", help="log commands and frames to stderr")
     return p.parse_args(argv)
 
@@ -90,6 +103,7 @@ def build_kwargs(args):
         ("ssl_reboot_below", args.ssl_reboot_below),
         ("cipsto_unit_s", args.cipsto_unit),
         ("baud", args.baud),
+        ("control_port", args.control_port),
     ):
         if value is not None:
             kwargs[key] = value
@@ -129,6 +143,8 @@ def main(argv=None):
     print("UART on tcp://%s:%d" % (emu.host, emu.tcp_port), flush=True)
     if emu.pty_path:
         print("UART on pty %s" % emu.pty_path, flush=True)
+    if emu.control_port is not None:
+        print("control on tcp://127.0.0.1:%d" % emu.control_port, flush=True)
     for ap in emu.aps:
         print(
             "AP %r password %r bssid %s channel %d" % (ap.ssid, ap.password, ap.bssid, ap.channel), flush=True

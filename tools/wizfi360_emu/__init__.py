@@ -10,12 +10,14 @@ no certificate check) links to any host; the TCP server (AT+CIPSERVER listens on
 server_host at the port asked for; emu.server_port); AT+PING (a timed TCP connection
 attempt); AT+CIPSNTPTIME (the host clock). What is pretend: the APs to join, the SoftAP's
 clients (emu.add_station / emu.remove_station), the addresses. Flash is emu.flash: the
-_DEF commands write it, and emu.reboot() starts from it.
+_DEF commands write it, and emu.reboot() starts from it. Faults on demand (faults.py):
+a reboot, a Wi-Fi drop, busy answers, failed sends, a hung module, line noise; from
+another process through the control channel (control.py, Emulator(control_port=0)).
 
 Modules: core (the Emulator: UART bytes to commands, link data to +IPD), atparse (command
 lines), registry + handlers* (one function per command, table-driven), state (settings
 and flash), config (fake APs, options), links/udp/tls (link kinds), server (TCP server),
-softap (SoftAP clients), uart (the serial line).
+softap (SoftAP clients), uart (the serial line), faults + control (fault injection).
 """
 
 from .config import AccessPoint, load_config

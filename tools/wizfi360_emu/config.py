@@ -23,6 +23,7 @@ OPTION_KEYS = (
     "server_host",
     "cipsto_unit_s",
     "cwlif_quoted",
+    "control_port",
 )
 
 

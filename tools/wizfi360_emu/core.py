@@ -10,8 +10,11 @@ then self._lock.
 Options beyond the wire basics: ssl_reboot_below (an SSL AT+CIPSTART reboots the module
 while AT+CIPSSLSIZE is below it; 0 never), server_host (where AT+CIPSERVER listens, at the
 port asked for), cipsto_unit_s (real seconds per AT+CIPSTO second), cwlif_quoted (AT+CWLIF
-lines "<ip>","<mac>" as in the manual's example, or <ip>,<mac>). Test hooks: inject,
-reboot, ap_drop, add_station, remove_station, factory_reset; server_port, flash.
+lines "<ip>","<mac>" as in the manual's example, or <ip>,<mac>), control_port (None:
+no control channel; 0: any free port on 127.0.0.1; see control.py). Test hooks: inject,
+reboot, ap_drop, add_station, remove_station, factory_reset, link_close, faults (see
+faults.py: busy answers, CIPSEND failures, a hung module, line noise); server_port,
+control_port, flash.
 """
 
 import logging
@@ -25,6 +28,8 @@ from . import (
 )
 from .atparse import ParamError, parse_line
 from .config import default_aps, match_ap
+from .control import ControlServer
+from .faults import Faults
 from .links import Link, kill
 from .server import TcpServer
 from .softap import check_mac, free_ip, joined_events, left_event
@@ -107,6 +112,7 @@ class Emulator:
         cipsto_unit_s=1.0,
         cwlif_quoted=True,
         baud=None,
+        control_port=None,
     ):
         self.aps = list(default_aps() if aps is None else aps)
         self.host = host
@@ -138,6 +144,8 @@ class Emulator:
         self._stopping = False
         self._uart = UartPort(self._on_rx, host, tcp_port, pty, baud)  # baud: pace the line
         self._executor = None
+        self.faults = Faults()  # guarded by self._lock
+        self._control = None if control_port is None else ControlServer(self, port=control_port)
 
     # --- lifecycle -------------------------------------------------------------------------
     @property
@@ -153,10 +161,17 @@ class Emulator:
         """The port AT+CIPSERVER listens on (on server_host), or None."""
         return None if self.server is None else self.server.port
 
+    @property
+    def control_port(self):
+        """The port of the control channel on 127.0.0.1, or None."""
+        return None if self._control is None else self._control.port
+
     def start(self):
         self._uart.start()
         self._executor = threading.Thread(target=self._exec_loop, name="emu-exec", daemon=True)
         self._executor.start()
+        if self._control is not None:
+            self._control.start()
         return self
 
     def stop(self):
@@ -164,6 +179,8 @@ class Emulator:
             self._stopping = True
             self._cond.notify_all()
         self._queue.put(None)
+        if self._control is not None:
+            self._control.stop()
         self._uart.stop()  # first, so that no writer stays blocked on the host
         self.stop_server(notify=False)
         for link in list(self.links.values()):
@@ -179,14 +196,16 @@ class Emulator:
 
     # --- test hooks ------------------------------------------------------------------------
     def inject(self, data):
-        """Write raw bytes to the host, as if the module had sent them."""
-        self._write(bytes(data))
+        """Write raw bytes to the host, as if the module had sent them (also while muted)."""
+        self._uart.write(bytes(data))
 
     def reboot(self, garbage=None):
-        """Module reset: links gone, settings at power-up values, then (garbage) ready."""
+        """Module reset: links gone, settings at power-up values, faults cleared, then
+        (garbage) ready."""
         with self._uart.lock:
             with self._lock:
                 self._gen += 1
+                self.faults.clear()
                 self.state = self.flash.booted()
                 self._uart.reset_line()
                 self._busy = False
@@ -241,6 +260,41 @@ class Emulator:
     def ap_drop(self):
         """The AP went away: WIFI DISCONNECT, every link CLOSED."""
         self.drop_wifi()
+
+    def link_close(self, link_id):
+        """The peer closes link link_id: <id>,CLOSED. KeyError if it is not open."""
+        with self._uart.lock:
+            link = self.links.get(link_id)
+            if link is None:
+                raise KeyError("link %d is not open" % link_id)
+            self.close_link(link, notify=True)
+
+    def set_faults(self, **values):
+        """Switch faults on or off: set_faults(busy=2), set_faults(muted=True), ... (the
+        fields of faults.Faults). AttributeError for an unknown one."""
+        with self._cond:
+            for name in values:
+                if not hasattr(self.faults, name):
+                    raise AttributeError("no fault named %r" % name)
+            for name, value in values.items():
+                setattr(self.faults, name, value)
+            self._cond.notify_all()  # link readers held back by a mute
+
+    def clear_faults(self):
+        with self._cond:
+            self.faults.clear()
+            self._cond.notify_all()
+
+    def take_send_fault(self):
+        """For AT+CIPSEND: the fault its data stage is to have, once (or None)."""
+        with self._lock:
+            return self.faults.take_send_fault()
+
+    def _wait_unmuted(self, link):
+        """Block a link reader while the module is muted (its data waits, as in a hung
+        module's buffers, and so does the peer: TCP backpressure)."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self.faults.muted or self._stopping or link.closed)
 
     # --- services for handlers -------------------------------------------------------------
     def _autoconnect(self, gen, saved):
@@ -332,6 +386,9 @@ class Emulator:
 
     # --- UART output -----------------------------------------------------------------------
     def _write(self, data):
+        if self.faults.muted:  # a hung module says nothing
+            log.debug("muted, dropped -> %r", data)
+            return
         if log.isEnabledFor(logging.DEBUG):
             log.debug("-> %r", data)
         self._uart.write(data)
@@ -350,14 +407,16 @@ class Emulator:
         return head + b":"
 
     def _on_link_data(self, link, data, sender):
+        self._wait_unmuted(link)
         with self._uart.lock:  # blocks while the host is not reading
             if link.closed:
                 return
             frame = self._ipd_header(link, len(data), sender)
             log.info("+IPD link %d, %d bytes: %r", link.id, len(data), data[:64])
-            self._uart.write(frame + data)
+            self._uart.write(self.faults.noise + frame + data)
 
     def _on_link_closed(self, link):
+        self._wait_unmuted(link)
         log.info("link %d closed by peer", link.id)
         self.close_link(link, notify=True)
 
@@ -399,7 +458,9 @@ class Emulator:
                 continue  # not a command line: ignored
             log.info("<- %r", line)
             self.commands.append(line)
-            if self._busy:
+            if self.faults.muted:
+                continue  # read, counted, never answered
+            if self.faults.take_busy() or self._busy:
                 actions.append(("busy", line, self._gen))
             else:
                 self._busy = True

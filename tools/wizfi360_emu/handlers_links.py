@@ -120,11 +120,18 @@ def cipsend(ctx, cmd):
     link = ctx.emu.links.get(link_id)
     need(link is not None, "link %d is not open" % link_id)
     need(addr is None or link.mode in (1, 2), "a remote needs a UDP link in mode 1 or 2")
+    fault = ctx.emu.take_send_fault()
+    if fault == "error":  # faults.py: ERROR right after the prompt, no data taken
+        ctx.out(OK)
+        return ctx.final(ctx.emu.prompt + ERROR)  # back to back, as a module sends them
     data = ctx.receive(length)
     if data is None:
         return  # module rebooted or stopped meanwhile
     ctx.out(b"\r\nRecv %d bytes\r\n" % length)
-    ctx.final(b"\r\nSEND OK\r\n" if link.send(data, addr) else b"\r\nSEND FAIL\r\n")
+    if fault == "closed":  # the peer closed the link meanwhile: the data goes nowhere
+        ctx.emu.close_link(link, notify=True)
+    ok = fault is None and link.send(data, addr)
+    ctx.final(b"\r\nSEND OK\r\n" if ok else b"\r\nSEND FAIL\r\n")
 
 
 @handles(b"+CIPCLOSE", form=SET)

@@ -1,0 +1,47 @@
+"""Faults a test can switch on: what a real module does when things go wrong.
+
+The Emulator holds one Faults as emu.faults; tests in this process set it directly
+(emu.faults.busy = 2), tests in another process through the control channel
+(control.py). Every field is read and written under the emulator's lock (emu._lock);
+a reboot clears them all, since a reset module is neither busy nor hung.
+
+- busy: the next n AT command lines are answered "busy p..." and not taken (manual 2.3:
+  "previous command is being processed"; module-notes: retry later).
+- send_fault: what happens to the next AT+CIPSEND that reaches its data stage (manual
+  3.2.3.8), one of SEND_FAULTS (see handlers_links.cipsend).
+- muted: the module hangs: command lines are read (and counted) but neither echoed nor
+  run; nothing at all is written to the host, and link data waits in the links until
+  the module is unmuted (nothing is lost).
+- noise: bytes written to the host before every +IPD frame (each frame starts with a
+  line end, so they form a garbage line of their own), as a noisy line would.
+"""
+
+# fail: the data is taken, then "Recv <n> bytes" and "SEND FAIL"; the link stays open.
+# error: "ERROR" right after the ">" prompt: the module takes no data; bytes the host
+#   writes anyway are command-line garbage (up to the next line end, and ignored).
+# closed: the peer closes the link while the data comes in: "Recv <n> bytes", then
+#   "<id>,CLOSED", then "SEND FAIL", the order ESP-style firmware reports it in.
+SEND_FAULTS = ("fail", "error", "closed")
+
+
+class Faults:
+    def __init__(self):
+        self.clear()
+
+    def clear(self):
+        self.busy = 0
+        self.send_fault = None
+        self.muted = False
+        self.noise = b""
+
+    def take_busy(self):
+        """True if this command line is to be answered busy (one fewer to go)."""
+        if self.busy <= 0:
+            return False
+        self.busy -= 1
+        return True
+
+    def take_send_fault(self):
+        """The pending CIPSEND fault (or None); it applies to one command only."""
+        mode, self.send_fault = self.send_fault, None
+        return mode
