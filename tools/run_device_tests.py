@@ -11,14 +11,18 @@
 Each file gets a fresh emulator (tools/wizfi360_emu), a TCP echo server and a
 port that refuses connections, all on 127.0.0.1, and runs as
 `micropython -X heapsize=N FILE` with MICROPYPATH=lib:tests_device:.frozen and
-WIZFI_EMU_PORT, WIZFI_ECHO_PORT, WIZFI_REFUSED_PORT, WIZFI_SSID, WIZFI_KEY set.
+WIZFI_EMU_PORT, WIZFI_ECHO_PORT, WIZFI_REFUSED_PORT, WIZFI_SSID, WIZFI_KEY set;
+WIZFI_EMU_CONTROL is the port of the emulator's control channel, through which
+the file switches faults on (board.emu(), wizfi360_emu/control.py).
 The heap is 256K unless the file's leading comments say e.g. `# heapsize: 64K`.
 A file whose leading comments say `# mpy: yes` runs on the package compiled to
 .mpy instead: lib/wizfi360 and the test helpers (harness, board) are compiled
 once per run with mpy-cross (-march of the micropython binary, for the viper
 code) into build/mpy/, and MICROPYPATH=build/mpy:tests_device:.frozen.
 A file's result is its harness's last `RESULT <passed> <failed>` line; a
-timeout, a crash or a missing RESULT line counts as one more failure.
+timeout, a crash or a missing RESULT line counts as one more failure. A file
+that prints `SKIP FILE: <why>` (board.skip_file) and `RESULT 0 0` is reported
+as skipped, with the reason, and fails nothing.
 The last line printed is `N passed, N failed`; the exit status is 1 on any failure.
 """
 
@@ -49,6 +53,7 @@ MPY_RE = re.compile(r"#\s*mpy:\s*yes\s*$")
 BUILD_MPY = ROOT / "build" / "mpy"
 MPY_HELPERS = ("harness.py", "board.py")  # tests_device modules compiled along with the package
 RESULT_RE = re.compile(r"^RESULT (\d+) (\d+)\s*$", re.M)
+SKIP_RE = re.compile(r"^SKIP FILE: (.*?)\s*$", re.M)
 BOARD_TEST_SUPPORT = ("harness.py", "board.py", "board_config.py")
 
 
@@ -117,7 +122,9 @@ def start_emulator():
     # The second AP's name and password need every escape of manual 3.2.2.15;
     # tests_device/test_station.py joins it (a board's test AP can mimic it).
     aps = [AccessPoint(SSID, KEY), AccessPoint('a"b\\c,d', 'p"w\\d,1', bssid="02:00:00:00:00:02")]
-    emu = Emulator(aps=aps, tcp_port=0, dns_map={"echo.test": "127.0.0.1", "tls.test": "127.0.0.1"})
+    emu = Emulator(
+        aps=aps, tcp_port=0, dns_map={"echo.test": "127.0.0.1", "tls.test": "127.0.0.1"}, control_port=0
+    )
     emu.start()
     return emu
 
@@ -126,13 +133,14 @@ def start_emulator():
 
 
 class FileResult:
-    def __init__(self, path, passed, failed, status, output, seconds):
+    def __init__(self, path, passed, failed, status, output, seconds, skipped=None):
         self.path = path
         self.passed = passed
         self.failed = failed
         self.status = status  # "ok", "failed", "timeout after N s", "exit status N, no RESULT line"...
         self.output = output
         self.seconds = seconds
+        self.skipped = skipped  # why the whole file was skipped (status "ok"), or None
 
     @property
     def ok(self):
@@ -236,7 +244,9 @@ def judge(path, output, returncode, timed_out, timeout, seconds):
             status = "exit status %s after RESULT" % returncode
         else:
             status = "ok"
-    return FileResult(path, passed, failed, status, output, seconds)
+    skip = SKIP_RE.search(output)
+    skipped = skip.group(1) if skip and status == "ok" and passed == 0 else None
+    return FileResult(path, passed, failed, status, output, seconds, skipped)
 
 
 def run_process(cmd, env, timeout):
@@ -293,6 +303,7 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None):
             {
                 "MICROPYPATH": os.pathsep.join([str(mpy_dir or LIB), str(TESTS), ".frozen"]),
                 "WIZFI_EMU_PORT": str(emu.tcp_port),
+                "WIZFI_EMU_CONTROL": str(emu.control_port),
                 "WIZFI_ECHO_PORT": str(echo.port),
                 "WIZFI_REFUSED_PORT": str(refused.port),
                 "WIZFI_UDP_ECHO_PORT": str(udp.port),
@@ -389,7 +400,9 @@ def select_files(names):
 
 def report(result, verbose):
     rel = os.path.relpath(result.path, ROOT)
-    if result.ok:
+    if result.skipped is not None:
+        print("skip  %s  [%s]" % (rel, result.skipped), flush=True)
+    elif result.ok:
         print(
             "ok    %s  [%d test%s, %.1f s]"
             % (rel, result.passed, "" if result.passed == 1 else "s", result.seconds),
@@ -468,12 +481,15 @@ def main(argv=None):
         print(r.output.rstrip("\n"))
     passed = sum(r.passed for r in results)
     failed = sum(r.failed for r in results)
-    if passed + failed == 0:
+    skipped = sum(1 for r in results if r.skipped is not None)
+    if passed + failed == 0 and not skipped:
         print("\nno test ran", file=sys.stderr)
         failed_run = True
     else:
         failed_run = bool(bad)
     print()
+    if skipped:
+        print("%d file%s skipped (see above why)" % (skipped, "" if skipped == 1 else "s"))
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed_run else 0
 
