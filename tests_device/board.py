@@ -209,6 +209,11 @@ def emu_last_command():
     return bytes.fromhex(emu("last-command"))
 
 
+def emu_commands_since(n):
+    """The AT command lines the emulator received after the first n (bytes)."""
+    return [bytes.fromhex(emu("command %d" % i)) for i in range(n, emu_commands())]
+
+
 def emu_state():
     """The emulator's `state` as a dict of strings (echo, mux, links, ...)."""
     return dict(item.split("=", 1) for item in emu("state").split())

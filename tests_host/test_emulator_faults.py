@@ -126,6 +126,7 @@ def test_control_port_option():
 # --- counting what the host sent -------------------------------------------------------------------
 def test_commands_and_last_command(emu, ctl):
     assert ctl("last-command") == "error no command received yet"
+    assert ctl("command 0") == "error no command received yet"
     client = Client(emu.tcp_port)
     client.cmd(b"AT")
     client.expect(b"AT\r\n" + OK)
@@ -134,6 +135,9 @@ def test_commands_and_last_command(emu, ctl):
     client.expect(b'AT+CWJAP_CUR="a\x00b","\rx"\r\n' + ERROR)
     assert ctl("commands") == "ok 2"
     assert ctl("last-command") == "ok " + b'AT+CWJAP_CUR="a\x00b","\rx"'.hex()
+    assert ctl("command 1") == ctl("command -1") == ctl("last-command")
+    assert ctl("command 0") == ctl("command -2") == "ok " + b"AT".hex()
+    assert ctl("command 2").startswith("error 2 is out of range -2..1")
     client.close()
 
 

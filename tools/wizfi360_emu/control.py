@@ -32,6 +32,7 @@ allowed), so that CR, LF and NUL pass. The commands:
     commands            ok <n>: AT command lines received so far, also those answered
                         busy or dropped while muted (for "nothing was sent" checks)
     last-command        ok <hex>: the last of them without its CR LF (error if none)
+    command <i>         ok <hex>: the i-th of them, from 0 (negative: from the end)
     state               ok echo=<0|1> mux=<0|1> dinfo=<0|1> cwmode=<1-3> joined=<0|1>
                         links=<open link ids, comma-separated> busy=<n> muted=<0|1>
     help                ok <the command names>
@@ -147,6 +148,13 @@ def _last_command(emu, args):
     return emu.commands[-1].hex()
 
 
+def _command(emu, args):
+    n = len(emu.commands)
+    if not n:
+        raise ControlError("no command received yet")
+    return emu.commands[_int(args, -n, n - 1)].hex()
+
+
 def _state(emu, args):
     _none(args)
     st, faults = emu.state, emu.faults
@@ -179,6 +187,7 @@ COMMANDS = {
     "clear": _clear,
     "commands": _commands,
     "last-command": _last_command,
+    "command": _command,
     "state": _state,
     "help": _help,
 }
