@@ -103,6 +103,7 @@ class Feeder:
             p.parse()
             guard += 1
             assert guard < 10000, "parser makes no progress"
+        p.settle()  # the input ran dry: the last payload becomes readable
         self.drain()
 
     def events(self):

@@ -25,6 +25,13 @@ first byte from "x", "q", "z", "~", "?" (no message starts with these), then
 up to 150 bytes that are anything but LF, then CR LF; it must come out as one
 EV_LINE with its text (trailing CR and spaces stripped, as for every line).
 
+Right after a frame's payload the parser checks that the stream goes on as a
+module's does (a CR LF, a known line or the prompt): anything else means bytes
+were lost on the UART. So after a frame, the generator puts a CR LF in front
+of whatever follows unless it is a known line or a prompt with no noise before
+it, as a module does (it writes CR LF before every +IPD and before its other
+answers).
+
 The stream is cut at random points and fed to Parser.feed with a Ring on
 every link; the trace must equal the expected one (payload per link byte-exact
 and in order, every event in order, payload before/after the right events),
@@ -42,13 +49,14 @@ derandomized so that a red build always means a change in the code;
 
 import os
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_parser import DATA, Feeder, chunks, merged
 
 from wizfi360.parser import (
     EV_ALREADY,
     EV_BUSY,
+    EV_DAMAGED,
     EV_ERROR,
     EV_FAIL,
     EV_LINE,
@@ -225,15 +233,21 @@ def streams(draw, items=None, max_items=25):
     wire = bytearray()
     trace = []
     infos = []
+    after_frame = False
     # A uniform item count: hypothesis' lists are mostly short.
     for _ in range(draw(st.integers(1, max_items))):
         item = draw(items)
-        wire += draw(noise)
+        gap = draw(noise)
+        if after_frame and (gap or item[1][0][0] in (EV_LINE, DATA)):
+            gap = b"\r\n" + gap
+        wire += gap
         wire += item[0]
         trace += item[1]
-        if len(item) > 2:
+        after_frame = len(item) > 2
+        if after_frame:
             infos.append(item[2])
-    wire += draw(noise)
+    gap = draw(noise)
+    wire += b"\r\n" + gap if after_frame and gap else gap
     return bytes(wire), trace, infos
 
 
@@ -245,7 +259,7 @@ class Checker(Feeder):
     parser's state after every step."""
 
     def _event(self, kind, arg, buf, s, e):
-        assert s < e, "empty line reported"
+        assert s < e or kind == EV_DAMAGED, "empty line reported"
         super()._event(kind, arg, buf, s, e)
 
     def bounded(self):
@@ -264,6 +278,7 @@ def _feed_all(f, data, sizes):
 
 
 def _clean(p):
+    assert p.damaged == 0
     assert p.bad_frames == 0
     assert p.discarded == 0
     assert p.pending() == 0
@@ -310,6 +325,7 @@ class SlowReader(Checker):
             else:
                 before = p.pending()
                 p.parse()
+                p.settle()
                 n = before - p.pending()
             self.bounded()
             for link, ring in enumerate(p.rings):
@@ -440,3 +456,59 @@ def test_helpers_on_a_hand_written_stream():
         (EV_LINE, 0, b"xq junk"),
     ]
     assert decode_records(_record(b"hi", (1, 2, 3, 4), 5)) == [(b"hi", (1, 2, 3, 4), 5)]
+
+
+# --------------------------------------------------------------------------
+# Bytes lost on the UART (no flow control, a full rx buffer): a run of bytes
+# missing from the middle of a frame's payload. The frame then takes its
+# announced length from the bytes after the gap, and its end lands at some
+# point q of the original stream. Unless q happens to be the start of a frame
+# or the end of the stream (then the stream after the gap is indistinguishable
+# from a good one), no link ever gets a byte that is not its own, in order: the
+# frame stays pending until what follows it checks out, and once a later
+# header shows that it does not, it is rolled back and EV_DAMAGED reported.
+
+
+class DropChecker(Checker):
+    """Does what the engine does on EV_DAMAGED: no link's later data is
+    trusted (its ring is detached, so the rest goes to `discarded`)."""
+
+    def _event(self, kind, arg, buf, s, e):
+        super()._event(kind, arg, buf, s, e)
+        if kind == EV_DAMAGED:
+            self.p.rings = [None] * LINKS
+
+
+@st.composite
+def binary_frames(draw):
+    # Payload bytes 0x80-0xFF: like any binary data they hold no line end.
+    link = draw(st.integers(0, LINKS - 1))
+    payload = draw(st.binary(min_size=1, max_size=300).map(lambda b: bytes(x | 0x80 for x in b)))
+    head = b"\r\n+IPD,%d,%d,10.0.0.%d,%d:" % (link, len(payload), link, 1000 + link)
+    return head, payload, link
+
+
+@PROFILE
+@given(st.lists(binary_frames(), min_size=1, max_size=12), st.data(), st.sampled_from([7, 64, 1024]))
+def test_lost_bytes_never_pass_as_good(frames_, data, rx_size):
+    wire = b""
+    starts = set()
+    spans = []  # (payload start, payload end) in wire
+    sent = {}
+    for head, payload, link in frames_:
+        starts.add(len(wire))
+        wire += head
+        spans.append((len(wire), len(wire) + len(payload)))
+        wire += payload
+        sent[link] = sent.get(link, b"") + payload
+    ps, pe = data.draw(st.sampled_from(spans))
+    a = data.draw(st.integers(ps, pe - 1))  # the gap starts inside this payload
+    b = data.draw(st.integers(a + 1, len(wire)))
+    q = b + (pe - a)  # where the frame's announced end lands in the original stream
+    assume(q not in starts and q != len(wire))
+    f = DropChecker(rx_size=rx_size, ring_size=4096)
+    f.feed(wire[:a] + wire[b:])
+    for link, got in f.rings().items():
+        assert sent[link].startswith(got), "link %d got bytes that are not its own" % link
+    if any(start > q for start in starts):  # the next frame's header is evidence enough
+        assert f.p.damaged >= 1

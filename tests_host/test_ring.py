@@ -5,7 +5,17 @@ import random
 
 import pytest
 
-from wizfi360.ring import Ring
+from wizfi360.ring import Ring as _Ring
+
+
+class Ring(_Ring):
+    """A Ring whose put() commits at once, for the tests of the FIFO itself
+    (the pending region has tests of its own)."""
+
+    def put(self, src, off, n):
+        n = super().put(src, off, n)
+        self.commit()
+        return n
 
 
 class Model:
@@ -213,3 +223,53 @@ def test_random_operations_against_model(seed):
         assert len(ring) == len(model.data), step
         assert ring.free() == size - len(model.data), step
     assert ring.take(size) == model.take(size)
+
+
+def test_pending_bytes_are_held_until_commit():
+    r = _Ring(16)
+    assert r.put(b"abcdef", 0, 6) == 6
+    assert (len(r), r.pending(), r.free()) == (0, 6, 10)  # held, not readable
+    assert r.take(6) == b"" and r.find(b"a") == -1
+    r.commit()
+    assert (len(r), r.pending()) == (6, 0)
+    assert r.put(b"ghij", 0, 4) == 4
+    assert r.take(3) == b"abc"  # reading the readable part leaves the pending one alone
+    assert r.put(b"klmnopqrstu", 0, 11) == 9  # wraps; room counts pending bytes
+    assert (len(r), r.pending(), r.free()) == (3, 13, 0)
+    r.rollback()  # a damaged frame: its bytes go
+    assert (len(r), r.pending(), r.free()) == (3, 0, 13)
+    assert r.put(b"XYZ", 0, 3) == 3
+    r.commit()
+    assert r.take(16) == b"defXYZ"
+
+
+def test_pending_bytes_survive_draining_and_growth():
+    r = _Ring(16)
+    r.put(b"0123456789", 0, 10)
+    r.commit()
+    assert r.take(8) == b"01234567"
+    r.put(b"abcdefghijkl", 0, 12)  # wraps behind the 2 readable bytes
+    assert r.take(2) == b"89"  # the ring runs empty of readable bytes only
+    assert r.pending() == 12
+    r.put(b"mn", 0, 2)
+    r.grow(32)
+    assert (len(r), r.pending(), r.capacity()) == (0, 14, 32)
+    r.commit()
+    assert r.take(32) == b"abcdefghijklmn"
+    r.put(b"zz", 0, 2)
+    r.clear()
+    assert (len(r), r.pending(), r.free()) == (0, 0, 16)  # the limit stays where it was
+    r.limit = 32
+    assert r.free() == 32
+
+
+def test_put_fills_up_to_the_limit_only():
+    r = _Ring(32)
+    r.limit = 8
+    assert r.put(b"0123456789", 0, 10) == 8
+    assert r.free() == 0
+    r.commit()
+    r.limit = 4  # lowered below what is held: nothing more fits, nothing is lost
+    assert r.put(b"x", 0, 1) == 0
+    assert r.take(8) == b"01234567"
+    assert r.put(b"abcdef", 0, 6) == 4

@@ -103,9 +103,15 @@ class TlsEcho:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """GET /<anything>: a body that names the path; POST: the request body back."""
+    """GET /bytes/<n>: n bytes, byte i being i % 251 (a pattern that a reader can
+    check at any offset); GET /<anything else>: a body that names the path;
+    POST: the request body back."""
 
     def do_GET(self):
+        if self.path.startswith("/bytes/"):
+            n = int(self.path[7:])
+            self._reply((bytes(range(251)) * (n // 251 + 1))[:n])
+            return
         self._reply(b"you asked for " + self.path.encode() + b"\n" + bytes(range(256)) * 8)
 
     def do_POST(self):

@@ -217,9 +217,16 @@ class WizFi360:
         return self._at.poll()
 
     def stats(self):
-        # Counters: malformed frames, payload bytes for closed links, reboots.
+        # Counters: malformed frames, payload bytes for closed links, frames
+        # that lost bytes on the UART (parser.py), reboots.
         p = self._at.parser
-        return {"bad_frames": p.bad_frames, "discarded": p.discarded, "reboots": self._at.reboots}
+        at = self._at
+        return {
+            "bad_frames": p.bad_frames,
+            "discarded": p.discarded,
+            "damaged": p.damaged,
+            "reboots": at.reboots,
+        }
 
     # -- station, shaped like network.WLAN --------------------------------
 

@@ -22,6 +22,7 @@ from .clock import pause, ticks_add, ticks_diff, ticks_ms
 from .parser import (
     EV_ALREADY,
     EV_BUSY,
+    EV_DAMAGED,
     EV_ERROR,
     EV_LINE,
     EV_LINK_CLOSED,
@@ -49,6 +50,7 @@ FREE = const(0)
 OPENING = const(1)
 OPEN = const(2)
 CLOSED = const(3)  # closed by the peer or the module; data may still be unread
+BROKEN = const(4)  # open, but bytes were lost on the UART; data before the loss may be unread
 
 # Engine.waiting_on, besides a link ID.
 NOBODY = const(-1)  # no blocking read waits
@@ -60,6 +62,10 @@ WIFI_ASSOCIATED = const(1)  # WIFI CONNECTED, no address yet
 WIFI_UP = const(2)  # WIFI GOT IP
 
 _WAITING = const(-1)
+# A payload is readable once what follows it checks out (parser.py), or once
+# the UART has been quiet this long after it: the line has paused, so no
+# byte of it can have been lost to an overflow that more input would show.
+_SETTLE_MS = const(5)
 _BUSY_RETRY_MS = const(20)
 _BUSY_RETRY_MAX_MS = const(500)
 
@@ -77,6 +83,8 @@ class Engine:
         self.link_state = bytearray(LINKS)
         self.wifi = WIFI_DOWN
         self.reboots = 0  # "ready" lines seen after start-up
+        self._dry = False  # the UART had nothing at the last poll
+        self._dry_at = 0  # since then (ticks_ms)
         self._final = 0  # final result of the command in flight; _WAITING while none
         self._waiting = False
         self._echo = None  # the command line, to recognise its echo
@@ -101,7 +109,14 @@ class Engine:
             return p.pending() != before
         if p.fill(self.uart):
             p.parse()
+            self._dry = False
             return True
+        if p.check_state:
+            if not self._dry:
+                self._dry = True
+                self._dry_at = ticks_ms()
+            elif ticks_diff(ticks_ms(), self._dry_at) >= _SETTLE_MS:
+                p.settle()
         return False
 
     def _event(self, kind, arg, buf, s, e):
@@ -146,6 +161,13 @@ class Engine:
             self.wifi = WIFI_DOWN
         elif kind == EV_READY:
             self._rebooted()
+        elif kind == EV_DAMAGED:
+            # The bytes lost may have held any link's data: no open link's
+            # stream can be trusted past this point (parser.py).
+            for i in range(LINKS):
+                if self.link_state[i] == OPEN:
+                    self.link_state[i] = BROKEN
+                    self.parser.rings[i] = None
 
     def _rebooted(self):
         # The module restarted: links and unsaved settings are gone.
@@ -179,6 +201,7 @@ class Engine:
         if ring is None or ring.capacity() != self.link_size:  # new, or grown for someone else
             ring = self._rings[link] = Ring(self.link_size)
         ring.clear()
+        ring.limit = self.link_size
         ring.datagrams = False
         self.parser.rings[link] = ring
         self.link_state[link] = state
@@ -197,14 +220,31 @@ class Engine:
         # another link, a new client), the ring grows, up to link_max, so that
         # the wait can end and nothing is dropped. Otherwise the parser stops
         # and the module is held back until the ring is read (backpressure).
+        # A ring fills up to its limit, link_size, whatever its capacity:
+        # room above that is for such waits only, so that the next one finds
+        # some even if the ring grew before (relax() lowers the limit again).
         w = self.waiting_on
         if not self._waiting and (w == NOBODY or w >= 0 and self._rings[w] is ring):
             return False
         size = ring.capacity()
+        if ring.limit < size:
+            ring.limit = size
+            return True
         if size >= self.link_max:
             return False
-        ring.grow(size * 2 if size * 2 < self.link_max else self.link_max)
+        size = size * 2 if size * 2 < self.link_max else self.link_max
+        try:
+            ring.grow(size)
+        except MemoryError:
+            return False  # as if at link_max: hold the module back
+        ring.limit = size
         return True
+
+    def relax(self):
+        # A wait is over: rings fill up to link_size again.
+        for ring in self._rings:
+            if ring is not None and ring.limit > self.link_size:
+                ring.limit = self.link_size
 
     def ring(self, link) -> "Ring":
         # The receive ring of a link this side holds (claimed or accepted).
@@ -298,6 +338,7 @@ class Engine:
                     self._timed_out()
 
     def _begin(self, cmd, lines):
+        self.parser.expect_lines = True
         self._echo = cmd
         self._lines = [] if lines else None
         self._final = _WAITING
@@ -308,17 +349,20 @@ class Engine:
 
     def _end(self):
         result = (self._final, self._lines)
+        self.parser.expect_lines = self._orphan
         self._waiting = False
+        self.relax()
         self._lines = None
         self._echo = None
         return result
 
     def _timed_out(self):
-        self._end()
         self._orphan = True  # its answer may still come
+        self._end()
         raise OSError(errno.ETIMEDOUT, "timed out")
 
     def forget_timeout(self):
         # Stop waiting for the late answer of a timed-out command (used while
         # syncing with a module that may not have been listening).
         self._orphan = False
+        self.parser.expect_lines = self._waiting

@@ -3,6 +3,14 @@
 # any(), readinto(buf, nbytes) and write(buf).
 #
 # SocketUART: a TCP connection to the emulator's UART port (tools/emulator.py).
+#   With flow=True (the default) it is a UART with RTS flow control: while the
+#   driver does not read, the emulator is held back (TCP backpressure) and no
+#   byte is lost. With flow=False it is a UART without: every any() takes in
+#   all the connection holds, as the line would have delivered it meanwhile,
+#   and what does not fit in the rxbuf-byte buffer is lost and counted in
+#   .dropped, like a board's UART rx ring that overflows (module-notes). With
+#   baud=N too, bytes arrive no faster than the line carries them (N / 10 a
+#   second), so a driver that keeps up loses nothing and a stalled one does.
 # SerialUART: CPython only, through pyserial: a real serial port, the
 #   emulator's pty, or a pyserial URL such as socket://127.0.0.1:3600.
 # MemoryUART: replays a byte string from memory, for benchmarks and tests of
@@ -23,15 +31,32 @@ try:
 except ImportError:
     _select = None
 
+try:
+    from time import ticks_diff as _ticks_diff  # pyright: ignore[reportAssignmentType]
+    from time import ticks_us as _ticks_us
+except ImportError:  # CPython
+    import time as _time
+
+    def _ticks_us():
+        return _time.monotonic_ns() // 1000  # pyright: ignore[reportAttributeAccessIssue]
+
+    def _ticks_diff(end, start):
+        return end - start
+
 
 class SocketUART:
-    def __init__(self, host="127.0.0.1", port=3600, rxbuf=4096):
+    def __init__(self, host="127.0.0.1", port=3600, rxbuf=4096, flow=True, baud=None):
         sel = _select
         if sel is None:
             raise ImportError("SocketUART needs the select module")
         self._sel = sel
         addr = _socket.getaddrinfo(host, port)[0][-1]
         s = self._sock = _socket.socket()
+        try:
+            # SOL_SOCKET, SO_RCVBUF: little in flight, as on a line held by RTS
+            s.setsockopt(1, 8, rxbuf)
+        except (AttributeError, OSError):
+            pass
         s.connect(addr)
         try:
             s.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY: a UART does not batch bytes
@@ -42,6 +67,11 @@ class SocketUART:
         self._buf = bytearray(rxbuf)  # like a board's UART rx ring
         self._r = 0
         self._n = 0
+        self._flow = flow
+        self.dropped = 0  # bytes lost to a full buffer (flow=False)
+        self._spill = bytearray(0 if flow else 512)
+        self._rate = baud // 10 if baud else 0  # bytes a second (flow=False)
+        self._t = _ticks_us()
         if hasattr(s, "recv_into"):  # CPython: one read of what is there
             self._recv_into = s.recv_into
         else:  # MicroPython: readinto() on a blocking socket waits for a full buffer
@@ -49,13 +79,50 @@ class SocketUART:
             self._recv_into = s.readinto
 
     def any(self):
-        if self._n == 0 and self._poll.poll(0):
-            n = self._recv_into(self._buf)
-            if not n:
-                raise OSError(104, "emulator closed the UART connection")
+        if not self._flow:
+            self._overflow()
+        elif self._n == 0 and self._poll.poll(0):
             self._r = 0
-            self._n = n
+            self._n = self._recv(self._buf)
         return self._n
+
+    def _recv(self, into):
+        # One read of what is there (poll said there is something).
+        n = self._recv_into(into)
+        if n is None:
+            return 0  # not after all (MicroPython, non-blocking)
+        if not n:
+            raise OSError(104, "emulator closed the UART connection")
+        return n
+
+    def _overflow(self):
+        # Take in everything the line has carried since the last call; keep
+        # what fits, drop the rest.
+        buf = self._buf
+        budget = -1  # no limit
+        if self._rate:
+            now = _ticks_us()
+            budget = _ticks_diff(now, self._t) * self._rate // 1000000
+            if not budget:
+                return
+            self._t = now
+        while budget and self._poll.poll(0):
+            n = self._n
+            if self._r:
+                buf[:n] = buf[self._r : self._r + n]  # slices copy: no overlap trouble
+                self._r = 0
+            room = len(buf) - n
+            if room:
+                got = self._recv(memoryview(buf)[n : n + (room if budget < 0 or room < budget else budget)])
+                self._n = n + got
+            else:
+                k = len(self._spill)
+                got = self._recv(memoryview(self._spill)[: (k if budget < 0 or k < budget else budget)])
+                self.dropped += got
+            if not got:
+                break
+            if budget > 0:
+                budget -= got
 
     def readinto(self, buf, nbytes=None):
         n = len(buf) if nbytes is None else nbytes

@@ -17,6 +17,15 @@
 #     driver then stops reading the UART, which (with RTS flow control)
 #     holds the module back instead of losing data. The owner may make room
 #     instead (on_full), when it waits for something behind that data.
+#   - a frame's payload stays pending in the ring (not readable) until what
+#     follows it checks out: the CR LF that precedes the module's next frame
+#     or response, a known line, or the prompt. Without flow control a full
+#     host UART buffer drops bytes; a frame that lost some then runs into the
+#     bytes after it, and what follows its announced end does not check out
+#     (a `+IPD` with no CR LF before it, half a header, payload bytes). That
+#     frame is rolled back, `damaged` counts it and the owner hears
+#     EV_DAMAGED: the bytes lost may have been anyone's. When the input stays
+#     dry after a payload, the owner calls settle(), which commits it unchecked.
 #
 # Allocation: __init__ allocates buf, the line buffer and the peer address
 # buffer. fill(), parse() and everything they call allocate nothing: numbers
@@ -60,6 +69,7 @@ EV_LINK_CONNECT = const(14)  # arg = link id
 EV_LINK_CLOSED = const(15)  # arg = link id
 EV_STATION = const(16)  # +STA_CONNECTED / +DIST_STA_IP / +STA_DISCONNECTED (SoftAP)
 EV_LINK_FAIL = const(17)  # "<id>,CONNECT FAIL", arg = link id
+EV_DAMAGED = const(18)  # bytes were lost on the UART; arg = link of the frame hit
 
 # A datagram in a ring (UDP links): length (2 bytes, big-endian), sender
 # IPv4 address (4), sender port (2), then the payload.
@@ -117,6 +127,11 @@ class Parser:
         self.peer_port = 0
         self._rec = bytearray(RECORD)
         self._rec_due = False  # the current datagram's record is not stored yet
+        # After a payload: 1, then 2 once a CR followed it; 3 after noise or
+        # an unknown line, which only boot noise before "ready" explains
+        # (module-notes).
+        self.check_state = 0
+        self.expect_lines = False  # set by the owner while command output may come
         self.rings: list = [None] * links  # Ring or None per link, set by the engine
         # Set by the owner before the first parse(); the type checker takes it as set.
         self.handler: "_Handler" = None  # pyright: ignore[reportAttributeAccessIssue]
@@ -126,6 +141,7 @@ class Parser:
         # Counters a user can read.
         self.discarded = 0  # payload bytes for links no socket holds
         self.bad_frames = 0  # +IPD headers that did not parse
+        self.damaged = 0  # frames that lost bytes on the UART (see above)
 
     def pending(self):
         # Input bytes read from the UART but not parsed yet (a ring is full).
@@ -169,7 +185,16 @@ class Parser:
             self._end = n
             taken += n
             self.parse()
+        self.settle()
         return taken
+
+    def settle(self):
+        # No more input for now: the payload that ended last becomes readable
+        # unchecked (what follows it will still be checked), unless noise or
+        # part of a line followed it: then the rest of the evidence is due.
+        ring = self._ring
+        if 0 < self.check_state < 3 and not self._llen and ring is not None:
+            ring.commit()
 
     def parse(self):
         buf = self.buf
@@ -190,19 +215,43 @@ class Parser:
                     if not n:
                         if self.on_full(ring):
                             continue  # the owner made room
+                        if not len(ring):
+                            ring.commit()  # a frame larger than the ring: unchecked
                         break  # ring full: keep the rest for later
                 i += n
                 self._remain -= n
+                if not self._remain:
+                    self.check_state = 1
                 continue
             if self._llen:
                 i = self._carry(buf, i, end)
                 continue
             c = buf[i]
+            cs = self.check_state
+            if cs:
+                if cs == 2 and c == 10:
+                    self._checked()
+                    i += 1
+                    continue
+                if cs == 1 and c == 13:
+                    self.check_state = 2
+                    i += 1
+                    continue
+                if c == 62:
+                    if cs == 3:
+                        self._damage()
+                    else:
+                        self._checked()
+                elif cs == 2 or c <= 32 or c > 126:
+                    self.check_state = 3  # noise: only a reboot's excuses it
+                # else a line or a header: _dispatch()/_header() decide
             if c == 43:  # "+"
                 m = 1
                 while m < 5 and i + m < end and buf[i + m] == _IPD[m]:
                     m += 1
                 if m == 5:
+                    if self.check_state:
+                        self._damage()  # the module puts CR LF before every +IPD
                     lim = i + _MAX_HDR
                     k = buf.find(b":", i + 5, end if end < lim else lim)
                     nl = buf.find(b"\n", i + 5, k if k >= 0 else (end if end < lim else lim))
@@ -277,6 +326,8 @@ class Parser:
             if self._hdr:
                 if ll < 5:
                     return i
+                if self.check_state:
+                    self._damage()
                 room = _MAX_HDR - ll
                 lim = i + room
                 k = buf.find(b":", i, end if end < lim else lim)
@@ -313,6 +364,21 @@ class Parser:
         else:
             self._dispatch(line, 0, n)
         return j + 1
+
+    def _checked(self):
+        ring = self._ring
+        if ring is not None:
+            ring.commit()
+        self.check_state = 0
+
+    def _damage(self):
+        # What follows the last payload shows that bytes were lost.
+        ring = self._ring
+        if ring is not None:
+            ring.rollback()
+        self.check_state = 0
+        self.damaged += 1
+        self.handler(EV_DAMAGED, self.link, self.buf, 0, 0)
 
     def _header(self, b, s, e):
         # Fields of "+IPD,<fields>:" are in b[s:e]. The comma count tells the
@@ -413,52 +479,71 @@ class Parser:
             e -= 1
         if e <= s:
             return
-        h = self.handler
         c = b[s]
         n = e - s
+        arg = 0
+        kind = EV_LINE
         if c == 79 and n == 2 and b[s + 1] == 75:  # OK
-            h(EV_OK, 0, b, s, e)
+            kind = EV_OK
         elif c == 69 and _is(b, s, e, b"ERROR"):
-            h(EV_ERROR, 0, b, s, e)
+            kind = EV_ERROR
         elif c == 83 and _is(b, s, e, b"SEND OK"):
-            h(EV_SEND_OK, 0, b, s, e)
+            kind = EV_SEND_OK
         elif c == 83 and _is(b, s, e, b"SEND FAIL"):
-            h(EV_SEND_FAIL, 0, b, s, e)
+            kind = EV_SEND_FAIL
         elif c == 70 and (_is(b, s, e, b"FAIL") or _is(b, s, e, b"Fail")):
-            h(EV_FAIL, 0, b, s, e)
+            kind = EV_FAIL
         elif c == 82 and _starts(b, s, e, b"Recv "):
             sp = b.find(b" ", s + 5, e)
-            h(EV_RECV, _int(b, s + 5, sp if sp >= 0 else e), b, s, e)
+            kind = EV_RECV
+            arg = _int(b, s + 5, sp if sp >= 0 else e)
         elif c == 98 and _starts(b, s, e, b"busy"):
-            h(EV_BUSY, 0, b, s, e)
+            kind = EV_BUSY
         elif c == 114 and _is(b, s, e, b"ready"):
-            h(EV_READY, 0, b, s, e)
+            kind = EV_READY
         elif c == 87 and _starts(b, s, e, b"WIFI "):
             if _is(b, s, e, b"WIFI CONNECTED"):
-                h(EV_WIFI_CONNECTED, 0, b, s, e)
+                kind = EV_WIFI_CONNECTED
             elif _is(b, s, e, b"WIFI GOT IP"):
-                h(EV_WIFI_GOT_IP, 0, b, s, e)
+                kind = EV_WIFI_GOT_IP
             elif _starts(b, s, e, b"WIFI DISCONNECT"):  # ...DISCONNECT or ...DISCONNECTED
-                h(EV_WIFI_DISCONNECT, 0, b, s, e)
-            else:
-                h(EV_LINE, 0, b, s, e)
+                kind = EV_WIFI_DISCONNECT
         elif 48 <= c < 48 + len(self.rings) and n > 2 and b[s + 1] == 44:  # "<id>,..."
-            self._link_event(c - 48, b, s + 2, e)
-        elif c == 67 and (_is(b, s, e, b"CONNECT") or _is(b, s, e, b"CLOSED")):
-            self._link_event(0, b, s, e)  # single-link mode names no link
+            kind = _link_event(b, s + 2, e)
+            if kind != EV_LINE:
+                arg = c - 48
+                s += 2
+        elif c == 67:  # single-link mode names no link
+            kind = _link_event(b, s, e)
         elif c == 43 and (_starts(b, s, e, b"+STA_") or _starts(b, s, e, b"+DIST_STA_IP")):
-            h(EV_STATION, 0, b, s, e)
+            kind = EV_STATION
         elif c == 65 and _is(b, s, e, b"ALREADY CONNECTED"):
-            h(EV_ALREADY, 0, b, s, e)
-        else:
-            h(EV_LINE, 0, b, s, e)
+            kind = EV_ALREADY
+        cs = self.check_state
+        if cs:
+            # Right after a payload, an unknown line is the rest of a frame
+            # that lost bytes, or boot noise (then "ready" comes), unless a
+            # command's output may come now; the next known line tells.
+            if kind == EV_LINE:
+                if b.find(b"IPD,", s, e) >= 0:
+                    self._damage()
+                elif cs == 3 or not self.expect_lines:
+                    self.check_state = 3
+                else:
+                    self._checked()
+            elif cs == 3 and kind != EV_READY:
+                self._damage()
+            else:
+                self._checked()
+        self.handler(kind, arg, b, s, e)
 
-    def _link_event(self, link, b, s, e):
-        if _is(b, s, e, b"CONNECT"):
-            self.handler(EV_LINK_CONNECT, link, b, s, e)
-        elif _is(b, s, e, b"CLOSED"):
-            self.handler(EV_LINK_CLOSED, link, b, s, e)
-        elif _is(b, s, e, b"CONNECT FAIL"):
-            self.handler(EV_LINK_FAIL, link, b, s, e)
-        else:
-            self.handler(EV_LINE, 0, b, s - 2, e)
+
+def _link_event(b, s, e):
+    # "CONNECT", "CLOSED" or "CONNECT FAIL" after "<id>," (or alone).
+    if _is(b, s, e, b"CONNECT"):
+        return EV_LINK_CONNECT
+    if _is(b, s, e, b"CLOSED"):
+        return EV_LINK_CLOSED
+    if _is(b, s, e, b"CONNECT FAIL"):
+        return EV_LINK_FAIL
+    return EV_LINE

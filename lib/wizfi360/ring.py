@@ -1,9 +1,13 @@
 # Ring: a byte FIFO over one preallocated bytearray.
 #
 # Each open link gets one; the parser writes payload into it and the socket
-# layer reads it out. Allocation: __init__ allocates the storage once; take()
-# returns a new bytes object (that is what the caller asked for) and grow()
-# new storage. put(), get_into(), find(), discard() and clear() allocate
+# layer reads it out. What put() writes is pending: held but not readable
+# (len(), get_into(), find() do not see it) until commit(); rollback() drops
+# it. The parser commits a frame once what follows it shows that no byte of
+# it was lost on the UART.
+# Allocation: __init__ allocates the storage once; take() returns a new bytes
+# object (that is what the caller asked for) and grow() new storage. put(),
+# commit(), rollback(), get_into(), find(), discard() and clear() allocate
 # nothing (copies go through bufcopy.copy, allocation-free with viper).
 
 from .bufcopy import copy
@@ -16,7 +20,9 @@ class Ring:
         self._buf = bytearray(size)
         self._size = size
         self._r = 0  # index of the oldest byte
-        self._n = 0  # bytes held
+        self._n = 0  # readable bytes held
+        self._p = 0  # pending bytes after them
+        self.limit = size  # put() fills up to here (<= capacity; the owner may lower it)
         self.datagrams = False  # holds UDP datagrams as records (parser.RECORD)
 
     def __len__(self):
@@ -26,31 +32,46 @@ class Ring:
         return self._size
 
     def free(self):
-        return self._size - self._n
+        return self.limit - self._n - self._p
+
+    def pending(self):
+        return self._p
+
+    def commit(self):
+        self._n += self._p
+        self._p = 0
+
+    def rollback(self):
+        self._p = 0
 
     def grow(self, size):
-        # Move the contents into new, larger storage (this allocates).
+        # Move the contents, pending bytes too, into new, larger storage
+        # (this allocates).
         buf = bytearray(size)
         n = self._n
-        self.get_into(buf, 0, n)
+        p = self._p
+        self._n = n + p
+        self.get_into(buf, 0, n + p)
         self._buf = buf
         self._size = size
         self._r = 0
         self._n = n
+        self._p = p
 
     def clear(self):
         self._r = 0
         self._n = 0
+        self._p = 0
 
     def put(self, src, off, n):
-        # Append up to n bytes of src[off:]; returns how many fitted.
+        # Append up to n bytes of src[off:] as pending; returns how many fitted.
         size = self._size
-        room = size - self._n
+        room = self.limit - self._n - self._p
         if n > room:
             n = room
         if n <= 0:
             return 0
-        w = self._r + self._n
+        w = self._r + self._n + self._p
         if w >= size:
             w -= size
         first = size - w
@@ -59,7 +80,7 @@ class Ring:
         else:
             copy(self._buf, w, src, off, first)
             copy(self._buf, 0, src, off + first, n - first)
-        self._n += n
+        self._p += n
         return n
 
     def get_into(self, dst, off, n):
@@ -112,7 +133,7 @@ class Ring:
 
     def _consume(self, n):
         self._n -= n
-        if self._n == 0:
+        if self._n == 0 and self._p == 0:
             self._r = 0  # keep the data contiguous when the ring runs empty
         else:
             self._r += n

@@ -52,6 +52,7 @@ def accept(sock):
                 pause()
     finally:
         at.waiting_on = NOBODY
+        at.relax()
     link = at.accepted.pop(0)
     client = sock.__class__()
     client._link = link

@@ -19,7 +19,7 @@ except ImportError:
 import wizfi360 as _pkg
 
 from .clock import pause, ticks_add, ticks_diff, ticks_ms
-from .engine import NOBODY, OPEN, OPENING, WIFI_UP
+from .engine import BROKEN, NOBODY, OPEN, OPENING, WIFI_UP
 from .escape import quote
 from .parser import EV_ALREADY, EV_OK, EV_SEND_OK
 
@@ -242,7 +242,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         # Unread data is dropped first: a full ring would otherwise hold up
         # the parser, and with it the answer to CIPCLOSE.
         at.release_link(link)
-        if was == OPEN or was == OPENING:
+        if was == OPEN or was == OPENING or was == BROKEN:
             try:
                 self._dev._cmd(b"AT+CIPCLOSE=%d" % link, 5000)  # 3.2.3.15
             except OSError:
@@ -272,6 +272,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         link = self._live()
         at = self._at
         if at.link_state[link] != OPEN:
+            self._lost(link)
             raise OSError(errno.ECONNRESET, "connection closed by peer")
         n = len(mv)
         if n == 0:
@@ -280,6 +281,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         if result == EV_SEND_OK:
             return n
         if at.link_state[link] != OPEN:
+            self._lost(link)
             raise OSError(errno.ECONNRESET, "connection closed by peer")
         raise OSError(errno.EIO, "send failed")
 
@@ -313,6 +315,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             at.poll()
             while not len(ring):
                 if at.link_state[link] != OPEN:
+                    self._lost(link)
                     return False
                 if self._timeout_ms == 0:
                     raise OSError(errno.EAGAIN, "no data")
@@ -323,6 +326,13 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             return True
         finally:
             at.waiting_on = NOBODY
+            at.relax()
+
+    def _lost(self, link):
+        # Bytes were lost on the UART (engine.BROKEN); what came before them
+        # has been read.
+        if self._at.link_state[link] == BROKEN:
+            raise OSError(errno.EIO, "data lost on the UART")
 
     def _until(self):
         t = self._timeout_ms

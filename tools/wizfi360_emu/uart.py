@@ -9,6 +9,7 @@ bytes reach on_rx and leave write() no sooner than a real 8N1 line carries them.
 set_line() changes the line settings (AT+UART_CUR) and with them the pace.
 """
 
+import collections
 import os
 import select
 import socket
@@ -17,7 +18,7 @@ import tty
 
 from .pacing import Pacer, char_bits
 
-SNDBUF = 16384  # small kernel buffer toward the host, so backpressure is felt early
+SNDBUF = 4608  # small kernel buffer toward the host, so backpressure is felt early
 FACTORY_BAUD = 115200
 
 
@@ -30,6 +31,46 @@ def _kill(sock):
     sock.close()
 
 
+class FairLock:
+    """A re-entrant lock handed over in arrival order. threading.RLock is not
+    fair: a link thread that writes frame after frame while the host reads
+    slowly would take it again and again, and a command's answer would wait
+    behind all of that link's data. A module interleaves its outputs."""
+
+    def __init__(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._owner = None
+        self._depth = 0
+        self._queue = collections.deque()
+
+    def acquire(self):
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            self._queue.append(me)
+            while self._owner is not None or self._queue[0] != me:
+                self._cond.wait()
+            self._queue.popleft()
+            self._owner = me
+            self._depth = 1
+            return True
+
+    def release(self):
+        with self._cond:
+            self._depth -= 1
+            if not self._depth:
+                self._owner = None
+                self._cond.notify_all()
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
 class UartPort:
     def __init__(self, on_rx, host="127.0.0.1", port=0, pty=False, baud=None):
         self.on_rx = on_rx
@@ -39,7 +80,7 @@ class UartPort:
         self.paced = baud is not None
         self._pace_out = Pacer(baud / 10) if self.paced else None  # toward the host
         self._pace_in = Pacer(baud / 10) if self.paced else None  # from the host
-        self.lock = threading.RLock()
+        self.lock = FairLock()
         self.tcp_port = None
         self.pty_path = None
         self._addr = (host, port)
