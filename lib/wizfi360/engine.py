@@ -90,6 +90,7 @@ class Engine:
         self._echo = None  # the command line, to recognise its echo
         self._lines = None  # the command's other output lines, when wanted
         self._prompt = False
+        self._for_prompt = False  # OK is not the result (AT+CIPSEND)
         self._busy = False
         self._orphan = False  # results may still come that belong to no command
         self._probe = False  # resyncing: results before the marker line are stale
@@ -131,6 +132,8 @@ class Engine:
                     self._lines.append(bytes(buf[s:e]))
         elif kind <= EV_ALREADY:  # OK, ERROR, FAIL, SEND OK, SEND FAIL, ALREADY CONNECTED
             if self._waiting and self._final == _WAITING and (self._marker or not self._probe):
+                if kind == EV_OK and self._for_prompt:
+                    return  # AT+CIPSEND's OK: its result comes after the data
                 self._final = kind
                 if kind == EV_ALREADY:
                     # Manual 3.2.3.5 makes it the answer; ESP-style firmware
@@ -273,28 +276,28 @@ class Engine:
         # bytes; dest is b',"<ip>",<port>' for a UDP datagram's receiver.
         # Returns the final result (EV_SEND_OK, EV_SEND_FAIL or EV_ERROR).
         until = ticks_add(ticks_ms(), timeout_ms)
-        self._issue(b"AT+CIPSEND=%d,%d%s" % (link, len(data), dest), False, until)
-        if self._final != EV_OK:
+        # Its OK is not the result: that comes after the data, or ERROR comes
+        # instead of the prompt or right behind it (then no data is sent).
+        self._issue(b"AT+CIPSEND=%d,%d%s" % (link, len(data), dest), False, until, True)
+        if self._final != _WAITING:
             return self._end()[0]
-        while not self._prompt:
-            if not self.idle(until):
-                self._timed_out()
-        self._final = _WAITING
         self._write_all(data, until)
         while self._final == _WAITING:
             if not self.idle(until):
                 self._timed_out()
         return self._end()[0]
 
-    def _issue(self, cmd, lines, until):
+    def _issue(self, cmd, lines, until, prompt=False):
         # Write cmd and wait for its first final result, resending it after
         # "busy p..."/"busy s..." (the module did not take it; module-notes).
+        # With prompt, OK is no result and the wait ends at the ">" prompt.
         self._settle(until)
         retry_ms = _BUSY_RETRY_MS
         while True:
             self._begin(cmd, lines)
+            self._for_prompt = prompt
             self.uart.write(cmd + b"\r\n")
-            while self._final == _WAITING and not self._busy:
+            while self._final == _WAITING and not self._busy and not self._prompt:
                 if not self.idle(until):
                     self._timed_out()
             if not self._busy:
@@ -350,6 +353,7 @@ class Engine:
     def _end(self):
         result = (self._final, self._lines)
         self.parser.expect_lines = self._orphan
+        self._for_prompt = False
         self._waiting = False
         self.relax()
         self._lines = None

@@ -60,8 +60,9 @@ def _port(port):
 
 
 def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
+    port = _port(port)  # a bad port is refused before the module is asked
     ip = _pkg.current().resolve(host)
-    return [(AF_INET, type or SOCK_STREAM, proto, "", (ip, _port(port)))]
+    return [(AF_INET, type or SOCK_STREAM, proto, "", (ip, port))]
 
 
 class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a class chosen at import
@@ -170,13 +171,19 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         if self._closed:
             raise OSError(errno.EBADF, "socket closed")
         at = self._at
+        args = b'"%s",%s,%d%s' % (kind, quote(ip, "host", 63), port, extra)  # refused before a link is taken
         link = at.claim_link()
         at.ring(link).datagrams = datagrams
-        cmd = b'AT+CIPSTART=%d,"%s",%s,%d%s' % (link, kind, quote(ip, "host", 63), port, extra)
         t = self._timeout_ms if self._timeout_ms > 0 else _CONNECT_MS
         try:
-            result = self._dev._cmd(cmd, t)[0]
-        except OSError:
+            result = self._dev._cmd(b"AT+CIPSTART=%d,%s" % (link, args), t)[0]
+            if result == EV_ALREADY:
+                # The module still holds this link: its close timed out while
+                # the module did not answer. Close it now and start again.
+                self._dev._cmd(b"AT+CIPCLOSE=%d" % link, 5000)
+                at.link_state[link] = OPENING  # its CLOSED line was the old link's
+                result = self._dev._cmd(b"AT+CIPSTART=%d,%s" % (link, args), t)[0]
+        except BaseException:
             at.release_link(link)
             raise
         if result != EV_OK:

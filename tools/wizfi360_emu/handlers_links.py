@@ -130,8 +130,9 @@ def cipsend(ctx, cmd):
     ctx.out(b"\r\nRecv %d bytes\r\n" % length)
     if fault == "closed":  # the peer closed the link meanwhile: the data goes nowhere
         ctx.emu.close_link(link, notify=True)
-    ok = fault is None and link.send(data, addr)
-    ctx.final(b"\r\nSEND OK\r\n" if ok else b"\r\nSEND FAIL\r\n")
+    with ctx.emu._uart.lock:  # SEND OK goes out before any answer of the peer's
+        ok = fault is None and link.send(data, addr)
+        ctx.final(b"\r\nSEND OK\r\n" if ok else b"\r\nSEND FAIL\r\n")
 
 
 @handles(b"+CIPCLOSE", form=SET)
