@@ -81,6 +81,13 @@ def is_ip(host):
     return True
 
 
+def _ms(timeout_ms):
+    # A caller's timeout: refused before anything is sent unless a positive int.
+    if not isinstance(timeout_ms, int) or timeout_ms <= 0:
+        raise ValueError("timeout_ms must be a positive int")
+    return timeout_ms
+
+
 class WizFi360:
     """A WizFi360 on a UART.
 
@@ -98,6 +105,7 @@ class WizFi360:
         global _current
         if rx_size < 64 or link_size < 64:
             raise ValueError("buffer sizes must be at least 64 bytes")
+        _ms(timeout_ms)
         self._at = Engine(uart, rx_size, link_size, link_max)
         self._at.on_reboot = self._on_reboot
         self._reset_pin = reset
@@ -180,9 +188,10 @@ class WizFi360:
         self._status = STAT_IDLE
 
     def _cmd(self, cmd, timeout_ms=None, lines=False):
+        timeout_ms = self.timeout_ms if timeout_ms is None else _ms(timeout_ms)
         if self._need_setup:
             self._setup()
-        return self._at.command(cmd, self.timeout_ms if timeout_ms is None else timeout_ms, lines)
+        return self._at.command(cmd, timeout_ms, lines)
 
     def _send(self, link, data, timeout_ms, dest=b""):
         if self._need_setup:

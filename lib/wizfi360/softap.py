@@ -16,6 +16,16 @@ AUTH_WPA2_PSK = 3
 _KEYS = ("ssid", "key", "channel", "security", "max_clients", "hidden")
 
 
+def _check(channel, security, clients):
+    # Manual 3.2.2.23: channel 1-13, ecn 0/2/3 (no WEP), 1-4 stations.
+    if security not in (AUTH_OPEN, AUTH_WPA_PSK, AUTH_WPA2_PSK):
+        raise ValueError("security must be AUTH_OPEN, AUTH_WPA_PSK or AUTH_WPA2_PSK")
+    if not (isinstance(channel, int) and 1 <= channel <= 13):
+        raise ValueError("channel must be 1-13")
+    if not (isinstance(clients, int) and 1 <= clients <= 4):
+        raise ValueError("max_clients must be 1-4")
+
+
 class SoftAP:
     def __init__(self, wifi):
         self._w = wifi
@@ -39,16 +49,13 @@ class SoftAP:
         for k in kwargs:
             if k not in _KEYS:
                 raise ValueError("unknown config param: %s" % k)
+        # The values given are checked before the current ones are asked for.
+        _check(*[kwargs.get(k, d) for k, d in zip(_KEYS[2:5], (1, AUTH_OPEN, 1))])
         cur = list(self._settings(persist)) if len(kwargs) < len(_KEYS) else [None] * 6
         for k, v in kwargs.items():
             cur[_KEYS.index(k)] = v
         ssid, key, channel, security, clients, hidden = cur
-        if security not in (AUTH_OPEN, AUTH_WPA_PSK, AUTH_WPA2_PSK):
-            raise ValueError("security must be AUTH_OPEN, AUTH_WPA_PSK or AUTH_WPA2_PSK")
-        if not (isinstance(channel, int) and 1 <= channel <= 13):
-            raise ValueError("channel must be 1-13")
-        if not (isinstance(clients, int) and 1 <= clients <= 4):
-            raise ValueError("max_clients must be 1-4")
+        _check(channel, security, clients)
         cmd = b"AT+CWSAP%s=%s,%s,%d,%d,%d,%d" % (
             _suffix(persist),
             quote(ssid, "ssid", 32),
@@ -99,7 +106,13 @@ class SoftAP:
             return
         if not (isinstance(lease_min, int) and 1 <= lease_min <= 2880):
             raise ValueError("lease_min must be 1-2880")
-        self._w._ok(b"AT+CWDHCPS%s=1,%d,%s,%s" % (sfx, lease_min, ip_arg(start), ip_arg(end)))
+        first, last = ip_arg(start), ip_arg(end)
+        a = start.split(".")
+        b = end.split(".")
+        n = int(b[3]) - int(a[3]) + 1
+        if a[:3] != b[:3] or not 1 <= n <= 101:  # 3.2.2.21
+            raise ValueError("the pool must be 1-101 addresses, start to end, on one network")
+        self._w._ok(b"AT+CWDHCPS%s=1,%d,%s,%s" % (sfx, lease_min, first, last))
 
     def status(self, param=None):
         # status("stations"): [(mac, ip)] of the clients (AT+CWLIF, 3.2.2.25).

@@ -34,8 +34,10 @@ def ifconfig(w, config, persist):
         w._ok(b"AT+CIPDNS" + sfx + b"=0")
         return None
     ip, mask, gw, dns = config
-    w._ok(b"AT+CIPSTA" + sfx + b"=%s,%s,%s" % (ip_arg(ip), ip_arg(gw), ip_arg(mask)))  # 3.2.2.7
-    w._ok(b"AT+CIPDNS" + sfx + b"=1,%s" % ip_arg(dns))
+    args = b"%s,%s,%s" % (ip_arg(ip), ip_arg(gw), mask_arg(mask))
+    dns = ip_arg(dns)  # all four are checked before anything is sent
+    w._ok(b"AT+CIPSTA" + sfx + b"=" + args)  # 3.2.2.7
+    w._ok(b"AT+CIPDNS" + sfx + b"=1," + dns)
     return None
 
 
@@ -61,6 +63,18 @@ def ip_arg(ip):
     if not isinstance(ip, str) or not wizfi360.is_ip(ip):
         raise ValueError("not an IPv4 address: %r" % (ip,))
     return b'"%s"' % ip.encode()
+
+
+def mask_arg(mask):
+    # A netmask: ones, then zeros.
+    arg = ip_arg(mask)
+    v = 0
+    for part in mask.split("."):
+        v = v << 8 | int(part)
+    inv = ~v & 0xFFFFFFFF
+    if inv & (inv + 1):
+        raise ValueError("not a netmask: %r" % (mask,))
+    return arg
 
 
 def scan(w, timeout_ms):
