@@ -6,7 +6,7 @@
 # _CUR commands; persist=True uses _DEF, which the module saves to flash.
 
 from .escape import quote
-from .station_info import _ipconfig, _suffix, around, ip_arg, mac_bytes, strip_quotes
+from .station_info import _ipconfig, _suffix, around, ip_arg, mac_bytes, mask_arg, strip_quotes
 
 # security= values (the manual's <ecn>; WEP is not offered for a SoftAP).
 AUTH_OPEN = 0
@@ -94,7 +94,7 @@ class SoftAP:
         if config is None:
             return _ipconfig(self._w, b"AT+CIPAP" + sfx + b"?", b"+CIPAP" + sfx + b":", None)
         ip, mask, gw, _ = config
-        self._w._ok(b"AT+CIPAP%s=%s,%s,%s" % (sfx, ip_arg(ip), ip_arg(gw), ip_arg(mask)))
+        self._w._ok(b"AT+CIPAP%s=%s,%s,%s" % (sfx, ip_arg(ip), ip_arg(gw), mask_arg(mask)))
         return None
 
     def dhcp_pool(self, start=None, end=None, lease_min=120, *, persist=False):
@@ -108,7 +108,7 @@ class SoftAP:
             raise ValueError("lease_min must be 1-2880")
         first, last = ip_arg(start), ip_arg(end)
         a = start.split(".")
-        b = end.split(".")
+        b = str(end).split(".")
         n = int(b[3]) - int(a[3]) + 1
         if a[:3] != b[:3] or not 1 <= n <= 101:  # 3.2.2.21
             raise ValueError("the pool must be 1-101 addresses, start to end, on one network")
