@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from wizfi360.engine import CLOSED, FREE, OPEN, OPENING, WIFI_ASSOCIATED, WIFI_DOWN, WIFI_UP, Engine
+from wizfi360.engine import BROKEN, CLOSED, FREE, OPEN, OPENING, WIFI_ASSOCIATED, WIFI_DOWN, WIFI_UP, Engine
 from wizfi360.parser import (
     EV_ALREADY,
     EV_ERROR,
@@ -646,3 +646,28 @@ def test_link_id_out_of_range_does_not_break_the_engine():
     for _ in range(5):
         eng.poll()
     assert eng.command(b"AT", timeout_ms=300)[0] == EV_OK
+
+
+def test_lost_bytes_break_open_links_and_stay_broken():
+    eng, uart = engine()
+    a = eng.claim_link()
+    b = eng.claim_link()
+    eng.link_state[a] = eng.link_state[b] = OPEN
+    # A frame whose next header comes with no CR LF in front: bytes were lost.
+    uart.inject(b"\r\n+IPD,0,3:abc\r\n+IPD,0,5:hel+IPD,1,2:xy\r\n+IPD,0,1:z\r\n")
+    poll_until(eng, lambda: uart.idle())
+    for _ in range(10):
+        eng.poll()
+    assert eng.ring(a).take(100) == b"abc"  # checked before the damage: kept
+    assert eng.parser.damaged == 1
+    assert eng.link_state[a] == eng.link_state[b] == BROKEN
+    assert len(eng.ring(b)) == 0  # nothing after the damage is trusted
+    uart.inject(b"0,CLOSED\r\n")
+    poll_until(eng, lambda: uart.idle())
+    eng.poll()
+    assert eng.link_state[a] == BROKEN  # an EOF would hide the loss
+    uart.inject(b"\r\nready\r\n")
+    poll_until(eng, lambda: eng.reboots == 1)
+    assert eng.link_state[b] == BROKEN
+    eng.release_link(a)
+    assert eng.claim_link() == a and eng.link_state[a] == OPENING  # the ID is reusable

@@ -145,8 +145,8 @@ class Engine:
             if self._waiting:
                 self._busy = True
         elif kind == EV_LINK_CLOSED or kind == EV_LINK_FAIL:
-            if self.link_state[arg] != FREE:
-                self.link_state[arg] = CLOSED
+            if self.link_state[arg] != FREE and self.link_state[arg] != BROKEN:
+                self.link_state[arg] = CLOSED  # BROKEN stays: an EOF would hide the loss
         elif kind == EV_LINK_CONNECT:
             state = self.link_state[arg]
             if state == OPENING:
@@ -177,7 +177,7 @@ class Engine:
         self.reboots += 1
         self.wifi = WIFI_DOWN
         for i in range(LINKS):
-            if self.link_state[i] != FREE:
+            if self.link_state[i] != FREE and self.link_state[i] != BROKEN:
                 self.link_state[i] = CLOSED
         if self._waiting:
             self._final = EV_ERROR
