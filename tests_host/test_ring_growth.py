@@ -14,6 +14,7 @@ class Ring(_Ring):
         self.commit()
         return n
 
+
 FRAME = b"\r\n+IPD,0,300,1.2.3.4,5:" + bytes(range(256)) + bytes(44)
 
 
