@@ -5,6 +5,14 @@
 # Layers, bottom up: ring (byte FIFO) and parser (byte stream -> lines, events,
 # +IPD payload) -> engine (commands, deadlines, links) -> this module and
 # socket (the APIs people use).
+#
+# Heap: the less used methods (ifconfig, scan, config, softap, ping, ntp,
+# time, set_uart) live in station_info, services and softap, which add them
+# to WizFi360 when imported; WizFi360.__getattr__ imports the right one the
+# first time such a method is asked for on an instance. (A subclass that
+# overrides one and calls super() imports its module first.) What start-up,
+# joining and sockets need stays here: loaded later, while a program runs,
+# it would only cut up the heap between the program's buffers.
 
 import sys
 
@@ -15,13 +23,16 @@ if sys.implementation.name == "micropython" and sys.implementation.version < (1,
 
 import errno
 
-from . import engine as _engine
 from .clock import sleep_ms, ticks_add, ticks_ms
-from .engine import WIFI_UP, Engine
+from .engine import WIFI_DOWN, WIFI_UP, Engine
 from .escape import quote, to_bytes, unquote
 from .parser import EV_FAIL, EV_OK
 
 __version__ = "0.1.0"
+
+# The type checker takes this name as true whatever its value: it reads the
+# declarations below, which never run.
+TYPE_CHECKING = False
 
 # status() values, as network.WLAN on the Pico W reports them.
 STAT_IDLE = 0
@@ -30,14 +41,6 @@ STAT_GOT_IP = 3
 STAT_CONNECT_FAIL = -1
 STAT_NO_AP_FOUND = -2
 STAT_WRONG_PASSWORD = -3
-
-# +CWJAP_CUR:<code> (manual 3.2.2.15) -> (errno, reason, status)
-_JOIN_ERRORS = {
-    1: (errno.ETIMEDOUT, "join timed out", STAT_CONNECT_FAIL),
-    2: (errno.EACCES, "wrong password", STAT_WRONG_PASSWORD),
-    3: (errno.ENOENT, "AP not found", STAT_NO_AP_FOUND),
-    4: (errno.ECONNREFUSED, "join failed", STAT_CONNECT_FAIL),
-}
 
 _current = None  # the most recently created WizFi360; wizfi360.socket uses it
 host_socket = None  # the port's own socket module, once install() has replaced it
@@ -121,6 +124,31 @@ class WizFi360:
             self.reset()
         self._setup()
 
+    # Methods defined elsewhere (see the top of this file), and attributes
+    # they set, declared here for the type checker only.
+    if TYPE_CHECKING:
+        from .services import ntp, ping, set_uart, time
+        from .softap import SoftAP, softap
+        from .station_info import config, ifconfig, scan
+
+        _softap: SoftAP | None
+        _baud: int
+
+    if not TYPE_CHECKING:  # hidden from the type checker, which would then accept any name
+
+        def __getattr__(self, name):
+            # Called only for names the class does not have (yet). Compared
+            # one by one: a tuple of names would be one more object on the heap.
+            if name == "ifconfig" or name == "scan" or name == "config":
+                from . import station_info  # noqa: F401
+            elif name == "ping" or name == "ntp" or name == "time" or name == "set_uart":
+                from . import services  # noqa: F401
+            elif name == "softap":
+                from . import softap  # noqa: F401
+            else:
+                raise AttributeError(name)
+            return getattr(self, name)
+
     # -- start-up --------------------------------------------------------
 
     def reset(self, timeout_ms=5000):
@@ -163,13 +191,16 @@ class WizFi360:
         self._need_setup = False
         self._sync()
         self._ok(b"ATE0")
-        if self._at.command(b"AT+CIPMUX=1")[0] != EV_OK:
+        mux = b"AT+CIPMUX=1"
+        if self._at.command(mux)[0] != EV_OK:
             self._at.command(b"AT+CIPCLOSE=5")  # links left open by an earlier run
-            self._ok(b"AT+CIPMUX=1")
+            self._ok(mux)
         self._ok(b"AT+CIPDINFO=1")
         # Joined already (auto-connect, or a host restart)? (3.2.3.7)
+        # STATUS:2 got an address, 3 links open, 4 links closed. (Split when
+        # run: a constant tuple would stay on the heap.)
         st = self._query(b"AT+CIPSTATUS", b"STATUS:")
-        if st and st[0].strip() in (b"2", b"3", b"4"):
+        if st and st[0].strip() in b"2 3 4".split():
             self._at.wifi = WIFI_UP
             self._status = STAT_GOT_IP
         self._mode(self._sta, self._ap)
@@ -193,7 +224,7 @@ class WizFi360:
             self._setup()
         return self._at.command(cmd, timeout_ms, lines)
 
-    def _send(self, link, data, timeout_ms, dest=b""):
+    def _send(self, link, data, timeout_ms, dest):
         if self._need_setup:
             self._setup()
         return self._at.send(link, data, timeout_ms, dest)
@@ -248,7 +279,7 @@ class WizFi360:
             if self._sta:
                 self._cmd(b"AT+CWQAP")
             self._mode(False, self._ap)
-            self._at.wifi = _engine.WIFI_DOWN
+            self._at.wifi = WIFI_DOWN
             self._status = STAT_IDLE
         return None
 
@@ -257,8 +288,7 @@ class WizFi360:
         # assigned; raises OSError naming the reason otherwise. persist=True
         # uses AT+CWJAP_DEF (3.2.2.16): the module keeps the AP in flash and
         # joins it again after a reset when auto-connect is on.
-        if not isinstance(timeout_ms, int) or timeout_ms <= 0:
-            raise ValueError("timeout_ms must be a positive int")
+        _ms(timeout_ms)
         head = b"AT+CWJAP_DEF=" if persist else b"AT+CWJAP_CUR="
         parts = [head, quote(ssid, "ssid", 32), b",", quote(b"" if key is None else key, "key", 64, 0)]
         if bssid is not None:
@@ -288,12 +318,24 @@ class WizFi360:
                     pass
         if result != EV_FAIL:
             code = 4
-        err, reason, self._status = _JOIN_ERRORS.get(code, _JOIN_ERRORS[4])
+        # +CWJAP_CUR:<code> (3.2.2.15): 1 timed out, 2 wrong password, 3 AP
+        # not found, 4 (or anything else) failed. (Not a table: one on the
+        # heap for good, where this runs only when a join fails.)
+        status = STAT_CONNECT_FAIL
+        if code == 1:
+            err, reason = errno.ETIMEDOUT, "join timed out"
+        elif code == 2:
+            err, reason, status = errno.EACCES, "wrong password", STAT_WRONG_PASSWORD
+        elif code == 3:
+            err, reason, status = errno.ENOENT, "AP not found", STAT_NO_AP_FOUND
+        else:
+            err, reason = errno.ECONNREFUSED, "join failed"
+        self._status = status
         raise OSError(err, reason)
 
     def disconnect(self):
         self._cmd(b"AT+CWQAP")  # 3.2.2.18
-        self._at.wifi = _engine.WIFI_DOWN
+        self._at.wifi = WIFI_DOWN
         self._status = STAT_IDLE
 
     def isconnected(self):
@@ -311,65 +353,6 @@ class WizFi360:
         from .station_info import status
 
         return status(self, param)
-
-    # Less used queries live in station_info, imported on first use so
-    # that they cost no heap until then.
-
-    def ifconfig(self, config=None, *, persist=False):
-        # (ip, netmask, gateway, dns) as strings (3.2.2.7, 3.2.2.5); with a
-        # 4-tuple, a static address and DNS server; with "dhcp", DHCP again.
-        from .station_info import ifconfig
-
-        return ifconfig(self, config, persist)
-
-    def scan(self, timeout_ms=15000):
-        # [(ssid, bssid, channel, rssi, security, hidden)] like network.WLAN.scan().
-        from .station_info import scan
-
-        return scan(self, timeout_ms)
-
-    def config(self, *args, persist=False, **kwargs):
-        # config("mac" | "hostname" | "ssid"); config(hostname=..., mac=...,
-        # autoconnect=...). persist=True writes the _DEF (flash) forms.
-        from .station_info import config
-
-        return config(self, args, kwargs, persist)
-
-    # -- SoftAP and module services, loaded on first use -----------------------
-
-    def softap(self):
-        # The module's access point, shaped like network.WLAN(network.AP_IF).
-        if self._softap is None:
-            from .softap import SoftAP
-
-            self._softap = SoftAP(self)
-        return self._softap
-
-    def ping(self, host, timeout_ms=10000):
-        # Round trip to host in milliseconds (AT+PING, 3.2.4.4).
-        from .services import ping
-
-        return ping(self, host, timeout_ms)
-
-    def ntp(self, enable=True, tz=0, servers=()):
-        # SNTP on the module (AT+CIPSNTPCFG, 3.2.4.5): time zone in hours.
-        from .services import ntp
-
-        ntp(self, enable, tz, servers)
-
-    def time(self, set_rtc=True):
-        # The module's clock (AT+CIPSNTPTIME?, 3.2.4.6) as (year, month, day,
-        # hour, minute, second, weekday 0=Monday, yearday); sets machine.RTC
-        # too where there is one.
-        from .services import module_time
-
-        return module_time(self, set_rtc)
-
-    def set_uart(self, baudrate, flow=False):
-        # AT+UART_CUR (3.2.1.5) and the host UART's init() in step.
-        from .services import set_uart
-
-        set_uart(self, baudrate, flow)
 
     # -- names -----------------------------------------------------------
 

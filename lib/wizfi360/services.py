@@ -1,8 +1,10 @@
-# Module services, loaded on first use: ping (manual 3.2.4.4), SNTP and the
-# module's clock (3.2.4.5, 3.2.4.6), and the UART rate (3.2.1.5).
+# Module services, WizFi360 methods loaded on first use: ping (manual
+# 3.2.4.4), SNTP and the module's clock (3.2.4.5, 3.2.4.6), and the UART rate
+# (3.2.1.5). They are added to WizFi360 at the bottom.
 
 import errno
 
+from . import WizFi360
 from .clock import sleep_ms
 from .escape import quote
 from .parser import EV_OK
@@ -30,33 +32,37 @@ _BAUDS = (
 )
 
 
-def ping(w, host, timeout_ms):
-    # +<ms> then OK, or ERROR when the host does not answer.
-    result, out = w._cmd(b"AT+PING=" + quote(host, "host", 63), timeout_ms, True)
+def ping(self: WizFi360, host, timeout_ms=10000):
+    # Round trip to host in milliseconds (AT+PING, 3.2.4.4): +<ms> then OK,
+    # or ERROR when the host does not answer.
+    result, out = self._cmd(b"AT+PING=" + quote(host, "host", 63), timeout_ms, True)
     if result == EV_OK:
-        for ln in out:
+        for ln in out or ():  # never None with lines=True
             if ln[:1] == b"+":
                 return int(ln[1:])
     raise OSError(errno.EHOSTUNREACH, "no reply from %s" % host)
 
 
-def ntp(w, enable, tz, servers):
+def ntp(self: WizFi360, enable=True, tz=0, servers=()):
+    # SNTP on the module (AT+CIPSNTPCFG, 3.2.4.5): time zone in hours.
     if not (isinstance(tz, int) and -11 <= tz <= 13):
         raise ValueError("tz must be an int -11 to 13")
     if len(servers) > 3:
         raise ValueError("at most 3 servers")
     if not enable:
-        w._ok(b"AT+CIPSNTPCFG=0")
+        self._ok(b"AT+CIPSNTPCFG=0")
         return
     parts = [b"AT+CIPSNTPCFG=1,%d" % tz]
     for s in servers:
         parts.append(quote(s, "server", 63))
-    w._ok(b",".join(parts))
+    self._ok(b",".join(parts))
 
 
-def module_time(w, set_rtc):
-    # "+CIPSNTPTIME:Thu Jan 01 00:00:00 1970" -> a time tuple.
-    out = w._query(b"AT+CIPSNTPTIME?", b"+CIPSNTPTIME:")
+def time(self: WizFi360, set_rtc=True):
+    # The module's clock (AT+CIPSNTPTIME?, 3.2.4.6) as (year, month, day,
+    # hour, minute, second, weekday 0=Monday, yearday); sets machine.RTC
+    # too where there is one. "+CIPSNTPTIME:Thu Jan 01 00:00:00 1970".
+    out = self._query(b"AT+CIPSNTPTIME?", b"+CIPSNTPTIME:")
     if not out:
         raise OSError(errno.EIO, "no time from the module")
     f = out[0].split()
@@ -86,26 +92,27 @@ def _month_days(year, month):
     return 30 if month in (4, 6, 9, 11) else 31
 
 
-def set_uart(w, baudrate, flow):
-    # The module answers OK at the old rate, then switches; the host UART
-    # follows (uart.init, where it has one). If the module does not answer
-    # at the new rate, the host goes back to the old one and says so.
+def set_uart(self: WizFi360, baudrate, flow=False):
+    # AT+UART_CUR (3.2.1.5) and the host UART's init() in step. The module
+    # answers OK at the old rate, then switches; the host UART follows
+    # (uart.init, where it has one). If the module does not answer at the
+    # new rate, the host goes back to the old one and says so.
     if baudrate not in _BAUDS:
         raise ValueError("baud rate must be one of %s" % (_BAUDS,))
-    uart = w._at.uart
-    old = getattr(w, "_baud", 115200)
-    w._ok(b"AT+UART_CUR=%d,8,1,0,%d" % (baudrate, 1 if flow else 0))
+    uart = self._at.uart
+    old = getattr(self, "_baud", 115200)
+    self._ok(b"AT+UART_CUR=%d,8,1,0,%d" % (baudrate, 1 if flow else 0))
     init = getattr(uart, "init", None)
     if init is not None:
         sleep_ms(20)  # let the OK leave at the old rate before switching
         init(baudrate=baudrate, flow=_flow(uart, flow))
     try:
-        w._sync(1000)
+        self._sync(1000)
     except OSError:
         if init is not None:
             init(baudrate=old, flow=0)
         raise OSError(errno.EIO, "module not answering at %d baud; host UART back at %d" % (baudrate, old))
-    w._baud = baudrate
+    self._baud = baudrate
 
 
 def _flow(uart, on):
@@ -113,3 +120,9 @@ def _flow(uart, on):
     if not on:
         return 0
     return getattr(uart, "RTS", 0) | getattr(uart, "CTS", 0)
+
+
+WizFi360.ping = ping
+WizFi360.ntp = ntp
+WizFi360.time = time
+WizFi360.set_uart = set_uart

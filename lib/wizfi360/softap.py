@@ -5,6 +5,7 @@
 # Station and SoftAP can run at once (AT+CWMODE_CUR=3). Settings use the
 # _CUR commands; persist=True uses _DEF, which the module saves to flash.
 
+from . import WizFi360
 from .escape import quote
 from .station_info import _ipconfig, _suffix, around, ip_arg, mac_bytes, mask_arg, strip_quotes
 
@@ -130,3 +131,14 @@ class SoftAP:
 
     def isconnected(self):
         return bool(self.status("stations"))
+
+
+def softap(self: WizFi360):
+    # WizFi360.softap(): the module's access point, shaped like
+    # network.WLAN(network.AP_IF); one object per WizFi360.
+    if self._softap is None:
+        self._softap = SoftAP(self)
+    return self._softap
+
+
+WizFi360.softap = softap

@@ -2,14 +2,17 @@
 # first use: ifconfig (manual 3.2.2.3, 3.2.2.5, 3.2.2.7), scan (3.2.2.13),
 # config (3.2.2.9, 3.2.2.15, 3.2.2.17, 3.2.2.26), status("rssi"), and MAC
 # address text. persist=True picks the _DEF commands, which the module also
-# saves to flash; the default _CUR ones last until the module resets.
+# saves to flash; the default _CUR ones last until the module resets. The
+# methods are added to WizFi360 at the bottom.
 
 import errno
 
+from . import WizFi360, is_ip
 from .escape import quote, unquote
 
 
-def status(w, param):
+def status(w: WizFi360, param):
+    # status(param) for any param but None.
     if param == "rssi":
         info = w._query(b"AT+CWJAP_CUR?", b"+CWJAP_CUR:")
         if not info:
@@ -25,19 +28,21 @@ def _suffix(persist):
     return b"_DEF" if persist else b"_CUR"
 
 
-def ifconfig(w, config, persist):
+def ifconfig(self: WizFi360, config=None, *, persist=False):
+    # (ip, netmask, gateway, dns) as strings (3.2.2.7, 3.2.2.5); with a
+    # 4-tuple, a static address and DNS server; with "dhcp", DHCP again.
     sfx = _suffix(persist)
     if config is None:
-        return _ipconfig(w, b"AT+CIPSTA" + sfx + b"?", b"+CIPSTA" + sfx + b":", b"+CIPDNS_CUR:")
+        return _ipconfig(self, b"AT+CIPSTA" + sfx + b"?", b"+CIPSTA" + sfx + b":", b"+CIPDNS_CUR:")
     if config == "dhcp":  # 3.2.2.3: DHCP on again; DNS from DHCP (3.2.2.5)
-        w._ok(b"AT+CWDHCP" + sfx + b"=1,1")
-        w._ok(b"AT+CIPDNS" + sfx + b"=0")
+        self._ok(b"AT+CWDHCP" + sfx + b"=1,1")
+        self._ok(b"AT+CIPDNS" + sfx + b"=0")
         return None
     ip, mask, gw, dns = config
     args = b"%s,%s,%s" % (ip_arg(ip), ip_arg(gw), mask_arg(mask))
     dns = ip_arg(dns)  # all four are checked before anything is sent
-    w._ok(b"AT+CIPSTA" + sfx + b"=" + args)  # 3.2.2.7
-    w._ok(b"AT+CIPDNS" + sfx + b"=1," + dns)
+    self._ok(b"AT+CIPSTA" + sfx + b"=" + args)  # 3.2.2.7
+    self._ok(b"AT+CIPDNS" + sfx + b"=1," + dns)
     return None
 
 
@@ -58,9 +63,7 @@ def _ipconfig(w, query, prefix, dns_prefix):
 
 def ip_arg(ip):
     # A dotted quad, checked, as a quoted AT parameter.
-    import wizfi360
-
-    if not isinstance(ip, str) or not wizfi360.is_ip(ip):
+    if not isinstance(ip, str) or not is_ip(ip):
         raise ValueError("not an IPv4 address: %r" % (ip,))
     return b'"%s"' % ip.encode()
 
@@ -77,9 +80,10 @@ def mask_arg(mask):
     return arg
 
 
-def scan(w, timeout_ms):
+def scan(self: WizFi360, timeout_ms=15000):
+    # [(ssid, bssid, channel, rssi, security, hidden)] like network.WLAN.scan().
     found = []
-    for ln in w._query(b"AT+CWLAP", b"+CWLAP:", timeout_ms):
+    for ln in self._query(b"AT+CWLAP", b"+CWLAP:", timeout_ms):
         s = ln.find(b"(")
         e = ln.rfind(b")")
         if s < 0 or e < s:
@@ -98,7 +102,9 @@ def scan(w, timeout_ms):
     return found
 
 
-def config(w, args, kwargs, persist):
+def config(self: WizFi360, *args, persist=False, **kwargs):
+    # config("mac" | "hostname" | "ssid"); config(hostname=..., mac=...,
+    # autoconnect=...). persist=True writes the _DEF (flash) forms.
     if args and kwargs:
         raise TypeError("get or set, not both")
     sfx = _suffix(persist)
@@ -114,19 +120,19 @@ def config(w, args, kwargs, persist):
             else:
                 raise ValueError("unknown config param: %s" % k)
         for c in cmds:
-            w._ok(c)
+            self._ok(c)
         return None
     if len(args) != 1:
         raise TypeError("config() takes one parameter name")
     k = args[0]
     if k == "mac":
-        out = w._query(b"AT+CIPSTAMAC" + sfx + b"?", b"+CIPSTAMAC" + sfx + b":")
+        out = self._query(b"AT+CIPSTAMAC" + sfx + b"?", b"+CIPSTAMAC" + sfx + b":")
         return mac_bytes(unquote(out[0], 0, len(out[0]))) if out else b""
     if k == "hostname":
-        out = w._query(b"AT+CWHOSTNAME?", b"+CWHOSTNAME:")
+        out = self._query(b"AT+CWHOSTNAME?", b"+CWHOSTNAME:")
         return unquote(out[0], 0, len(out[0])).decode() if out else ""
     if k in ("ssid", "essid"):
-        out = w._query(b"AT+CWJAP_CUR?", b"+CWJAP_CUR:")
+        out = self._query(b"AT+CWJAP_CUR?", b"+CWJAP_CUR:")
         if not out:
             return ""
         f = around(out[0], 0, 3)
@@ -176,3 +182,8 @@ def mac_bytes(text):
             raise ValueError("bad MAC address")
         out[i] = int(p, 16)
     return bytes(out)
+
+
+WizFi360.ifconfig = ifconfig
+WizFi360.scan = scan
+WizFi360.config = config
