@@ -1,4 +1,4 @@
-# heapsize: 96K
+# heapsize: 160K
 # Wi-Fi station API against the emulator (or a real module and AP on a board).
 import errno
 

@@ -1,4 +1,4 @@
-# heapsize: 128K
+# heapsize: 192K
 # TCP sockets: DNS, a 256 KB binary echo on two links at once, errors.
 import errno
 

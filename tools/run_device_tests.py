@@ -14,7 +14,8 @@ port that refuses connections, all on 127.0.0.1, and runs as
 WIZFI_EMU_PORT, WIZFI_ECHO_PORT, WIZFI_REFUSED_PORT, WIZFI_SSID, WIZFI_KEY set;
 WIZFI_EMU_CONTROL is the port of the emulator's control channel, through which
 the file switches faults on (board.emu(), wizfi360_emu/control.py).
-The heap is 256K unless the file's leading comments say e.g. `# heapsize: 64K`.
+The heap is 256K unless the file's leading comments say e.g. `# heapsize: 64K`;
+the emulator's line is unpaced unless they say e.g. `# baud: 921600`.
 A file whose leading comments say `# mpy: yes` runs on the package compiled to
 .mpy instead: lib/wizfi360 and the test helpers (harness, board) are compiled
 once per run with mpy-cross (-march of the micropython binary, for the viper
@@ -50,6 +51,7 @@ KEY = "wizfi360pass"
 DEFAULT_HEAP = "256K"
 HEAP_RE = re.compile(r"#\s*heapsize:\s*(\d+[KkMm]?)\s*$")
 MPY_RE = re.compile(r"#\s*mpy:\s*yes\s*$")
+BAUD_RE = re.compile(r"#\s*baud:\s*(\d+)\s*$")
 BUILD_MPY = ROOT / "build" / "mpy"
 MPY_HELPERS = ("harness.py", "board.py")  # tests_device modules compiled along with the package
 RESULT_RE = re.compile(r"^RESULT (\d+) (\d+)\s*$", re.M)
@@ -114,7 +116,7 @@ class RefusedPort:
         self._sock.close()
 
 
-def start_emulator():
+def start_emulator(baud=None):
     if str(TOOLS) not in sys.path:
         sys.path.insert(0, str(TOOLS))
     from wizfi360_emu import AccessPoint, Emulator
@@ -123,7 +125,11 @@ def start_emulator():
     # tests_device/test_station.py joins it (a board's test AP can mimic it).
     aps = [AccessPoint(SSID, KEY), AccessPoint('a"b\\c,d', 'p"w\\d,1', bssid="02:00:00:00:00:02")]
     emu = Emulator(
-        aps=aps, tcp_port=0, dns_map={"echo.test": "127.0.0.1", "tls.test": "127.0.0.1"}, control_port=0
+        aps=aps,
+        tcp_port=0,
+        dns_map={"echo.test": "127.0.0.1", "tls.test": "127.0.0.1"},
+        control_port=0,
+        baud=baud,
     )
     emu.start()
     return emu
@@ -164,6 +170,13 @@ def heapsize(path):
     """The `# heapsize: 64K` from the file's leading comment block, else the default."""
     m = leading_comment(path, HEAP_RE)
     return m.group(1).upper() if m else DEFAULT_HEAP
+
+
+def baud(path):
+    """The `# baud: 921600` from the file's leading comment block (the emulator's
+    line is then paced to that rate), else None (unpaced)."""
+    m = leading_comment(path, BAUD_RE)
+    return int(m.group(1)) if m else None
 
 
 def wants_mpy(path):
@@ -280,7 +293,7 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None):
     emu = echo = refused = udp = tls = http = https = None
     try:
         try:
-            emu = start_emulator()
+            emu = start_emulator(baud(path))
             echo = EchoServer()
             refused = RefusedPort()
             from testservers import HttpServer, TlsEcho, UdpEcho
