@@ -7,7 +7,13 @@
 #   MEM device <bytes>      one WizFi360 on a MemModule, started up
 #   MEM socket <bytes>...   each of five sockets opened in turn (connect())
 #   MEM cycle <bytes>       growth over 20 more sockets opened and closed
+#
+# With the path of a ROMFS image (mpremote romfs build) as its argument it
+# mounts that at /rom first and imports the package from there, as a board
+# whose firmware has ROMFS does after `mpremote romfs deploy`: the bytecode
+# runs in place. The image stands for flash: it is read before the baseline.
 import gc
+import sys
 
 
 def live():
@@ -16,6 +22,13 @@ def live():
 
 
 def main():
+    if len(sys.argv) > 1:
+        import vfs
+
+        with open(sys.argv[1], "rb") as f:
+            image = f.read()
+        vfs.mount(vfs.VfsRom(image), "/rom")
+        sys.path.insert(0, "/rom")
     base = live()
     import wizfi360
     from wizfi360 import socket

@@ -21,6 +21,7 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import socketserver
 import subprocess
 import sys
@@ -237,10 +238,24 @@ def end_to_end(micropython, mpy_dir, runs, sizes, ceiling_sizes, results):
         server.stop()
 
 
+def romfs_image(mpy_dir):
+    """A ROMFS image (mpremote romfs build) of the package's .mpy files."""
+    out = ROOT / "build" / "bench" / "wizfi360.romfs"
+    src = ROOT / "build" / "bench" / "romfs"
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.copytree(Path(mpy_dir) / "wizfi360", src / "wizfi360")
+    mpremote = rdt.find_tool("mpremote")
+    subprocess.run([mpremote, "romfs", "-o", str(out), "build", str(src)], check=True, capture_output=True)
+    return out
+
+
 def memory(micropython, mpy_dir, results):
-    say("memory: import, WizFi360, sockets (.py and .mpy)")
-    for kind, path in (("py", ROOT / "lib"), ("mpy", mpy_dir)):
-        out = run([micropython, str(BENCH / "memuse.py")], [path, BENCH])
+    say("memory: import, WizFi360, sockets (.py, .mpy, .mpy in a ROMFS)")
+    for kind, path in (("py", ROOT / "lib"), ("mpy", mpy_dir), ("romfs", None)):
+        cmd = [micropython, str(BENCH / "memuse.py")]
+        if path is None:
+            cmd.append(str(romfs_image(mpy_dir)))
+        out = run(cmd, [path, BENCH] if path is not None else [BENCH])
         for what, *values in lines(out, "MEM"):
             results["mem"][(kind, what)] = [int(v) for v in values]
 
