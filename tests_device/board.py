@@ -106,6 +106,26 @@ def make_wifi(connect=False):
     return wifi
 
 
+_fresh_uart = None
+
+
+def fresh_wifi(uart=None, **driver_kw):
+    """A new wizfi360.WizFi360 (driver_kw: its keyword arguments) on `uart`, or on a
+    new make_uart(), joined to settings()' AP. The UART the previous call made or
+    was given is closed first: off-board, each new one takes over the emulator's."""
+    global _fresh_uart
+    import wizfi360
+
+    if _fresh_uart is not None:
+        _fresh_uart.close()
+    _fresh_uart = make_uart() if uart is None else uart
+    w = wizfi360.WizFi360(_fresh_uart, **driver_kw)
+    w.active(True)
+    s = settings()
+    w.connect(s["ssid"], s["key"])
+    return w
+
+
 _shared = None
 
 

@@ -6,7 +6,6 @@ import errno
 
 import board
 import harness
-import wizfi360
 from harness import eq, raises, true
 from wizfi360 import socket
 
@@ -27,23 +26,12 @@ SLACK_MS = 3000  # what a deadline may be overrun by: these are not timing tests
 # --- helpers ------------------------------------------------------------------
 
 
-_uart = None
-
-
 def _wifi():
     # A new driver for each test, joined, with no fault left on: a test that
     # fails half way (a link lost, the module out of step) cannot make the
     # next one fail too. Each driver takes over the emulator's UART.
-    global _uart
     board.emu("clear")
-    if _uart is not None:
-        _uart.close()
-    _uart = board.make_uart()
-    w = wizfi360.WizFi360(_uart)
-    w.active(True)
-    s = board.settings()
-    w.connect(s["ssid"], s["key"])
-    return w
+    return board.fresh_wifi()
 
 
 def _echo_socket(timeout=5):

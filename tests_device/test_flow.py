@@ -19,17 +19,12 @@ _REF = bytes(range(_PERIOD)) * 10  # any offset's next 2 KB are a slice of it
 
 
 def _driver(**uart_kw):
-    import wizfi360
     from wizfi360.hostuart import SocketUART
 
     if board.ON_BOARD:
         raise OSError("needs the emulator")
     uart = SocketUART(board.EMU_HOST, int(board._env("WIZFI_EMU_PORT")), **uart_kw)
-    w = wizfi360.WizFi360(uart, link_max=32 * 1024)
-    w.active(True)
-    s = board.settings()
-    w.connect(s["ssid"], s["key"])
-    return w, uart
+    return board.fresh_wifi(uart, link_max=32 * 1024), uart
 
 
 def _request(socket, n):

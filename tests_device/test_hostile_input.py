@@ -41,13 +41,9 @@ def _q(s):
     return bytes(out)
 
 
-_uart = None
-
-
 def _wifi():
     # Off-board: the module reset (settings from earlier tests gone) and a new
     # driver joined to it, so that each test counts only its own commands.
-    global _uart
     if not WIRE:
         w = board.wifi()
         if not w.isconnected():  # an earlier test's failed joins left it
@@ -56,14 +52,7 @@ def _wifi():
         return w
     board.emu("clear")
     board.emu("reboot")
-    if _uart is not None:
-        _uart.close()
-    _uart = board.make_uart()
-    w = wizfi360.WizFi360(_uart)
-    w.active(True)
-    s = board.settings()
-    w.connect(s["ssid"], s["key"])
-    return w
+    return board.fresh_wifi()
 
 
 MARKER = b"AT+CWHOSTNAME?"  # what config("hostname") sends (manual 3.2.2.26)

@@ -1,19 +1,9 @@
 """A full link ring grows while the driver waits for something behind its data, and only then."""
 
+from test_ring import Ring  # put() commits at once
+
 from wizfi360.engine import Engine
 from wizfi360.parser import EV_OK, EV_SEND_OK
-from wizfi360.ring import Ring as _Ring
-
-
-class Ring(_Ring):
-    """A Ring whose put() commits at once, for the tests of the FIFO itself
-    (the pending region has tests of its own)."""
-
-    def put(self, src, off, n):
-        n = super().put(src, off, n)
-        self.commit()
-        return n
-
 
 FRAME = b"\r\n+IPD,0,300,1.2.3.4,5:" + bytes(range(256)) + bytes(44)
 
