@@ -49,3 +49,26 @@ def wifi(driver):
     """The same, joined to the AP."""
     driver.connect(SSID, KEY)
     return driver
+
+
+# A TCP server on 127.0.0.1 for the emulator's links to talk to (the raw-AT
+# tests of the emulator: test_emulator*.py).
+
+
+@pytest.fixture
+def peer():
+    from test_emulator import Peer
+
+    p = Peer()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def echo_peer():
+    """A peer that echoes what it gets."""
+    from test_emulator import Peer
+
+    p = Peer(echo=True)
+    yield p
+    p.close()

@@ -218,20 +218,6 @@ def client(emu):
     c.close()
 
 
-@pytest.fixture
-def echo_peer():
-    p = Peer(echo=True)
-    yield p
-    p.close()
-
-
-@pytest.fixture
-def peer():
-    p = Peer()
-    yield p
-    p.close()
-
-
 def join(c, mux=1, dinfo=1):
     """Echo off, link mode, joined to WizFiTest."""
     c.cmd(b"ATE0")

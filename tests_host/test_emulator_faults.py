@@ -6,7 +6,7 @@ import time
 
 import emulator as cli
 import pytest
-from test_emulator import ERROR, OK, Client, Peer, join, start_link
+from test_emulator import ERROR, OK, Client, join, start_link
 
 from wizfi360_emu import AccessPoint, Emulator
 from wizfi360_emu.control import COMMANDS
@@ -56,20 +56,6 @@ def c(emu):
     join(client)
     yield client
     client.close()
-
-
-@pytest.fixture
-def echo_peer():
-    p = Peer(echo=True)
-    yield p
-    p.close()
-
-
-@pytest.fixture
-def peer():
-    p = Peer()
-    yield p
-    p.close()
 
 
 def state(ctl):
