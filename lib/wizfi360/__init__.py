@@ -23,10 +23,29 @@ if sys.implementation.name == "micropython" and sys.implementation.version < (1,
 
 import errno
 
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
+except ImportError:
+
+    def const(x):
+        return x
+
+
 from .clock import sleep_ms, ticks_add, ticks_ms
-from .engine import WIFI_DOWN, WIFI_UP, Engine
+from .engine import Engine
 from .escape import quote, to_bytes, unquote
-from .parser import EV_FAIL, EV_OK
+
+# Private copies of parser.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by parser.py and
+# must match (tests_host/test_const_copies.py checks).
+_EV_OK = const(1)
+_EV_FAIL = const(3)
+
+# Private copies of engine.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by engine.py and
+# must match (tests_host/test_const_copies.py checks).
+_WIFI_DOWN = const(0)
+_WIFI_UP = const(2)
 
 __version__ = "0.1.0"
 
@@ -178,7 +197,7 @@ class WizFi360:
         at = self._at
         while True:
             try:
-                if at.command(b"AT", 300)[0] == EV_OK:
+                if at.command(b"AT", 300)[0] == _EV_OK:
                     return
             except OSError:
                 at.forget_timeout()
@@ -192,7 +211,7 @@ class WizFi360:
         self._sync()
         self._ok(b"ATE0")
         mux = b"AT+CIPMUX=1"
-        if self._at.command(mux)[0] != EV_OK:
+        if self._at.command(mux)[0] != _EV_OK:
             self._at.command(b"AT+CIPCLOSE=5")  # links left open by an earlier run
             self._ok(mux)
         self._ok(b"AT+CIPDINFO=1")
@@ -201,7 +220,7 @@ class WizFi360:
         # run: a constant tuple would stay on the heap.)
         st = self._query(b"AT+CIPSTATUS", b"STATUS:")
         if st and st[0].strip() in b"2 3 4".split():
-            self._at.wifi = WIFI_UP
+            self._at.wifi = _WIFI_UP
             self._status = STAT_GOT_IP
         self._mode(self._sta, self._ap)
 
@@ -232,7 +251,7 @@ class WizFi360:
     def _ok(self, cmd, timeout_ms=None, lines=False):
         # Run a command that must answer OK; returns its output lines.
         result, out = self._cmd(cmd, timeout_ms, lines)
-        if result != EV_OK:
+        if result != _EV_OK:
             raise OSError(errno.EIO, "%s failed" % cmd.decode())
         return out
 
@@ -279,7 +298,7 @@ class WizFi360:
             if self._sta:
                 self._cmd(b"AT+CWQAP")
             self._mode(False, self._ap)
-            self._at.wifi = WIFI_DOWN
+            self._at.wifi = _WIFI_DOWN
             self._status = STAT_IDLE
         return None
 
@@ -305,8 +324,8 @@ class WizFi360:
         except OSError:
             self._status = STAT_CONNECT_FAIL
             raise OSError(errno.ETIMEDOUT, "join timed out")
-        if result == EV_OK:
-            self._at.wifi = WIFI_UP
+        if result == _EV_OK:
+            self._at.wifi = _WIFI_UP
             self._status = STAT_GOT_IP
             return
         code = 4
@@ -316,7 +335,7 @@ class WizFi360:
                     code = int(ln[ln.find(b":") + 1 :])
                 except ValueError:
                     pass
-        if result != EV_FAIL:
+        if result != _EV_FAIL:
             code = 4
         # +CWJAP_CUR:<code> (3.2.2.15): 1 timed out, 2 wrong password, 3 AP
         # not found, 4 (or anything else) failed. (Not a table: one on the
@@ -335,17 +354,17 @@ class WizFi360:
 
     def disconnect(self):
         self._cmd(b"AT+CWQAP")  # 3.2.2.18
-        self._at.wifi = WIFI_DOWN
+        self._at.wifi = _WIFI_DOWN
         self._status = STAT_IDLE
 
     def isconnected(self):
         self._at.poll()  # take in WIFI DISCONNECT and friends first
-        return self._at.wifi == WIFI_UP
+        return self._at.wifi == _WIFI_UP
 
     def status(self, param=None):
         if param is None:
             self._at.poll()
-            if self._at.wifi == WIFI_UP:
+            if self._at.wifi == _WIFI_UP:
                 return STAT_GOT_IP
             if self._status == STAT_GOT_IP:
                 self._status = STAT_IDLE  # the AP went away
@@ -365,7 +384,7 @@ class WizFi360:
             return host
         cmd = b"AT+CIPDOMAIN=" + quote(host, "host", 63)
         result, out = self._cmd(cmd, 15000, True)
-        if result == EV_OK:
+        if result == _EV_OK:
             for ln in out or ():  # never None with lines=True
                 if ln.startswith(b"+CIPDOMAIN:"):
                     ip = unquote(ln, 11, len(ln)).decode().strip()  # quoted or not (module-notes)

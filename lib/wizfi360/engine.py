@@ -19,47 +19,63 @@ except ImportError:
 import errno
 
 from .clock import pause, ticks_add, ticks_diff, ticks_ms
-from .parser import (
-    EV_ALREADY,
-    EV_BUSY,
-    EV_DAMAGED,
-    EV_ERROR,
-    EV_LINE,
-    EV_LINK_CLOSED,
-    EV_LINK_CONNECT,
-    EV_LINK_FAIL,
-    EV_OK,
-    EV_PROMPT,
-    EV_READY,
-    EV_WIFI_CONNECTED,
-    EV_WIFI_DISCONNECT,
-    EV_WIFI_GOT_IP,
-    Parser,
-)
+from .parser import Parser
 from .ring import Ring
+
+# Private copies of parser.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by parser.py and
+# must match (tests_host/test_const_copies.py checks).
+_EV_LINE = const(0)
+_EV_OK = const(1)
+_EV_ERROR = const(2)
+_EV_ALREADY = const(6)
+_EV_PROMPT = const(7)
+_EV_BUSY = const(9)
+_EV_READY = const(10)
+_EV_WIFI_CONNECTED = const(11)
+_EV_WIFI_GOT_IP = const(12)
+_EV_WIFI_DISCONNECT = const(13)
+_EV_LINK_CONNECT = const(14)
+_EV_LINK_CLOSED = const(15)
+_EV_LINK_FAIL = const(17)
+_EV_DAMAGED = const(18)
 
 # For the type checker only (see parser.py).
 _TYPE_CHECKING = const(0)
 if _TYPE_CHECKING:
     from typing import Callable
 
-LINKS = const(5)  # link IDs 0-4 (manual 3.2.3.5)
+# The constants below up to _WIFI_UP are private like parser.py's (folded at
+# compile time, no global, no interned name); socket.py and the others hold
+# private copies of those they use, consts.py the public names (OPEN, ...),
+# which __getattr__ below hands out. All copies must match these values
+# (tests_host/test_const_copies.py checks).
+_LINKS = const(5)  # link IDs 0-4 (manual 3.2.3.5)
 
 # Link states.
-FREE = const(0)
-OPENING = const(1)
-OPEN = const(2)
-CLOSED = const(3)  # closed by the peer or the module; data may still be unread
-BROKEN = const(4)  # open, but bytes were lost on the UART; data before the loss may be unread
+_FREE = const(0)
+_OPENING = const(1)
+_OPEN = const(2)
+_CLOSED = const(3)  # closed by the peer or the module; data may still be unread
+_BROKEN = const(4)  # open, but bytes were lost on the UART; data before the loss may be unread
 
 # Engine.waiting_on, besides a link ID.
-NOBODY = const(-1)  # no blocking read waits
-ANY = const(-2)  # a wait for something other than a link's data (accept)
+_NOBODY = const(-1)  # no blocking read waits
+_ANY = const(-2)  # a wait for something other than a link's data (accept)
 
 # Wi-Fi station states.
-WIFI_DOWN = const(0)
-WIFI_ASSOCIATED = const(1)  # WIFI CONNECTED, no address yet
-WIFI_UP = const(2)  # WIFI GOT IP
+_WIFI_DOWN = const(0)
+_WIFI_ASSOCIATED = const(1)  # WIFI CONNECTED, no address yet
+_WIFI_UP = const(2)  # WIFI GOT IP
+
+
+def __getattr__(name):
+    # The public names of the constants above (engine.OPEN, ...), for code and
+    # tests that import them: they live in consts.py, loaded only then.
+    from . import consts
+
+    return getattr(consts, name)
+
 
 _WAITING = const(-1)
 # A payload is readable once what follows it checks out (parser.py), or once
@@ -73,15 +89,15 @@ _BUSY_RETRY_MAX_MS = const(500)
 class Engine:
     def __init__(self, uart, rx_size=1024, link_size=2048, link_max=8192):
         self.uart = uart
-        self.parser = p = Parser(LINKS, rx_size)
+        self.parser = p = Parser(_LINKS, rx_size)
         p.handler = self._event
         self.link_size = link_size
         self.link_max = link_max if link_max > link_size else link_size
         p.on_full = self._ring_full
-        self.waiting_on = NOBODY  # the link a blocking read waits for, or ANY
-        self._rings: list = [None] * LINKS  # Rings, allocated on a link's first use, then reused
-        self.link_state = bytearray(LINKS)
-        self.wifi = WIFI_DOWN
+        self.waiting_on = _NOBODY  # the link a blocking read waits for, or ANY
+        self._rings: list = [None] * _LINKS  # Rings, allocated on a link's first use, then reused
+        self.link_state = bytearray(_LINKS)
+        self.wifi = _WIFI_DOWN
         self.reboots = 0  # "ready" lines seen after start-up
         self._dry = False  # the UART had nothing at the last poll
         self._dry_at = 0  # since then (ticks_ms)
@@ -121,7 +137,7 @@ class Engine:
         return False
 
     def _event(self, kind, arg, buf, s, e):
-        if kind == EV_LINE:
+        if kind == _EV_LINE:
             if self._probe and buf.find(b"AT version", s, e) == s:
                 self._marker = True
             elif self._lines is not None:
@@ -130,57 +146,57 @@ class Engine:
                     self._echo = None  # echo is on (after power-up); not output
                 else:
                     self._lines.append(bytes(buf[s:e]))
-        elif kind <= EV_ALREADY:  # OK, ERROR, FAIL, SEND OK, SEND FAIL, ALREADY CONNECTED
+        elif kind <= _EV_ALREADY:  # OK, ERROR, FAIL, SEND OK, SEND FAIL, ALREADY CONNECTED
             if self._waiting and self._final == _WAITING and (self._marker or not self._probe):
-                if kind == EV_OK and self._for_prompt:
+                if kind == _EV_OK and self._for_prompt:
                     return  # AT+CIPSEND's OK: its result comes after the data
                 self._final = kind
-                if kind == EV_ALREADY:
+                if kind == _EV_ALREADY:
                     # Manual 3.2.3.5 makes it the answer; ESP-style firmware
                     # adds ERROR after it, which must not answer the next command.
                     self._orphan = True
-        elif kind == EV_PROMPT:
+        elif kind == _EV_PROMPT:
             self._prompt = True
-        elif kind == EV_BUSY:
+        elif kind == _EV_BUSY:
             if self._waiting:
                 self._busy = True
-        elif kind == EV_LINK_CLOSED or kind == EV_LINK_FAIL:
-            if self.link_state[arg] != FREE and self.link_state[arg] != BROKEN:
-                self.link_state[arg] = CLOSED  # BROKEN stays: an EOF would hide the loss
-        elif kind == EV_LINK_CONNECT:
+        elif kind == _EV_LINK_CLOSED or kind == _EV_LINK_FAIL:
+            if self.link_state[arg] != _FREE and self.link_state[arg] != _BROKEN:
+                self.link_state[arg] = _CLOSED  # BROKEN stays: an EOF would hide the loss
+        elif kind == _EV_LINK_CONNECT:
             state = self.link_state[arg]
-            if state == OPENING:
-                self.link_state[arg] = OPEN
-            elif state == FREE and self.accepted is not None:
+            if state == _OPENING:
+                self.link_state[arg] = _OPEN
+            elif state == _FREE and self.accepted is not None:
                 # A client of the module's TCP server (3.2.3.4): its data
                 # may follow at once, so the link gets its ring right now.
-                self._take(arg, OPEN)
+                self._take(arg, _OPEN)
                 self.accepted.append(arg)
-        elif kind == EV_WIFI_GOT_IP:
-            self.wifi = WIFI_UP
-        elif kind == EV_WIFI_CONNECTED:
-            self.wifi = WIFI_ASSOCIATED
-        elif kind == EV_WIFI_DISCONNECT:
-            self.wifi = WIFI_DOWN
-        elif kind == EV_READY:
+        elif kind == _EV_WIFI_GOT_IP:
+            self.wifi = _WIFI_UP
+        elif kind == _EV_WIFI_CONNECTED:
+            self.wifi = _WIFI_ASSOCIATED
+        elif kind == _EV_WIFI_DISCONNECT:
+            self.wifi = _WIFI_DOWN
+        elif kind == _EV_READY:
             self._rebooted()
-        elif kind == EV_DAMAGED:
+        elif kind == _EV_DAMAGED:
             # The bytes lost may have held any link's data: no open link's
             # stream can be trusted past this point (parser.py).
-            for i in range(LINKS):
-                if self.link_state[i] == OPEN:
-                    self.link_state[i] = BROKEN
+            for i in range(_LINKS):
+                if self.link_state[i] == _OPEN:
+                    self.link_state[i] = _BROKEN
                     self.parser.rings[i] = None
 
     def _rebooted(self):
         # The module restarted: links and unsaved settings are gone.
         self.reboots += 1
-        self.wifi = WIFI_DOWN
-        for i in range(LINKS):
-            if self.link_state[i] != FREE and self.link_state[i] != BROKEN:
-                self.link_state[i] = CLOSED
+        self.wifi = _WIFI_DOWN
+        for i in range(_LINKS):
+            if self.link_state[i] != _FREE and self.link_state[i] != _BROKEN:
+                self.link_state[i] = _CLOSED
         if self._waiting:
-            self._final = EV_ERROR
+            self._final = _EV_ERROR
         if self.on_reboot is not None:
             self.on_reboot()
 
@@ -192,10 +208,10 @@ class Engine:
         # IDs on its own, so client sockets take IDs from the top down: the
         # two only meet when all five are nearly in use.
         down = self.accepted is not None
-        for k in range(LINKS):
-            i = LINKS - 1 - k if down else k
-            if self.link_state[i] == FREE:
-                self._take(i, OPENING)
+        for k in range(_LINKS):
+            i = _LINKS - 1 - k if down else k
+            if self.link_state[i] == _FREE:
+                self._take(i, _OPENING)
                 return i
         raise OSError(errno.ENOMEM, "all 5 links in use")
 
@@ -215,7 +231,7 @@ class Engine:
         if p.link == link and p.in_frame():
             p._ring = None  # the rest of a frame in flight is nobody's
         self._rings[link].clear()
-        self.link_state[link] = FREE
+        self.link_state[link] = _FREE
 
     def _ring_full(self, ring):
         # A link's ring is full. If the driver is waiting for something that
@@ -227,7 +243,7 @@ class Engine:
         # room above that is for such waits only, so that the next one finds
         # some even if the ring grew before (relax() lowers the limit again).
         w = self.waiting_on
-        if not self._waiting and (w == NOBODY or w >= 0 and self._rings[w] is ring):
+        if not self._waiting and (w == _NOBODY or w >= 0 and self._rings[w] is ring):
             return False
         size = ring.capacity()
         if ring.limit < size:

@@ -50,34 +50,47 @@ if _TYPE_CHECKING:
 
     _Handler = Callable[[int, int, bytearray, int, int], None]
 
-# Event kinds for handler(kind, arg, buf, start, end).
-EV_LINE = const(0)  # any other text line (command output, echo)
-EV_OK = const(1)
-EV_ERROR = const(2)
-EV_FAIL = const(3)  # join failure: "FAIL" (module-notes) or "Fail" (manual)
-EV_SEND_OK = const(4)
-EV_SEND_FAIL = const(5)
-EV_ALREADY = const(6)  # ALREADY CONNECTED
-EV_PROMPT = const(7)  # ">" after AT+CIPSEND
-EV_RECV = const(8)  # "Recv <n> bytes", arg = n
-EV_BUSY = const(9)  # busy p... / busy s...
-EV_READY = const(10)  # the module (re)booted
-EV_WIFI_CONNECTED = const(11)
-EV_WIFI_GOT_IP = const(12)
-EV_WIFI_DISCONNECT = const(13)
-EV_LINK_CONNECT = const(14)  # arg = link id
-EV_LINK_CLOSED = const(15)  # arg = link id
-EV_STATION = const(16)  # +STA_CONNECTED / +DIST_STA_IP / +STA_DISCONNECTED (SoftAP)
-EV_LINK_FAIL = const(17)  # "<id>,CONNECT FAIL", arg = link id
-EV_DAMAGED = const(18)  # bytes were lost on the UART; arg = link of the frame hit
+# Event kinds for handler(kind, arg, buf, start, end). These constants and
+# RECORD are private: MicroPython folds them at compile time and keeps no
+# global and no interned name for them. engine.py, socket.py and the others
+# hold private copies of those they use; consts.py holds the public names
+# (EV_OK, ...), which __getattr__ below hands out. All copies must match these
+# values (tests_host/test_const_copies.py checks).
+_EV_LINE = const(0)  # any other text line (command output, echo)
+_EV_OK = const(1)
+_EV_ERROR = const(2)
+_EV_FAIL = const(3)  # join failure: "FAIL" (module-notes) or "Fail" (manual)
+_EV_SEND_OK = const(4)
+_EV_SEND_FAIL = const(5)
+_EV_ALREADY = const(6)  # ALREADY CONNECTED
+_EV_PROMPT = const(7)  # ">" after AT+CIPSEND
+_EV_RECV = const(8)  # "Recv <n> bytes", arg = n
+_EV_BUSY = const(9)  # busy p... / busy s...
+_EV_READY = const(10)  # the module (re)booted
+_EV_WIFI_CONNECTED = const(11)
+_EV_WIFI_GOT_IP = const(12)
+_EV_WIFI_DISCONNECT = const(13)
+_EV_LINK_CONNECT = const(14)  # arg = link id
+_EV_LINK_CLOSED = const(15)  # arg = link id
+_EV_STATION = const(16)  # +STA_CONNECTED / +DIST_STA_IP / +STA_DISCONNECTED (SoftAP)
+_EV_LINK_FAIL = const(17)  # "<id>,CONNECT FAIL", arg = link id
+_EV_DAMAGED = const(18)  # bytes were lost on the UART; arg = link of the frame hit
 
 # A datagram in a ring (UDP links): length (2 bytes, big-endian), sender
 # IPv4 address (4), sender port (2), then the payload.
-RECORD = const(8)
+_RECORD = const(8)
 
 # "+IPD,4,2048,255.255.255.255,65535:" is 34 bytes; anything longer is not a header.
 _MAX_HDR = const(48)
 _MAX_FRAME = const(65535)
+
+
+def __getattr__(name):
+    # The public names of the constants above (parser.EV_OK, ...), for code and
+    # tests that import them: they live in consts.py, loaded only then.
+    from . import consts
+
+    return getattr(consts, name)
 
 
 def _is(b, s, e, tok):
@@ -125,7 +138,7 @@ class Parser:
         self.link = -1  # link of the current/last frame
         self.peer = bytearray(4)  # sender of the last frame, when CIPDINFO=1
         self.peer_port = 0
-        self._rec = bytearray(RECORD)
+        self._rec = bytearray(_RECORD)
         self._rec_due = False  # the current datagram's record is not stored yet
         # After a payload: 1, then 2 once a CR followed it; 3 after noise or
         # an unknown line, which only boot noise before "ready" explains
@@ -273,7 +286,7 @@ class Parser:
                     i = self._stash(buf, i, end)
                     continue
             elif c == 62:  # ">"
-                self.handler(EV_PROMPT, 0, buf, i, i + 1)
+                self.handler(_EV_PROMPT, 0, buf, i, i + 1)
                 i += 1
                 continue
             elif c <= 32 or c > 126:  # CR, LF, the prompt's space, boot noise
@@ -378,7 +391,7 @@ class Parser:
             ring.rollback()
         self.check_state = 0
         self.damaged += 1
-        self.handler(EV_DAMAGED, self.link, self.buf, 0, 0)
+        self.handler(_EV_DAMAGED, self.link, self.buf, 0, 0)
 
     def _header(self, b, s, e):
         # Fields of "+IPD,<fields>:" are in b[s:e]. The comma count tells the
@@ -431,7 +444,7 @@ class Parser:
                 rec[6] = self.peer_port >> 8
                 rec[7] = self.peer_port & 255
             else:  # CIPDINFO=0: no sender in the header
-                for k in range(2, RECORD):
+                for k in range(2, _RECORD):
                     rec[k] = 0
             self._rec_due = True
 
@@ -440,7 +453,7 @@ class Parser:
         # room for all of it. A datagram larger than the whole ring can never
         # be held: it is dropped and counted. Returns False to wait for room.
         ring = self._ring
-        need = RECORD + self._remain
+        need = _RECORD + self._remain
         if ring is None:
             pass  # the link was released meanwhile: the payload goes to `discarded`
         else:
@@ -451,7 +464,7 @@ class Parser:
                         break
                     return False  # wait for room
             else:
-                ring.put(self._rec, 0, RECORD)
+                ring.put(self._rec, 0, _RECORD)
         self._rec_due = False
         return True
 
@@ -482,56 +495,56 @@ class Parser:
         c = b[s]
         n = e - s
         arg = 0
-        kind = EV_LINE
+        kind = _EV_LINE
         if c == 79 and n == 2 and b[s + 1] == 75:  # OK
-            kind = EV_OK
+            kind = _EV_OK
         elif c == 69 and _is(b, s, e, b"ERROR"):
-            kind = EV_ERROR
+            kind = _EV_ERROR
         elif c == 83 and _is(b, s, e, b"SEND OK"):
-            kind = EV_SEND_OK
+            kind = _EV_SEND_OK
         elif c == 83 and _is(b, s, e, b"SEND FAIL"):
-            kind = EV_SEND_FAIL
+            kind = _EV_SEND_FAIL
         elif c == 70 and (_is(b, s, e, b"FAIL") or _is(b, s, e, b"Fail")):
-            kind = EV_FAIL
+            kind = _EV_FAIL
         elif c == 82 and _starts(b, s, e, b"Recv "):
             sp = b.find(b" ", s + 5, e)
-            kind = EV_RECV
+            kind = _EV_RECV
             arg = _int(b, s + 5, sp if sp >= 0 else e)
         elif c == 98 and _starts(b, s, e, b"busy"):
-            kind = EV_BUSY
+            kind = _EV_BUSY
         elif c == 114 and _is(b, s, e, b"ready"):
-            kind = EV_READY
+            kind = _EV_READY
         elif c == 87 and _starts(b, s, e, b"WIFI "):
             if _is(b, s, e, b"WIFI CONNECTED"):
-                kind = EV_WIFI_CONNECTED
+                kind = _EV_WIFI_CONNECTED
             elif _is(b, s, e, b"WIFI GOT IP"):
-                kind = EV_WIFI_GOT_IP
+                kind = _EV_WIFI_GOT_IP
             elif _starts(b, s, e, b"WIFI DISCONNECT"):  # ...DISCONNECT or ...DISCONNECTED
-                kind = EV_WIFI_DISCONNECT
+                kind = _EV_WIFI_DISCONNECT
         elif 48 <= c < 48 + len(self.rings) and n > 2 and b[s + 1] == 44:  # "<id>,..."
             kind = _link_event(b, s + 2, e)
-            if kind != EV_LINE:
+            if kind != _EV_LINE:
                 arg = c - 48
                 s += 2
         elif c == 67:  # single-link mode names no link
             kind = _link_event(b, s, e)
         elif c == 43 and (_starts(b, s, e, b"+STA_") or _starts(b, s, e, b"+DIST_STA_IP")):
-            kind = EV_STATION
+            kind = _EV_STATION
         elif c == 65 and _is(b, s, e, b"ALREADY CONNECTED"):
-            kind = EV_ALREADY
+            kind = _EV_ALREADY
         cs = self.check_state
         if cs:
             # Right after a payload, an unknown line is the rest of a frame
             # that lost bytes, or boot noise (then "ready" comes), unless a
             # command's output may come now; the next known line tells.
-            if kind == EV_LINE:
+            if kind == _EV_LINE:
                 if b.find(b"IPD,", s, e) >= 0:
                     self._damage()
                 elif cs == 3 or not self.expect_lines:
                     self.check_state = 3
                 else:
                     self._checked()
-            elif cs == 3 and kind != EV_READY:
+            elif cs == 3 and kind != _EV_READY:
                 self._damage()
             else:
                 self._checked()
@@ -541,9 +554,9 @@ class Parser:
 def _link_event(b, s, e):
     # "CONNECT", "CLOSED" or "CONNECT FAIL" after "<id>," (or alone).
     if _is(b, s, e, b"CONNECT"):
-        return EV_LINK_CONNECT
+        return _EV_LINK_CONNECT
     if _is(b, s, e, b"CLOSED"):
-        return EV_LINK_CLOSED
+        return _EV_LINK_CLOSED
     if _is(b, s, e, b"CONNECT FAIL"):
-        return EV_LINK_FAIL
-    return EV_LINE
+        return _EV_LINK_FAIL
+    return _EV_LINE

@@ -6,9 +6,26 @@
 
 import errno
 
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
+except ImportError:
+
+    def const(x):
+        return x
+
+
 from .clock import pause, ticks_diff, ticks_ms
-from .engine import ANY, NOBODY
-from .parser import EV_OK
+
+# Private copies of parser.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by parser.py and
+# must match (tests_host/test_const_copies.py checks).
+_EV_OK = const(1)
+
+# Private copies of engine.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by engine.py and
+# must match (tests_host/test_const_copies.py checks).
+_NOBODY = const(-1)
+_ANY = const(-2)
 
 
 def listen(sock, idle_s):
@@ -23,7 +40,7 @@ def listen(sock, idle_s):
         raise ValueError("idle_s must be an int 0-7200")
     at.accepted = []
     try:
-        if sock._dev._cmd(b"AT+CIPSERVER=1,%d" % sock._local)[0] != EV_OK:
+        if sock._dev._cmd(b"AT+CIPSERVER=1,%d" % sock._local)[0] != _EV_OK:
             raise OSError(errno.EADDRINUSE, "the module refused the server port")
         if idle_s is not None:  # clients idle this long are closed (3.2.3.17)
             sock._dev._ok(b"AT+CIPSTO=%d" % idle_s)
@@ -40,7 +57,7 @@ def accept(sock):
         raise OSError(errno.EINVAL, "listen() first")
     at = sock._at
     until = sock._until()
-    at.waiting_on = ANY  # a CONNECT may sit behind a full ring
+    at.waiting_on = _ANY  # a CONNECT may sit behind a full ring
     try:
         at.poll()
         while not at.accepted:
@@ -51,7 +68,7 @@ def accept(sock):
             if not at.poll():
                 pause()
     finally:
-        at.waiting_on = NOBODY
+        at.waiting_on = _NOBODY
         at.relax()
     link = at.accepted.pop(0)
     client = sock.__class__()

@@ -4,10 +4,22 @@
 
 import errno
 
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
+except ImportError:
+
+    def const(x):
+        return x
+
+
 from . import WizFi360
 from .clock import sleep_ms
 from .escape import quote
-from .parser import EV_OK
+
+# Private copies of parser.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by parser.py and
+# must match (tests_host/test_const_copies.py checks).
+_EV_OK = const(1)
 
 _MONTHS = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
 _DAYS = (b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun")
@@ -36,7 +48,7 @@ def ping(self: WizFi360, host, timeout_ms=10000):
     # Round trip to host in milliseconds (AT+PING, 3.2.4.4): +<ms> then OK,
     # or ERROR when the host does not answer.
     result, out = self._cmd(b"AT+PING=" + quote(host, "host", 63), timeout_ms, True)
-    if result == EV_OK:
+    if result == _EV_OK:
         for ln in out or ():  # never None with lines=True
             if ln[:1] == b"+":
                 return int(ln[1:])

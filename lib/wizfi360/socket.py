@@ -19,9 +19,23 @@ except ImportError:
 import wizfi360 as _pkg
 
 from .clock import pause, ticks_add, ticks_diff, ticks_ms
-from .engine import BROKEN, NOBODY, OPEN, OPENING, WIFI_UP
 from .escape import quote
-from .parser import EV_ALREADY, EV_OK, EV_SEND_OK
+
+# Private copies of parser.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by parser.py and
+# must match (tests_host/test_const_copies.py checks).
+_EV_OK = const(1)
+_EV_SEND_OK = const(4)
+_EV_ALREADY = const(6)
+
+# Private copies of engine.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by engine.py and
+# must match (tests_host/test_const_copies.py checks).
+_OPENING = const(1)
+_OPEN = const(2)
+_BROKEN = const(4)
+_NOBODY = const(-1)
+_WIFI_UP = const(2)
 
 AF_INET = 2
 SOCK_STREAM = 1
@@ -134,7 +148,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             return _POLL_HUP if self._closed else 0
         at.poll()
         ready = 0
-        open_ = at.link_state[link] == OPEN
+        open_ = at.link_state[link] == _OPEN
         if flags & _POLL_RD and (len(at.ring(link)) or not open_):
             ready |= _POLL_RD
         if flags & _POLL_WR and open_:
@@ -177,24 +191,24 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         t = self._timeout_ms if self._timeout_ms > 0 else _CONNECT_MS
         try:
             result = self._dev._cmd(b"AT+CIPSTART=%d,%s" % (link, args), t)[0]
-            if result == EV_ALREADY:
+            if result == _EV_ALREADY:
                 # The module still holds this link: its close timed out while
                 # the module did not answer. Close it now and start again.
                 self._dev._cmd(b"AT+CIPCLOSE=%d" % link, 5000)
-                at.link_state[link] = OPENING  # its CLOSED line was the old link's
+                at.link_state[link] = _OPENING  # its CLOSED line was the old link's
                 result = self._dev._cmd(b"AT+CIPSTART=%d,%s" % (link, args), t)[0]
         except BaseException:
             at.release_link(link)
             raise
-        if result != EV_OK:
+        if result != _EV_OK:
             at.release_link(link)
-            if result == EV_ALREADY:
+            if result == _EV_ALREADY:
                 raise OSError(errno.EALREADY, "link already connected")
-            if at.wifi != WIFI_UP:
+            if at.wifi != _WIFI_UP:
                 raise OSError(errno.EHOSTUNREACH, "Wi-Fi not connected")
             raise OSError(errno.ECONNREFUSED, "connection refused")
-        if at.link_state[link] == OPENING:
-            at.link_state[link] = OPEN
+        if at.link_state[link] == _OPENING:
+            at.link_state[link] = _OPEN
         self._link = link
 
     def bind(self, address):
@@ -249,7 +263,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         # Unread data is dropped first: a full ring would otherwise hold up
         # the parser, and with it the answer to CIPCLOSE.
         at.release_link(link)
-        if was == OPEN or was == OPENING or was == BROKEN:
+        if was == _OPEN or was == _OPENING or was == _BROKEN:
             try:
                 self._dev._cmd(b"AT+CIPCLOSE=%d" % link, 5000)  # 3.2.3.15
             except OSError:
@@ -278,16 +292,16 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         # One AT+CIPSEND of mv (at most 2048 bytes); returns its length.
         link = self._live()
         at = self._at
-        if at.link_state[link] != OPEN:
+        if at.link_state[link] != _OPEN:
             self._lost(link)
             raise OSError(errno.ECONNRESET, "connection closed by peer")
         n = len(mv)
         if n == 0:
             return 0
         result = self._dev._send(link, mv, self._timeout_ms if self._timeout_ms > 0 else _SEND_MS, dest)
-        if result == EV_SEND_OK:
+        if result == _EV_SEND_OK:
             return n
-        if at.link_state[link] != OPEN:
+        if at.link_state[link] != _OPEN:
             self._lost(link)
             raise OSError(errno.ECONNRESET, "connection closed by peer")
         raise OSError(errno.EIO, "send failed")
@@ -321,7 +335,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         try:
             at.poll()
             while not len(ring):
-                if at.link_state[link] != OPEN:
+                if at.link_state[link] != _OPEN:
                     self._lost(link)
                     return False
                 if self._timeout_ms == 0:
@@ -332,13 +346,13 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
                     pause()
             return True
         finally:
-            at.waiting_on = NOBODY
+            at.waiting_on = _NOBODY
             at.relax()
 
     def _lost(self, link):
         # Bytes were lost on the UART (engine.BROKEN); what came before them
         # has been read.
-        if self._at.link_state[link] == BROKEN:
+        if self._at.link_state[link] == _BROKEN:
             raise OSError(errno.EIO, "data lost on the UART")
 
     def _until(self):

@@ -13,8 +13,20 @@
 
 import errno
 
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
+except ImportError:
+
+    def const(x):
+        return x
+
+
 from .clock import ticks_add, ticks_ms
-from .engine import OPEN
+
+# Private copies of engine.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by engine.py and
+# must match (tests_host/test_const_copies.py checks).
+_OPEN = const(2)
 
 PROTOCOL_TLS_CLIENT = 0
 PROTOCOL_TLS_SERVER = 1
@@ -104,8 +116,8 @@ def start(sock, host, port):
     sock._remote = (host, port)
     link = sock._link
     until = ticks_add(ticks_ms(), _SETTLE_MS)
-    while at.link_state[link] == OPEN and at.idle(until):
+    while at.link_state[link] == _OPEN and at.idle(until):
         pass
-    if at.link_state[link] != OPEN and not len(at.ring(link)):
+    if at.link_state[link] != _OPEN and not len(at.ring(link)):
         sock._drop_link()
         raise OSError(errno.ECONNABORTED, "TLS handshake failed")

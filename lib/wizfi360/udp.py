@@ -17,7 +17,11 @@ except ImportError:
 
 
 from .clock import ticks_ms
-from .parser import RECORD
+
+# Private copies of parser.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by parser.py and
+# must match (tests_host/test_const_copies.py checks).
+_RECORD = const(8)
 
 _MAX_DATAGRAM = const(2048)  # one AT+CIPSEND
 _ANY_PEER = const(2)  # UDP mode 2 (3.2.3.5 b)
@@ -69,7 +73,7 @@ def recvfrom(sock, bufsize):
     if not sock._wait(sock._until()):
         return b"", None
     ring = sock._at.ring(sock._link)
-    rec = ring.take(RECORD)
+    rec = ring.take(_RECORD)
     n = rec[0] << 8 | rec[1]
     data = ring.take(n if n < bufsize else bufsize)
     if n > bufsize:

@@ -1,0 +1,85 @@
+"""The private copies of parser.py's and engine.py's constants match the public values.
+
+parser.py and engine.py define their constants privately (`_EV_OK = const(1)`):
+MicroPython folds them at compile time and keeps no global and no interned name.
+Every other module holds private copies of the ones it uses, and consts.py the
+public names that `from wizfi360.parser import EV_OK` returns. Copies can
+drift; these tests read every `_NAME = const(N)` in lib/wizfi360 and compare.
+"""
+
+import re
+
+import wizfi360.consts
+import wizfi360.engine
+import wizfi360.parser
+
+DEFINED_BY = {
+    **{n: "parser" for n in vars(wizfi360.consts) if re.fullmatch(r"EV_[A-Z_]+|RECORD", n)},
+    **{
+        n: "engine"
+        for n in (
+            "LINKS FREE OPENING OPEN CLOSED BROKEN NOBODY ANY WIFI_DOWN WIFI_ASSOCIATED WIFI_UP".split()
+        )
+    },
+}
+PRIVATE = re.compile(r"^_([A-Z][A-Z0-9_]*) = const\((-?\d+)\)", re.M)
+
+
+def sources(repo_root):
+    return sorted((repo_root / "lib" / "wizfi360").glob("*.py"))
+
+
+def test_every_public_constant_is_in_consts():
+    public = {n for n in vars(wizfi360.consts) if re.fullmatch(r"[A-Z][A-Z0-9_]*", n)}
+    assert public == set(DEFINED_BY)
+
+
+def test_public_names_still_import_from_their_modules():
+    for name, mod in DEFINED_BY.items():
+        module = wizfi360.parser if mod == "parser" else wizfi360.engine
+        assert getattr(module, name) == getattr(wizfi360.consts, name), name
+    from wizfi360.engine import FREE, LINKS, OPEN  # noqa: PLC0415
+    from wizfi360.parser import EV_OK, RECORD  # noqa: PLC0415
+
+    assert (FREE, LINKS, OPEN, EV_OK, RECORD) == (0, 5, 2, 1, 8)
+
+
+def test_defining_modules_define_each_one(repo_root):
+    for name, mod in DEFINED_BY.items():
+        src = (repo_root / "lib" / "wizfi360" / (mod + ".py")).read_text()
+        found = dict(PRIVATE.findall(src))
+        assert name in found, "%s.py does not define _%s" % (mod, name)
+
+
+def test_private_copies_equal_the_public_values(repo_root):
+    checked = 0
+    for path in sources(repo_root):
+        for name, value in PRIVATE.findall(path.read_text()):
+            if name in DEFINED_BY:
+                public = getattr(wizfi360.consts, name)
+                assert int(value) == public, "%s: _%s = %s, but %s.%s = %d" % (
+                    path.name,
+                    name,
+                    value,
+                    DEFINED_BY[name],
+                    name,
+                    public,
+                )
+                checked += 1
+    assert checked >= len(DEFINED_BY)
+
+
+def test_no_module_imports_the_public_names(repo_root):
+    # An import would bring back the global and the interned name; consts.py
+    # is for code and tests outside the driver.
+    imports = re.compile(r"^\s*from \.(?:parser|engine|consts)? import (\([^)]*\)|[^\n]*)", re.M)
+    for path in sources(repo_root):
+        if path.name in ("parser.py", "engine.py"):
+            src = re.sub(
+                r"def __getattr__\(name\):.*?return getattr\(consts, name\)", "", path.read_text(), flags=re.S
+            )
+        else:
+            src = path.read_text()
+        for m in imports.finditer(src):
+            names = {n.strip(" ()\n") for n in m.group(1).split(",")}
+            assert not names & (set(DEFINED_BY) | {"consts"}), "%s: %s" % (path.name, m.group(0))
