@@ -99,6 +99,9 @@ class Engine:
         self.link_state = bytearray(_LINKS)
         self.wifi = _WIFI_DOWN
         self.reboots = 0  # "ready" lines seen after start-up
+        # A Ring whose limit a wait raised above link_size, True for several,
+        # or None: relax() puts them back.
+        self.relax_due: "Ring | bool | None" = None
         self._dry = False  # the UART had nothing at the last poll
         self._dry_at = 0  # since then (ticks_ms)
         self._final = 0  # final result of the command in flight; _WAITING while none
@@ -246,6 +249,8 @@ class Engine:
         if not self._waiting and (w == _NOBODY or w >= 0 and self._rings[w] is ring):
             return False
         size = ring.capacity()
+        raised = self.relax_due
+        self.relax_due = ring if raised is None or raised is ring else True  # True: several
         if ring.limit < size:
             ring.limit = size
             return True
@@ -261,9 +266,14 @@ class Engine:
 
     def relax(self):
         # A wait is over: rings fill up to link_size again.
-        for ring in self._rings:
-            if ring is not None and ring.limit > self.link_size:
-                ring.limit = self.link_size
+        raised = self.relax_due
+        self.relax_due = None
+        if raised is True:
+            for ring in self._rings:
+                if ring is not None and ring.limit > self.link_size:
+                    ring.limit = self.link_size
+        elif isinstance(raised, Ring):
+            raised.limit = self.link_size
 
     def ring(self, link) -> "Ring":
         # The receive ring of a link this side holds (claimed or accepted).
@@ -374,7 +384,8 @@ class Engine:
         self.parser.expect_lines = self._orphan
         self._for_prompt = False
         self._waiting = False
-        self.relax()
+        if self.relax_due is not None:
+            self.relax()
         self._lines = None
         self._echo = None
         return result

@@ -234,7 +234,14 @@ class Parser:
                 i += n
                 self._remain -= n
                 if not self._remain:
-                    self.check_state = 1
+                    # The frame is whole. What follows it decides; most often
+                    # it is the CR LF before the next frame, right here.
+                    if i + 1 < end and buf[i] == 13 and buf[i + 1] == 10:
+                        if ring is not None:
+                            ring.commit()
+                        i += 2
+                    else:
+                        self.check_state = 1
                 continue
             if self._llen:
                 i = self._carry(buf, i, end)

@@ -69,7 +69,8 @@ def accept(sock):
                 pause()
     finally:
         at.waiting_on = _NOBODY
-        at.relax()
+        if at.relax_due is not None:
+            at.relax()
     link = at.accepted.pop(0)
     client = sock.__class__()
     client._link = link

@@ -347,7 +347,8 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             return True
         finally:
             at.waiting_on = _NOBODY
-            at.relax()
+            if at.relax_due is not None:
+                at.relax()
 
     def _lost(self, link):
         # Bytes were lost on the UART (engine.BROKEN); what came before them
@@ -410,6 +411,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             raise ValueError("nbytes out of range")
         self._stream()
         until = self._until()
+        ring = self._at.ring(self._live())
         got = 0
         while got < n:
             m = self._more(until, got)
@@ -417,7 +419,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
                 return None
             if not m:
                 break
-            got += self._at.ring(self._link).get_into(buf, got, n - got)
+            got += ring.get_into(buf, got, n - got)
         return got
 
     def read(self, size=-1):
