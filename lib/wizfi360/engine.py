@@ -123,10 +123,10 @@ class Engine:
         # Read and parse what the UART holds. Returns True if anything was
         # parsed. Allocates nothing unless a handler keeps a line.
         p = self.parser
-        before = p.pending()
+        before = p._end - p._pos  # p.pending(), inline: polled on every read
         if before:
             p.parse()  # a ring was full; the socket layer may have drained it
-            return p.pending() != before
+            return p._end - p._pos != before
         if p.fill(self.uart):
             p.parse()
             self._dry = False

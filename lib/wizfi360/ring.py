@@ -97,7 +97,13 @@ class Ring:
         else:
             copy(dst, off, self._buf, r, first)
             copy(dst, off + first, self._buf, 0, n - first)
-        self._consume(n)
+        # _consume(n), inline: this is the hot path of every read
+        self._n -= n
+        if self._n == 0 and self._p == 0:
+            self._r = 0
+        else:
+            r += n
+            self._r = r - size if r >= size else r
         return n
 
     def take(self, n):

@@ -409,8 +409,10 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         n = len(buf) if nbytes is None else nbytes
         if n < 0 or n > len(buf):
             raise ValueError("nbytes out of range")
-        self._stream()
-        until = self._until()
+        if self._type == SOCK_DGRAM:
+            self._stream()  # raises
+        t = self._timeout_ms
+        until = ticks_add(ticks_ms(), t) if t > 0 else None  # _until(), inline: a hot path
         ring = self._at.ring(self._live())
         got = 0
         while got < n:
