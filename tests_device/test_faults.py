@@ -327,6 +327,35 @@ def test_garbage_between_lines_is_ignored():
     _five_sockets_work()
 
 
+def test_bogus_frames_are_bounded():
+    # +IPD headers that cannot be right: a length past 65535, a link ID past 4,
+    # no length; and a frame for a link no socket holds. Each is counted and
+    # skipped or discarded, allocates nothing that grows with its length, and
+    # the data around it still arrives exactly.
+    import gc
+
+    w = _wifi()
+    sock = _echo_socket()
+    try:
+        _echo(sock, b"before")
+        gc.collect()
+        heap = gc.mem_alloc()
+        before = w.stats()
+        board.emu("inject 0d0a2b4950442c302c39393939393a")  # +IPD,0,99999:
+        board.emu("inject 0d0a2b4950442c372c353a6162636465")  # +IPD,7,5:abcde
+        board.emu("inject 0d0a2b4950442c2c3a")  # +IPD,,:
+        board.emu("inject 0d0a2b4950442c332c3430303a" + "58" * 400)  # 400 bytes for link 3
+        _echo(sock, b"after the bogus frames")
+        after = w.stats()
+        true(after["bad_frames"] - before["bad_frames"] >= 3, after)
+        eq(after["discarded"] - before["discarded"], 400)
+        eq(after["damaged"], before["damaged"])
+        gc.collect()
+        true(gc.mem_alloc() - heap < 4096, "the heap grew by %d" % (gc.mem_alloc() - heap))
+    finally:
+        sock.close()
+
+
 def _diff(a, b):
     for i in range(min(len(a), len(b))):
         if a[i] != b[i]:
