@@ -667,7 +667,7 @@ MALFORMED = [
     ("huge length", b"\r\n+IPD,0,70000:\r\nOK\r\n"),
     ("long number", b"\r\n+IPD,0,0000005:\r\nOK\r\n"),
     ("bad ip", b"\r\n+IPD,0,5,1.2.3,80:\r\nOK\r\n"),
-    ("ip octet > 255", b"\r\n+IPD,0,5,1.2.3.256,80:\r\nOK\r\n"),
+    ("ip too long", b"\r\n+IPD,0,5,1111.2222.3333.444,80:\r\nOK\r\n"),
     ("no port", b"\r\n+IPD,0,5,1.2.3.4,:\r\nOK\r\n"),
     ("bad port", b"\r\n+IPD,0,5,1.2.3.4,http:\r\nOK\r\n"),
     ("five fields", b"\r\n+IPD,0,5,1.2.3.4,80,9:\r\nOK\r\n"),

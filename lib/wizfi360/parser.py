@@ -136,7 +136,12 @@ class Parser:
         self._remain = 0  # payload bytes of the current frame still to come
         self._ring = None  # where they go (None: nobody holds the link)
         self.link = -1  # link of the current/last frame
-        self.peer = bytearray(4)  # sender of the last frame, when CIPDINFO=1
+        # Sender of the last frame, when CIPDINFO=1 (the peer property): parsed
+        # at once for datagrams, which store it; for a TCP frame (whose sender
+        # is its link's remote end) its text is kept and parsed when asked for.
+        self._peer = bytearray(4)
+        self._ip_text = bytearray(17)
+        self._ip_len = 0  # > 0: _ip_text holds the last sender, not parsed yet
         self.peer_port = 0
         self._rec = bytearray(_RECORD)
         self._rec_due = False  # the current datagram's record is not stored yet
@@ -432,13 +437,23 @@ class Parser:
         if n <= 0 or n > _MAX_FRAME or link < 0 or link >= len(self.rings):
             self.bad_frames += 1
             return
+        ring = self.rings[link]
         if ip >= 0:
-            if port < 0 or not self._ip(b, ip, ip_end):
+            n_ip = ip_end - ip  # a dotted quad, quoted or not: 7-17 characters
+            if port < 0 or n_ip < 7 or n_ip > 17:
                 self.bad_frames += 1
                 return
+            if ring is not None and ring.datagrams:
+                if not self._ip(b, ip, ip_end):
+                    self.bad_frames += 1
+                    return
+                self._ip_len = 0
+            else:  # parsing it here would cost more than the rest of the header
+                copy(self._ip_text, 0, b, ip, n_ip)
+                self._ip_len = n_ip
             self.peer_port = port
         self.link = link
-        ring = self._ring = self.rings[link]
+        self._ring = ring
         self._remain = n
         if ring is not None and ring.datagrams:
             # A UDP datagram: stored whole behind an 8-byte record of its
@@ -447,7 +462,7 @@ class Parser:
             rec[0] = n >> 8
             rec[1] = n & 255
             if ip >= 0:
-                copy(rec, 2, self.peer, 0, 4)
+                copy(rec, 2, self._peer, 0, 4)
                 rec[6] = self.peer_port >> 8
                 rec[7] = self.peer_port & 255
             else:  # CIPDINFO=0: no sender in the header
@@ -475,12 +490,23 @@ class Parser:
         self._rec_due = False
         return True
 
+    @property
+    def peer(self):
+        # The sender's IPv4 address as 4 bytes (zeros if its text was not one).
+        n = self._ip_len
+        if n:
+            self._ip_len = 0
+            if not self._ip(self._ip_text, 0, n):
+                for k in range(4):
+                    self._peer[k] = 0
+        return self._peer
+
     def _ip(self, b, s, e):
-        # Dotted quad in b[s:e], quoted or not, into self.peer.
+        # Dotted quad in b[s:e], quoted or not, into self._peer.
         if e - s >= 2 and b[s] == 34 and b[e - 1] == 34:
             s += 1
             e -= 1
-        peer = self.peer
+        peer = self._peer
         k = 0
         while k < 4:
             d = b.find(b".", s, e) if k < 3 else e

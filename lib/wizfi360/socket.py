@@ -328,7 +328,9 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
     def _wait(self, until):
         # Until the link's ring holds data (True) or the peer has closed and
         # everything was read (False). until: tick deadline, or None to block.
-        link = self._live()
+        link = self._link
+        if link < 0:
+            self._live()  # raises
         at = self._at
         ring = at.ring(link)
         at.waiting_on = link  # other links' full rings may grow meanwhile
