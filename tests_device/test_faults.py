@@ -183,42 +183,37 @@ def test_busy_past_the_deadline_times_out():
 # --- failed sends -------------------------------------------------------------
 
 
-def test_send_fail():
+def _failed_send(fault, what, send, after=None):
+    # One send through an emulator fault must raise at once; the socket's link
+    # ID is free for a new socket once it is closed.
     _wifi()
     sock = _echo_socket(timeout=2)
     try:
         _echo(sock, b"before")
-        board.emu("send-fault fail")
-        _fails_fast("send with SEND FAIL", sock.send, b"this send fails")
+        board.emu("send-fault " + fault)
+        _fails_fast(what, getattr(sock, send), b"this send fails")
+        if after is not None:
+            after(sock)
     finally:
         sock.close()
     _five_sockets_work()
+
+
+def test_send_fail():
+    _failed_send("fail", "send with SEND FAIL", "send")
 
 
 def test_send_error_after_prompt():
-    _wifi()
-    sock = _echo_socket(timeout=2)
-    try:
-        _echo(sock, b"before")
-        board.emu("send-fault error")
-        _fails_fast("send with ERROR after >", sock.send, b"this send fails")
-    finally:
-        sock.close()
-    _five_sockets_work()
+    _failed_send("error", "send with ERROR after >", "send")
+
+
+def _unusable(sock):
+    _eof_or_error(sock)  # the link is gone
+    raises(OSError, sock.send, b"again")
 
 
 def test_send_closed_by_peer():
-    _wifi()
-    sock = _echo_socket(timeout=2)
-    try:
-        _echo(sock, b"before")
-        board.emu("send-fault closed")
-        _fails_fast("sendall on a link the peer closed", sock.sendall, b"this send fails")
-        _eof_or_error(sock)  # the link is gone: the socket is unusable
-        raises(OSError, sock.send, b"again")
-    finally:
-        sock.close()
-    _five_sockets_work()
+    _failed_send("closed", "sendall on a link the peer closed", "sendall", _unusable)
 
 
 # --- a module that stops answering ------------------------------------------------
