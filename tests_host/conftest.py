@@ -72,3 +72,15 @@ def echo_peer():
     p = Peer(echo=True)
     yield p
     p.close()
+
+
+@pytest.fixture
+def c(emu):
+    """A raw UART client of the file's emulator (its `emu` fixture) with echo off,
+    CIPMUX=1, CIPDINFO=1, joined (test_emulator_net.py, test_emulator_faults.py)."""
+    from test_emulator import Client, join
+
+    client = Client(emu.tcp_port)
+    join(client)
+    yield client
+    client.close()

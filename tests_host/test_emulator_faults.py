@@ -6,7 +6,7 @@ import time
 
 import emulator as cli
 import pytest
-from test_emulator import ERROR, OK, Client, join, start_link
+from test_emulator import ERROR, OK, Client, start_link
 
 from wizfi360_emu import AccessPoint, Emulator
 from wizfi360_emu.control import COMMANDS
@@ -47,15 +47,6 @@ def ctl(emu):
     c = Control(emu.control_port)
     yield c
     c.close()
-
-
-@pytest.fixture
-def c(emu):
-    """A raw UART client with echo off, CIPMUX=1, CIPDINFO=1, joined."""
-    client = Client(emu.tcp_port)
-    join(client)
-    yield client
-    client.close()
 
 
 def state(ctl):

@@ -33,15 +33,6 @@ def emu():
 
 
 @pytest.fixture
-def c(emu):
-    """A client with echo off, CIPMUX=1, CIPDINFO=1, joined."""
-    client = Client(emu.tcp_port)
-    join(client)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def raw(emu):
     """A client with echo off and nothing else set up."""
     client = Client(emu.tcp_port)
