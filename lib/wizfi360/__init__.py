@@ -6,8 +6,9 @@
 # +IPD payload) -> engine (commands, deadlines, links) -> this module and
 # socket (the APIs people use).
 #
-# Heap: the less used methods (ifconfig, scan, config, softap, ping, ntp,
-# time, set_uart) live in station_info, services and softap, which add them
+# Heap: the less used methods (ifconfig, scan, config, disconnect, softap,
+# ping, ntp, time, set_uart, version, stats) live in station_info, services
+# and softap, which add them
 # to WizFi360 when imported; WizFi360.__getattr__ imports the right one the
 # first time such a method is asked for on an instance. (A subclass that
 # overrides one and calls super() imports its module first.) What start-up,
@@ -132,7 +133,7 @@ class WizFi360:
         self._at.on_reboot = self._on_reboot
         self._reset_pin = reset
         self.timeout_ms = timeout_ms
-        self._version = None
+        self._version: "str | None" = None
         self._status = STAT_IDLE
         self._sta = False
         self._ap = False
@@ -146,9 +147,9 @@ class WizFi360:
     # Methods defined elsewhere (see the top of this file), and attributes
     # they set, declared here for the type checker only.
     if TYPE_CHECKING:
-        from .services import ntp, ping, set_uart, time
+        from .services import ntp, ping, set_uart, stats, time, version
         from .softap import SoftAP, softap
-        from .station_info import config, ifconfig, scan
+        from .station_info import config, disconnect, ifconfig, scan
 
         _softap: SoftAP | None
         _baud: int
@@ -158,9 +159,16 @@ class WizFi360:
         def __getattr__(self, name):
             # Called only for names the class does not have (yet). Compared
             # one by one: a tuple of names would be one more object on the heap.
-            if name == "ifconfig" or name == "scan" or name == "config":
+            if name == "ifconfig" or name == "scan" or name == "config" or name == "disconnect":
                 from . import station_info  # noqa: F401
-            elif name == "ping" or name == "ntp" or name == "time" or name == "set_uart":
+            elif (
+                name == "ping"
+                or name == "ntp"
+                or name == "time"
+                or name == "set_uart"
+                or name == "version"
+                or name == "stats"
+            ):
                 from . import services  # noqa: F401
             elif name == "softap":
                 from . import softap  # noqa: F401
@@ -263,29 +271,10 @@ class WizFi360:
 
     # -- module ----------------------------------------------------------
 
-    def version(self):
-        # The AT firmware version line, e.g. "AT version:1.1.1.7(May  4 2021 15:14:59)".
-        if self._version is None:
-            out = self._ok(b"AT+GMR", None, True)
-            self._version = out[0].decode() if out else ""
-        return self._version
-
     def poll(self):
         # Process what the module sent (data, events). Blocking calls do this
         # on their own; call it in loops that otherwise only wait.
         return self._at.poll()
-
-    def stats(self):
-        # Counters: malformed frames, payload bytes for closed links, frames
-        # that lost bytes on the UART (parser.py), reboots.
-        p = self._at.parser
-        at = self._at
-        return {
-            "bad_frames": p.bad_frames,
-            "discarded": p.discarded,
-            "damaged": p.damaged,
-            "reboots": at.reboots,
-        }
 
     # -- station, shaped like network.WLAN --------------------------------
 
@@ -351,11 +340,6 @@ class WizFi360:
             err, reason = errno.ECONNREFUSED, "join failed"
         self._status = status
         raise OSError(err, reason)
-
-    def disconnect(self):
-        self._cmd(b"AT+CWQAP")  # 3.2.2.18
-        self._at.wifi = _WIFI_DOWN
-        self._status = STAT_IDLE
 
     def isconnected(self):
         self._at.poll()  # take in WIFI DISCONNECT and friends first

@@ -31,16 +31,6 @@ except ImportError:  # CPython
         _time.sleep(us / 1000000)
 
 
-def deadline(timeout_ms):
-    # The tick value at which timeout_ms will have passed.
-    return ticks_add(ticks_ms(), timeout_ms)
-
-
-def remaining(deadline_ticks):
-    # Milliseconds left until deadline_ticks; zero or negative once passed.
-    return ticks_diff(deadline_ticks, ticks_ms())
-
-
 def pause():
     # What a blocking wait does when the UART had nothing: a short sleep,
     # 0.2 ms (40 bytes at 2,000,000 baud, well inside a UART's rx buffer),

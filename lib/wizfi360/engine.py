@@ -115,7 +115,7 @@ class Engine:
         self._probe = False  # resyncing: results before the marker line are stale
         self._marker = False
         self.on_reboot: "Callable[[], None] | None" = None  # called when the module reboots unasked
-        self.accepted = None  # while a server listens: links accepted, oldest first
+        self.accepted: "list | None" = None  # while a server listens: links accepted, oldest first
 
     # -- non-blocking core -------------------------------------------------
 

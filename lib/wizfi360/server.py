@@ -1,5 +1,6 @@
-# The module's TCP server behind socket.listen()/accept(), loaded on first
-# use. Manual 3.2.3.4: AT+CIPSERVER=1,<port> (multi-link mode, which the
+# The module's TCP server behind socket.listen()/accept(), loaded by
+# socket.__getattr__ on first use; both are added to the socket class at the
+# bottom. Manual 3.2.3.4: AT+CIPSERVER=1,<port> (multi-link mode, which the
 # driver always uses); each client gets a free link ID and is announced as
 # "<id>,CONNECT". The engine gives such links their ring as the CONNECT
 # arrives and queues them for accept(). One server per module.
@@ -15,6 +16,7 @@ except ImportError:
 
 
 from .clock import pause, ticks_diff, ticks_ms
+from .socket import socket
 
 # Private copies of parser.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by parser.py and
@@ -28,7 +30,8 @@ _NOBODY = const(-1)
 _ANY = const(-2)
 
 
-def listen(sock, idle_s):
+def listen(sock: socket, backlog=None, idle_s=None):
+    # backlog: the module queues what clients come (5 links in all).
     at = sock._at
     if sock._type != 1:  # SOCK_STREAM
         raise OSError(errno.EOPNOTSUPP, "listen() needs a TCP socket")
@@ -50,7 +53,7 @@ def listen(sock, idle_s):
     sock._listening = True
 
 
-def accept(sock):
+def accept(sock: socket):
     # (socket, (ip, port)) for the oldest waiting client. Blocks, times out
     # (ETIMEDOUT) or raises EAGAIN like any socket, by its timeout.
     if not sock._listening:
@@ -99,3 +102,7 @@ def stop(sock):
         sock._dev._cmd(b"AT+CIPSERVER=0")
     except OSError:
         pass  # the module is not answering; nothing is listening here any more
+
+
+socket.listen = listen
+socket.accept = accept

@@ -1,6 +1,7 @@
 # Module services, WizFi360 methods loaded on first use: ping (manual
-# 3.2.4.4), SNTP and the module's clock (3.2.4.5, 3.2.4.6), and the UART rate
-# (3.2.1.5). They are added to WizFi360 at the bottom.
+# 3.2.4.4), SNTP and the module's clock (3.2.4.5, 3.2.4.6), the UART rate
+# (3.2.1.5), the firmware version (3.2.1.4) and the driver's counters. They
+# are added to WizFi360 at the bottom.
 
 import errno
 
@@ -42,6 +43,27 @@ _BAUDS = (
     1500000,
     2000000,
 )
+
+
+def version(self: WizFi360):
+    # The AT firmware version line, e.g. "AT version:1.1.1.7(May  4 2021 15:14:59)".
+    if self._version is None:
+        out = self._ok(b"AT+GMR", None, True)
+        self._version = out[0].decode() if out else ""
+    return self._version
+
+
+def stats(self: WizFi360):
+    # Counters: malformed frames, payload bytes for closed links, frames that
+    # lost bytes on the UART (parser.py), reboots.
+    at = self._at
+    p = at.parser
+    return {
+        "bad_frames": p.bad_frames,
+        "discarded": p.discarded,
+        "damaged": p.damaged,
+        "reboots": at.reboots,
+    }
 
 
 def ping(self: WizFi360, host, timeout_ms=10000):
@@ -138,3 +160,5 @@ WizFi360.ping = ping
 WizFi360.ntp = ntp
 WizFi360.time = time
 WizFi360.set_uart = set_uart
+WizFi360.version = version
+WizFi360.stats = stats

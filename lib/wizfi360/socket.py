@@ -4,6 +4,14 @@
 # AT+CIPDOMAIN, socket objects map to the module's link IDs 0-4 (manual
 # 3.2.3.5), and errors are OSError with the errno lwIP sockets raise.
 # Module-level functions use the most recently created WizFi360.
+#
+# Heap: this module holds what a TCP client needs (connect, send, recv,
+# close, timeouts). The other methods live in modules that add them to the
+# socket class when imported; socket.__getattr__ imports the right one the
+# first time such a method is asked for: stream.py (readinto, read,
+# readline, write, makefile, ioctl for select.poll and asyncio), server.py
+# (listen, accept), udp.py (sendto, recvfrom), sockopt.py (bind,
+# setsockopt).
 
 import errno
 import sys
@@ -49,14 +57,9 @@ _MAX_SEND = const(2048)  # bytes per AT+CIPSEND (manual 3.2.3.8)
 _CONNECT_MS = const(15000)  # connect() when no timeout is set
 _SEND_MS = const(10000)  # one AT+CIPSEND round trip when no timeout is set
 
-# Stream ioctl requests and poll flags (MicroPython's py/stream.h), so that
-# select.poll and asyncio can wait on these sockets like on lwIP ones.
-_MP_STREAM_POLL = const(3)
-_MP_STREAM_CLOSE = const(4)
-_POLL_RD = const(0x01)
-_POLL_WR = const(0x04)
-_POLL_HUP = const(0x10)
-_EINVAL = const(22)
+# The type checker takes this name as true whatever its value: it reads the
+# declarations in the class below, which never run.
+TYPE_CHECKING = False
 
 # On MicroPython a socket is an io.IOBase so that its ioctl() is used by
 # select.poll. CPython's IOBase would close it from __del__ at any moment
@@ -101,14 +104,43 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         self._timeout_ms = -1  # -1 blocking, 0 non-blocking, else milliseconds
         self._closed = False
 
+    # Methods defined elsewhere (see the top of this file), declared here
+    # for the type checker only.
+    if TYPE_CHECKING:
+        from .server import accept, listen
+        from .sockopt import bind, setsockopt
+        from .stream import ioctl, makefile, read, readinto, readline, write
+        from .udp import recvfrom, sendto
+
+    if not TYPE_CHECKING:  # hidden from the type checker, which would then accept any name
+
+        def __getattr__(self, name):
+            # Called only for names the class does not have (yet). Compared
+            # one by one: a tuple of names would be one more object on the heap.
+            if (
+                name == "readinto"
+                or name == "read"
+                or name == "readline"
+                or name == "write"
+                or name == "ioctl"
+                or name == "makefile"
+            ):
+                from . import stream  # noqa: F401
+            elif name == "listen" or name == "accept":
+                from . import server  # noqa: F401
+            elif name == "sendto" or name == "recvfrom":
+                from . import udp  # noqa: F401
+            elif name == "bind" or name == "setsockopt":
+                from . import sockopt  # noqa: F401
+            else:
+                raise AttributeError(name)
+            return getattr(self, name)
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
-
-    def __repr__(self):
-        return "<wizfi360.socket link=%d>" % self._link
 
     # -- options -----------------------------------------------------------
 
@@ -123,39 +155,6 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
 
     def setblocking(self, flag):
         self._timeout_ms = -1 if flag else 0
-
-    def makefile(self, mode="rb", buffering=0):
-        return self
-
-    def ioctl(self, req, arg):
-        if req == _MP_STREAM_POLL:
-            return self._ready(arg)
-        if req == _MP_STREAM_CLOSE:
-            self.close()
-            return 0
-        return -_EINVAL  # includes "which fd?": none, poll us through ioctl
-
-    def _ready(self, flags):
-        # Poll flags for select.poll: readable when data is waiting or the
-        # peer closed, writable while connected. Takes in what the module
-        # sent first; allocates nothing.
-        link = self._link
-        at = self._at
-        if link < 0:
-            if self._listening:  # readable: a client is waiting for accept()
-                at.poll()
-                return _POLL_RD if flags & _POLL_RD and at.accepted else 0
-            return _POLL_HUP if self._closed else 0
-        at.poll()
-        ready = 0
-        open_ = at.link_state[link] == _OPEN
-        if flags & _POLL_RD and (len(at.ring(link)) or not open_):
-            ready |= _POLL_RD
-        if flags & _POLL_WR and open_:
-            ready |= _POLL_WR
-        if not open_:
-            ready |= _POLL_HUP
-        return ready
 
     # -- connection --------------------------------------------------------
 
@@ -210,40 +209,6 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         if at.link_state[link] == _OPENING:
             at.link_state[link] = _OPEN
         self._link = link
-
-    def bind(self, address):
-        # The local port: for UDP the port datagrams are sent from and
-        # received on (manual 3.2.3.5 b).
-        self._local = _port(address[1])
-
-    def setsockopt(self, level, optname, value):
-        # Accepted for code written for lwIP; the module has no such options.
-        if level == SOL_SOCKET and optname == SO_REUSEADDR:
-            return
-        raise OSError(errno.EOPNOTSUPP, "socket option not supported")
-
-    # TCP server (wizfi360/server.py) and UDP (wizfi360/udp.py), loaded on
-    # first use.
-
-    def listen(self, backlog=None, idle_s=None):
-        from .server import listen
-
-        listen(self, idle_s)
-
-    def accept(self):
-        from .server import accept
-
-        return accept(self)
-
-    def sendto(self, buf, address):
-        from .udp import sendto
-
-        return sendto(self, buf, address)
-
-    def recvfrom(self, bufsize):
-        from .udp import recvfrom
-
-        return recvfrom(self, bufsize)
 
     def close(self):
         self._closed = True
@@ -314,15 +279,6 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             done += self.send(mv[done:] if done else mv)
         return None
 
-    def write(self, buf, n=None):
-        mv = memoryview(buf)
-        if n is not None:
-            if n < 0 or n > len(mv):
-                raise ValueError("n out of range")
-            mv = mv[:n]
-        self.sendall(mv)
-        return len(mv)
-
     # -- receiving ---------------------------------------------------------
 
     def _wait(self, until):
@@ -386,73 +342,3 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         if not self._wait(self._until()):
             return 0
         return self._at.ring(self._link).get_into(buf, 0, n)
-
-    def _stream(self):
-        if self._type == SOCK_DGRAM:
-            raise OSError(errno.EOPNOTSUPP, "stream reads on a UDP socket: use recv/recvfrom")
-
-    def _more(self, until, partial):
-        # For the stream reads: 1 when data is waiting, 0 when the read ends
-        # here (EOF; or a timeout or no data on a non-blocking socket once
-        # something was read), -1 for a non-blocking socket with nothing read.
-        try:
-            return 1 if self._wait(until) else 0
-        except OSError as e:
-            if e.errno == errno.EAGAIN:
-                return 0 if partial else -1
-            if partial and e.errno == errno.ETIMEDOUT:
-                return 0  # what was read is returned, not lost
-            raise
-
-    def readinto(self, buf, nbytes=None):
-        # Stream read: fills nbytes (default len(buf)) unless EOF, a timeout or
-        # (non-blocking) no more data comes first; None if a non-blocking
-        # socket had nothing. Allocates nothing.
-        n = len(buf) if nbytes is None else nbytes
-        if n < 0 or n > len(buf):
-            raise ValueError("nbytes out of range")
-        if self._type == SOCK_DGRAM:
-            self._stream()  # raises
-        t = self._timeout_ms
-        until = ticks_add(ticks_ms(), t) if t > 0 else None  # _until(), inline: a hot path
-        ring = self._at.ring(self._live())
-        got = 0
-        while got < n:
-            m = self._more(until, got)
-            if m < 0:
-                return None
-            if not m:
-                break
-            got += ring.get_into(buf, got, n - got)
-        return got
-
-    def read(self, size=-1):
-        if size is not None and size >= 0:
-            buf = bytearray(size)
-            n = self.readinto(buf)
-            if n is None:
-                return None
-            return bytes(buf) if n == size else bytes(buf[:n])
-        return self._read_until(None)  # to EOF
-
-    def readline(self):
-        return self._read_until(b"\n")
-
-    def _read_until(self, end):
-        # Everything up to and including `end` (a one-byte bytes), or to EOF.
-        self._stream()
-        chunks = []
-        until = self._until()
-        while True:
-            m = self._more(until, chunks)
-            if m < 0:
-                return None
-            if not m:
-                break
-            ring = self._at.ring(self._link)
-            i = ring.find(end) if end is not None else -1
-            if i >= 0:
-                chunks.append(ring.take(i + 1))
-                break
-            chunks.append(ring.take(len(ring)))
-        return b"".join(chunks)

@@ -1,14 +1,34 @@
 # The station's less used queries and settings, imported by WizFi360 on
 # first use: ifconfig (manual 3.2.2.3, 3.2.2.5, 3.2.2.7), scan (3.2.2.13),
-# config (3.2.2.9, 3.2.2.15, 3.2.2.17, 3.2.2.26), status("rssi"), and MAC
+# config (3.2.2.9, 3.2.2.15, 3.2.2.17, 3.2.2.26), disconnect (3.2.2.18),
+# status("rssi"), and MAC
 # address text. persist=True picks the _DEF commands, which the module also
 # saves to flash; the default _CUR ones last until the module resets. The
 # methods are added to WizFi360 at the bottom.
 
 import errno
 
-from . import WizFi360, is_ip
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
+except ImportError:
+
+    def const(x):
+        return x
+
+
+from . import STAT_IDLE, WizFi360, is_ip
 from .escape import quote, unquote
+
+# Private copies of engine.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by engine.py and
+# must match (tests_host/test_const_copies.py checks).
+_WIFI_DOWN = const(0)
+
+
+def disconnect(self: WizFi360):
+    self._cmd(b"AT+CWQAP")  # 3.2.2.18
+    self._at.wifi = _WIFI_DOWN
+    self._status = STAT_IDLE
 
 
 def status(w: WizFi360, param):
@@ -187,3 +207,4 @@ def mac_bytes(text):
 WizFi360.ifconfig = ifconfig
 WizFi360.scan = scan
 WizFi360.config = config
+WizFi360.disconnect = disconnect

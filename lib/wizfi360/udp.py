@@ -1,4 +1,6 @@
-# UDP sockets on WizFi360 links, loaded by wizfi360.socket on first use.
+# UDP sockets on WizFi360 links, loaded by wizfi360.socket on first use
+# (socket.__getattr__ for sendto() and recvfrom(), which are added to the
+# socket class at the bottom; connect() and send() of a SOCK_DGRAM socket).
 #
 # Manual 3.2.3.5 b: AT+CIPSTART=<id>,"UDP",<ip>,<port>[,<local port>,<mode>].
 # A socket that sends with sendto() opens its link in mode 2, where the
@@ -17,6 +19,7 @@ except ImportError:
 
 
 from .clock import ticks_ms
+from .socket import socket
 
 # Private copies of parser.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by parser.py and
@@ -81,3 +84,7 @@ def recvfrom(sock, bufsize):
     sock._at.poll()  # a datagram held back for room may fit now
     ip = "%d.%d.%d.%d" % (rec[2], rec[3], rec[4], rec[5])
     return data, (ip, rec[6] << 8 | rec[7])
+
+
+socket.sendto = sendto
+socket.recvfrom = recvfrom
