@@ -1,8 +1,10 @@
 # Module faults through the public API: an unexpected reboot (with boot noise),
 # busy answers, failed sends, a module that stops answering, a Wi-Fi drop, and
-# garbage on the line. The emulator makes the faults (board.emu(), its control
+# garbage on the line. The emulator makes the faults (emucontrol.emu(), its control
 # channel): off-board only; on a board the file is skipped.
 import errno
+
+import emucontrol
 
 import board
 import harness
@@ -30,7 +32,7 @@ def _wifi():
     # A new driver for each test, joined, with no fault left on: a test that
     # fails half way (a link lost, the module out of step) cannot make the
     # next one fail too. Each driver takes over the emulator's UART.
-    board.emu("clear")
+    emucontrol.emu("clear")
     return board.fresh_wifi()
 
 
@@ -63,7 +65,7 @@ def _five_sockets_work():
             _echo(sock, b"link %d works" % i)
     finally:
         _close_all(socks)
-    eq(board.emu_state()["links"], "", "links left open on the module")
+    eq(emucontrol.emu_state()["links"], "", "links left open on the module")
 
 
 def _within(t0, deadline_ms, what):
@@ -112,7 +114,7 @@ def _reboot_mid_transfer(garbage_hex):
         _echo(socks[1], b"warm up")
         socks[0].write(b"arrived before the reboot")
         sleep_ms(200)  # the echo reaches the module's UART before "ready"
-        board.emu(("reboot " + garbage_hex).strip())
+        emucontrol.emu(("reboot " + garbage_hex).strip())
         # What arrived before is not lost; then the link is gone.
         eq(socks[0].read(25), b"arrived before the reboot")
         for sock in socks:
@@ -125,7 +127,7 @@ def _reboot_mid_transfer(garbage_hex):
     # The driver sets the module up again by itself (manual 3.2.1.2, 3.2.3.3,
     # 3.2.3.14) before its next command.
     true(w.config("hostname"))
-    st = board.emu_state()
+    st = emucontrol.emu_state()
     eq((st["echo"], st["mux"], st["dinfo"]), ("0", "1", "1"), "module not set up again: %r" % st)
     eq(w.isconnected(), False)
     s = board.settings()
@@ -147,15 +149,15 @@ def test_reboot_mid_transfer_with_boot_noise():
 
 def test_busy_a_few_times_is_retried():
     w = _wifi()
-    board.emu("busy 3")
-    n = board.emu_commands()
+    emucontrol.emu("busy 3")
+    n = emucontrol.emu_commands()
     ip = w.ifconfig()[0]
     true(ip != "0.0.0.0", ip)
-    true(board.emu_commands() >= n + 3 + 2, "the busy answers were not retried")
-    board.emu("busy 2")
+    true(emucontrol.emu_commands() >= n + 3 + 2, "the busy answers were not retried")
+    emucontrol.emu("busy 2")
     sock = _echo_socket()
     try:
-        board.emu("busy 2")
+        emucontrol.emu("busy 2")
         _echo(sock, b"sent through busy answers")
     finally:
         sock.close()
@@ -163,7 +165,7 @@ def test_busy_a_few_times_is_retried():
 
 def test_busy_past_the_deadline_times_out():
     w = _wifi()
-    board.emu("busy 100000")
+    emucontrol.emu("busy 100000")
     old = w.timeout_ms
     w.timeout_ms = 1000
     try:
@@ -175,7 +177,7 @@ def test_busy_past_the_deadline_times_out():
         sock.close()
     finally:
         w.timeout_ms = old
-        board.emu("busy 0")
+        emucontrol.emu("busy 0")
     true(w.ifconfig()[0] != "0.0.0.0")
     _five_sockets_work()
 
@@ -190,7 +192,7 @@ def _failed_send(fault, what, send, after=None):
     sock = _echo_socket(timeout=2)
     try:
         _echo(sock, b"before")
-        board.emu("send-fault " + fault)
+        emucontrol.emu("send-fault " + fault)
         _fails_fast(what, getattr(sock, send), b"this send fails")
         if after is not None:
             after(sock)
@@ -227,7 +229,7 @@ def test_mute_every_call_ends_by_its_deadline():
     old = w.timeout_ms
     try:
         _echo(sock, b"before")
-        board.emu("mute")
+        emucontrol.emu("mute")
         w.timeout_ms = 1000
         sock.settimeout(1)
         _times_out(1000, "send", sock.send, b"into the void")
@@ -243,7 +245,7 @@ def test_mute_every_call_ends_by_its_deadline():
         _within(t0, 5000, "close")
     finally:
         w.timeout_ms = old
-        board.emu("unmute")
+        emucontrol.emu("unmute")
         sock.close()
         other.close()
     # Back in step: commands work, and every link ID is usable again.
@@ -262,7 +264,7 @@ def test_wifi_disconnect_fails_open_sockets():
     try:
         for sock in socks:
             _echo(sock, b"before")
-        board.emu("wifi-drop")
+        emucontrol.emu("wifi-drop")
         for sock in socks:
             _eof_or_error(sock)
             raises(OSError, sock.send, b"after")
@@ -307,15 +309,15 @@ def test_garbage_between_lines_is_ignored():
     try:
         for k in range(24):  # garbage between the answers, then also between frames
             if k == 12:
-                board.emu("noise 0d0afffe2b4950")  # a garbage line before each frame
-            board.emu("inject " + GARBAGE[k % len(GARBAGE)])
+                emucontrol.emu("noise 0d0afffe2b4950")  # a garbage line before each frame
+            emucontrol.emu("inject " + GARBAGE[k % len(GARBAGE)])
             chunk = data[k * 256 : (k + 1) * 256]
             sock.write(chunk)
             got = sock.read(256)
             if got != chunk:
                 where = _diff(got, chunk)
                 raise AssertionError("chunk %d: %d bytes back, first difference at %d" % (k, len(got), where))
-        board.emu("noise off")
+        emucontrol.emu("noise off")
         eq(w.isconnected(), True)
     finally:
         sock.close()
@@ -336,10 +338,10 @@ def test_bogus_frames_are_bounded():
         before = w.stats()  # first, so that loading stats() is not counted below
         gc.collect()
         heap = gc.mem_alloc()
-        board.emu("inject 0d0a2b4950442c302c39393939393a")  # +IPD,0,99999:
-        board.emu("inject 0d0a2b4950442c372c353a6162636465")  # +IPD,7,5:abcde
-        board.emu("inject 0d0a2b4950442c2c3a")  # +IPD,,:
-        board.emu("inject 0d0a2b4950442c332c3430303a" + "58" * 400)  # 400 bytes for link 3
+        emucontrol.emu("inject 0d0a2b4950442c302c39393939393a")  # +IPD,0,99999:
+        emucontrol.emu("inject 0d0a2b4950442c372c353a6162636465")  # +IPD,7,5:abcde
+        emucontrol.emu("inject 0d0a2b4950442c2c3a")  # +IPD,,:
+        emucontrol.emu("inject 0d0a2b4950442c332c3430303a" + "58" * 400)  # 400 bytes for link 3
         _echo(sock, b"after the bogus frames")
         after = w.stats()
         true(after["bad_frames"] - before["bad_frames"] >= 3, after)

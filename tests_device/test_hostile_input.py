@@ -1,11 +1,13 @@
 # Hostile input: every user string that goes into an AT command is escaped
 # (manual 3.2.2.15: `"`, `\` and `,` get a backslash) or refused with
 # ValueError, and out-of-range numbers are refused before anything is sent.
-# The emulator counts the command lines it receives (board.emu()), so each
+# The emulator counts the command lines it receives (emucontrol.emu()), so each
 # check also proves that no call sent a second command, that the one sent is
 # exactly the expected line, and that a refusal sent nothing. On a board there
 # is no emulator: the same calls run, the ValueErrors are checked, the lines
 # on the wire are not.
+import emucontrol
+
 import board
 import harness
 import wizfi360
@@ -50,8 +52,8 @@ def _wifi():
             s = board.settings()
             w.connect(s["ssid"], s["key"])
         return w
-    board.emu("clear")
-    board.emu("reboot")
+    emucontrol.emu("clear")
+    emucontrol.emu("reboot")
     return board.fresh_wifi()
 
 
@@ -59,7 +61,7 @@ MARKER = b"AT+CWHOSTNAME?"  # what config("hostname") sends (manual 3.2.2.26)
 
 
 def _count():
-    return board.emu_commands() if WIRE else None
+    return emucontrol.emu_commands() if WIRE else None
 
 
 class Checks:
@@ -83,7 +85,7 @@ class Checks:
             self.w.config("hostname")
         except OSError:
             pass
-        sent = board.emu_commands_since(n)
+        sent = emucontrol.emu_commands_since(n)
         if sent and sent[-1] == MARKER:
             sent.pop()
         return sent

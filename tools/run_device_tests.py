@@ -13,7 +13,7 @@ port that refuses connections, all on 127.0.0.1, and runs as
 `micropython -X heapsize=N FILE` with MICROPYPATH=lib:tests_device:.frozen and
 WIZFI_EMU_PORT, WIZFI_ECHO_PORT, WIZFI_REFUSED_PORT, WIZFI_SSID, WIZFI_KEY set;
 WIZFI_EMU_CONTROL is the port of the emulator's control channel, through which
-the file switches faults on (board.emu(), wizfi360_emu/control.py).
+the file switches faults on (emucontrol.emu(), wizfi360_emu/control.py).
 The heap is 256K unless the file's leading comments say e.g. `# heapsize: 64K`;
 the emulator's line is unpaced unless they say e.g. `# baud: 921600`.
 A file whose leading comments say `# mpy: yes` runs on the package compiled to
@@ -53,10 +53,14 @@ HEAP_RE = re.compile(r"#\s*heapsize:\s*(\d+[KkMm]?)\s*$")
 MPY_RE = re.compile(r"#\s*mpy:\s*yes\s*$")
 BAUD_RE = re.compile(r"#\s*baud:\s*(\d+)\s*$")
 BUILD_MPY = ROOT / "build" / "mpy"
-MPY_HELPERS = ("harness.py", "board.py")  # tests_device modules compiled along with the package
+MPY_HELPERS = (
+    "harness.py",
+    "board.py",
+    "emucontrol.py",
+)  # tests_device modules compiled along with the package
 RESULT_RE = re.compile(r"^RESULT (\d+) (\d+)\s*$", re.M)
 SKIP_RE = re.compile(r"^SKIP FILE: (.*?)\s*$", re.M)
-BOARD_TEST_SUPPORT = ("harness.py", "board.py", "board_config.py")
+BOARD_TEST_SUPPORT = ("harness.py", "board.py", "emucontrol.py", "board_config.py")
 
 
 # --- the servers a test file talks to ---------------------------------------------

@@ -1,0 +1,76 @@
+# The emulator's control channel (off-board only), for the tests that make
+# module faults: emu("busy 3") switches a fault on, and the emu_* helpers read
+# what the emulator saw (tools/wizfi360_emu/control.py lists the commands).
+# Kept out of board.py so that the files that do not need it do not load it.
+
+import sys
+
+from board import EMU_HOST, ON_BOARD, _env
+
+
+def _host_socket():
+    # The port's own socket module. Once wizfi360.install() has run,
+    # sys.modules["socket"] is the driver's shim, and the port's module is
+    # kept as wizfi360.host_socket.
+    mod = sys.modules.get("wizfi360")
+    own = getattr(mod, "host_socket", None) if mod is not None else None
+    if own is not None:
+        return own
+    import socket
+
+    if "wizfi360" in getattr(socket, "__name__", ""):
+        raise OSError("the port's socket module is hidden by wizfi360.install()")
+    return socket
+
+
+class EmulatorError(Exception):
+    """The emulator's control channel answered "error <why>"."""
+
+
+def emu(cmd):
+    """Send one command line to the emulator's control channel (e.g. "busy 3",
+    "reboot fffe", "commands"); returns the reply's value ("" for a plain
+    "ok"). Raises EmulatorError on an "error" reply, OSError without an emulator."""
+    port = _env("WIZFI_EMU_CONTROL")
+    if ON_BOARD or not port:
+        raise OSError("no emulator control channel (WIZFI_EMU_CONTROL): off-board runs only")
+    sock_mod = _host_socket()
+    s = sock_mod.socket()
+    try:
+        s.settimeout(10)
+        s.connect(sock_mod.getaddrinfo(EMU_HOST, int(port))[0][-1])
+        s.sendall(cmd.encode() + b"\n")
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = s.recv(256)
+            if not chunk:
+                raise OSError("control channel closed before replying to %r" % cmd)
+            reply += chunk
+    finally:
+        s.close()
+    text = reply.decode().strip()
+    if text == "ok":
+        return ""
+    if text.startswith("ok "):
+        return text[3:]
+    raise EmulatorError("emulator: %r -> %s" % (cmd, text))
+
+
+def emu_commands():
+    """How many AT command lines the emulator has received so far."""
+    return int(emu("commands"))
+
+
+def emu_last_command():
+    """The last AT command line the emulator received (bytes, no CR LF)."""
+    return bytes.fromhex(emu("last-command"))
+
+
+def emu_commands_since(n):
+    """The AT command lines the emulator received after the first n (bytes)."""
+    return [bytes.fromhex(emu("command %d" % i)) for i in range(n, emu_commands())]
+
+
+def emu_state():
+    """The emulator's `state` as a dict of strings (echo, mux, links, ...)."""
+    return dict(item.split("=", 1) for item in emu("state").split())
