@@ -182,7 +182,16 @@ class Engine:
         elif kind == _EV_WIFI_DISCONNECT:
             self.wifi = _WIFI_DOWN
         elif kind == _EV_READY:
-            self._rebooted()
+            # The module restarted: links and unsaved settings are gone.
+            self.reboots += 1
+            self.wifi = _WIFI_DOWN
+            for i in range(_LINKS):
+                if self.link_state[i] != _FREE and self.link_state[i] != _BROKEN:
+                    self.link_state[i] = _CLOSED
+            if self._waiting:
+                self._final = _EV_ERROR
+            if self.on_reboot is not None:
+                self.on_reboot()
         elif kind == _EV_DAMAGED:
             # The bytes lost may have held any link's data: no open link's
             # stream can be trusted past this point (parser.py).
@@ -190,18 +199,6 @@ class Engine:
                 if self.link_state[i] == _OPEN:
                     self.link_state[i] = _BROKEN
                     self.parser.rings[i] = None
-
-    def _rebooted(self):
-        # The module restarted: links and unsaved settings are gone.
-        self.reboots += 1
-        self.wifi = _WIFI_DOWN
-        for i in range(_LINKS):
-            if self.link_state[i] != _FREE and self.link_state[i] != _BROKEN:
-                self.link_state[i] = _CLOSED
-        if self._waiting:
-            self._final = _EV_ERROR
-        if self.on_reboot is not None:
-            self.on_reboot()
 
     # -- links ---------------------------------------------------------------
 
@@ -323,7 +320,14 @@ class Engine:
         self._settle(until)
         retry_ms = _BUSY_RETRY_MS
         while True:
-            self._begin(cmd, lines)
+            self.parser.expect_lines = True
+            self._echo = cmd
+            self._lines = [] if lines else None
+            self._final = _WAITING
+            self._prompt = False
+            self._busy = False
+            self._marker = False
+            self._waiting = True
             self._for_prompt = prompt
             self.uart.write(cmd + b"\r\n")
             while self._final == _WAITING and not self._busy and not self._prompt:
@@ -368,16 +372,6 @@ class Engine:
                     done += w
                 elif not self.idle(until):
                     self._timed_out()
-
-    def _begin(self, cmd, lines):
-        self.parser.expect_lines = True
-        self._echo = cmd
-        self._lines = [] if lines else None
-        self._final = _WAITING
-        self._prompt = False
-        self._busy = False
-        self._marker = False
-        self._waiting = True
 
     def _end(self):
         result = (self._final, self._lines)

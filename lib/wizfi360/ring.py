@@ -97,7 +97,7 @@ class Ring:
         else:
             copy(dst, off, self._buf, r, first)
             copy(dst, off + first, self._buf, 0, n - first)
-        # _consume(n), inline: this is the hot path of every read
+        # As discard(n), inline: this is the hot path of every read
         self._n -= n
         if self._n == 0 and self._p == 0:
             self._r = 0
@@ -115,9 +115,15 @@ class Ring:
         return bytes(out)
 
     def discard(self, n):
+        # Drop up to n of the oldest bytes; returns the count.
         if n > self._n:
             n = self._n
-        self._consume(n)
+        self._n -= n
+        if self._n == 0 and self._p == 0:
+            self._r = 0  # keep the data contiguous when the ring runs empty
+        else:
+            r = self._r + n
+            self._r = r - self._size if r >= self._size else r
         return n
 
     def find(self, needle):
@@ -136,12 +142,3 @@ class Ring:
             return i - r
         i = buf.find(needle, 0, end - size)
         return i + size - r if i >= 0 else -1
-
-    def _consume(self, n):
-        self._n -= n
-        if self._n == 0 and self._p == 0:
-            self._r = 0  # keep the data contiguous when the ring runs empty
-        else:
-            self._r += n
-            if self._r >= self._size:
-                self._r -= self._size
