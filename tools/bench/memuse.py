@@ -7,6 +7,8 @@
 #   MEM device <bytes>      one WizFi360 on a MemModule, started up
 #   MEM socket <bytes>...   each of five sockets opened in turn (connect())
 #   MEM cycle <bytes>       growth over 20 more sockets opened and closed
+#   MEM lazy <name>=<bytes>...  each optional module, imported in turn after
+#                           all of the above (what it costs when first used)
 #
 # With the path of a ROMFS image (mpremote romfs build) as its argument it
 # mounts that at /rom first and imports the package from there, as a board
@@ -58,6 +60,16 @@ def main():
         s.close()
     s = None
     print("MEM cycle %d" % (live() - base))
+    lazy = []
+    for name in LAZY:
+        base = live()
+        __import__("wizfi360." + name)
+        lazy.append("%s=%d" % (name, live() - base))
+    print("MEM lazy %s" % " ".join(lazy))
+
+
+# The package's optional modules, loaded by the driver on first use.
+LAZY = ("stream", "sockopt", "server", "udp", "ssl", "station_info", "services", "softap")
 
 
 main()

@@ -142,6 +142,17 @@ def rows(results):
     cycle = med(mem.get(("mpy", "cycle"), []))
     growth = kb(cycle) if cycle is None or cycle > 0 else "none (%+d B)" % cycle
     out.append(("Memory (unix port)", "growth over 20 sockets opened and closed", growth, "", ""))
+    lazy = mem.get(("mpy", "lazy"), {})
+    if lazy:
+        out.append(
+            (
+                "Memory (unix port)",
+                "optional modules, each when first used (.mpy)",
+                ", ".join("%s %s" % (name, kb(med(v))) for name, v in lazy.items()),
+                "",
+                "",
+            )
+        )
     peaks = [p for (baud, way), e in results["e2e"].items() if e["size"] >= 1024 * KB for p in e["peaks"]]
     out.append(
         (

@@ -257,6 +257,11 @@ def memory(micropython, mpy_dir, results):
             cmd.append(str(romfs_image(mpy_dir)))
         out = run(cmd, [path, BENCH] if path is not None else [BENCH])
         for what, *values in lines(out, "MEM"):
+            if what == "lazy":  # name=bytes pairs
+                for pair in values:
+                    name, n = pair.split("=")
+                    results["mem"].setdefault((kind, "lazy"), {}).setdefault(name, []).append(int(n))
+                continue
             results["mem"][(kind, what)] = [int(v) for v in values]
 
 
