@@ -423,8 +423,18 @@ def run(cfg, hb):
     """Bring the module up, join, then send readings; returns the exit status."""
     gc.collect()  # compiling the driver needs large free blocks
     try:
-        import wizfi360
+        import wizfi360  # noqa: I001  (the core first: compiling it from .py takes the most heap)
         from wizfi360 import socket as wsock
+
+        # The driver loads the modules of its less used methods on first use.
+        # This firmware uses some of them all along: write()/readline() (ours
+        # and umqtt's) from stream, ifconfig() from station_info, version()
+        # and stats() from services. Loaded now, while the heap is still in
+        # one piece, they leave no holes between later buffers (and compiling
+        # them from .py cannot fail halfway through a join for want of memory).
+        import wizfi360.services  # noqa: F401
+        import wizfi360.station_info  # noqa: F401
+        import wizfi360.stream  # noqa: F401
     except ImportError as e:
         log("cannot import the wizfi360 driver (%s): copy lib/wizfi360 to the board" % e)
         return 1
