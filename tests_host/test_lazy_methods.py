@@ -35,13 +35,19 @@ def test_import_loads_none_of_them(repo_root):
         assert "wizfi360." + module not in out
 
 
-def test_each_is_an_ordinary_method_once_asked_for(driver):
-    for module, names in LAZY.items():
+def check_ordinary_methods(obj, cls, table):
+    # Each name of table ({module: names}) on obj: a bound method of the
+    # module's function, which is now an attribute of the class itself.
+    for module, names in table.items():
         for name in names:
-            method = getattr(driver, name)
-            assert method.__self__ is driver
+            method = getattr(obj, name)
+            assert method.__self__ is obj
             assert method.__func__ is getattr(sys.modules["wizfi360." + module], name)
-            assert getattr(wizfi360.WizFi360, name) is method.__func__  # added to the class
+            assert getattr(cls, name) is method.__func__  # added to the class
+
+
+def test_each_is_an_ordinary_method_once_asked_for(driver):
+    check_ordinary_methods(driver, wizfi360.WizFi360, LAZY)
     assert driver.config("mac") and driver.scan() is not None
 
 
@@ -55,12 +61,7 @@ def test_other_names_are_attribute_errors(driver):
 def test_socket_methods_are_ordinary_methods_once_asked_for(driver):
     s = wsock.socket()
     try:
-        for module, names in SOCKET_LAZY.items():
-            for name in names:
-                method = getattr(s, name)
-                assert method.__self__ is s
-                assert method.__func__ is getattr(sys.modules["wizfi360." + module], name)
-                assert getattr(wsock.socket, name) is method.__func__  # added to the class
+        check_ordinary_methods(s, wsock.socket, SOCKET_LAZY)
         with pytest.raises(AttributeError):
             s.no_such_method  # noqa: B018
         assert not hasattr(s, "recv_intoo")
