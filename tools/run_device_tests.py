@@ -53,11 +53,8 @@ HEAP_RE = re.compile(r"#\s*heapsize:\s*(\d+[KkMm]?)\s*$")
 MPY_RE = re.compile(r"#\s*mpy:\s*yes\s*$")
 BAUD_RE = re.compile(r"#\s*baud:\s*(\d+)\s*$")
 BUILD_MPY = ROOT / "build" / "mpy"
-MPY_HELPERS = (
-    "harness.py",
-    "board.py",
-    "emucontrol.py",
-)  # tests_device modules compiled along with the package
+# tests_device modules compiled along with the package
+MPY_HELPERS = ("harness.py", "board.py", "emucontrol.py")
 RESULT_RE = re.compile(r"^RESULT (\d+) (\d+)\s*$", re.M)
 SKIP_RE = re.compile(r"^SKIP FILE: (.*?)\s*$", re.M)
 BOARD_TEST_SUPPORT = ("harness.py", "board.py", "emucontrol.py", "board_config.py")
