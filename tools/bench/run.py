@@ -10,9 +10,9 @@
    921600 and 2000000 baud (tools/bench/e2e.py on the unix port).
 4. Memory: heap used by the import (.py and .mpy), the WizFi360 object, each
    socket, the peak during the transfers, and the smallest -X heapsize under
-   which tests_device/test_echo_1mb.py passes with .mpy files; the import, the
-   WizFi360 and a socket also on a 32-bit MicroPython (the WebAssembly port,
-   tools/bench/mem32.mjs, with Node.js; npm installs it into build/).
+   which tests_device/test_echo_1mb.py passes with .mpy files; the import also
+   on a 32-bit MicroPython (the WebAssembly port, tools/bench/mem32.mjs, with
+   Node.js; npm installs it into build/).
 
 Every figure is the median of several runs. Prints the table; the exit status
 is 1 only when a measurement could not be made (missed targets are reported,
