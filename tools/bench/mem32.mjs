@@ -5,8 +5,8 @@
 //
 //   node mem32.mjs NODE_MODULES DIR...
 //
-// Each DIR's files go to /lib/<its name>/ in the interpreter's filesystem,
-// which is put first on sys.path (the package's .mpy files, tools/bench).
+// The files of the DIRs go to /lib/0, /lib/1, ... in the interpreter's
+// filesystem, put first on sys.path (the package's .mpy files, tools/bench).
 // Prints memuse.py's MEM lines. Its collector also sees stale words on the
 // stack while a call from here runs (memuse.py says more), so each of a
 // step's begin, act and end is a runPython() call of its own.
@@ -18,7 +18,6 @@ const [modules, ...dirs] = process.argv.slice(2);
 const entry = path.join(modules, "@micropython", "micropython-webassembly-pyscript", "micropython.mjs");
 const { loadMicroPython } = await import(pathToFileURL(entry).href);
 const mp = await loadMicroPython({
-  heapsize: 1024 * 1024,
   stdout: (line) => process.stdout.write(line + "\n"),
   stderr: (line) => process.stderr.write(line + "\n"),
 });
