@@ -273,17 +273,8 @@ def wasm_port():
     modules = ROOT / "build" / "bench" / "wasm32"
     if not (modules / "node_modules" / report.WASM_PACKAGE.rpartition("@")[0] / "micropython.mjs").exists():
         say("installing %s (npm)" % report.WASM_PACKAGE)
-        run(
-            [
-                "npm",
-                "install",
-                "--no-save",
-                "--no-package-lock",
-                "--prefix",
-                str(modules),
-                report.WASM_PACKAGE,
-            ]
-        )
+        npm = ["npm", "install", "--no-save", "--no-package-lock", "--prefix", str(modules)]
+        run(npm + [report.WASM_PACKAGE])
     return modules / "node_modules"
 
 
