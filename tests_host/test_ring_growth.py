@@ -83,6 +83,36 @@ def test_growth_stops_at_link_max_and_the_command_times_out():
     assert at.ring(link).capacity() == 256
 
 
+class NoRoomRing(Ring):
+    """A Ring that cannot grow: the heap has no free block that big."""
+
+    grow_attempts = 0
+
+    def grow(self, size):
+        self.grow_attempts += 1
+        raise MemoryError
+
+
+def test_a_ring_that_cannot_grow_holds_the_module_back_and_is_asked_once_per_wait():
+    # Every failed allocation costs MicroPython a full collection: the parser,
+    # stopped at the full ring, must not ask again on every poll of the wait.
+    at, link = engine({b"AT\r\n": FRAME + b"\r\nOK\r\n"})
+    ring = at.parser.rings[link] = NoRoomRing(256)
+    for attempt, cmd in ((1, b"AT"), (2, b"AT+GMR")):  # the second gets no answer of its own
+        try:
+            at.command(cmd, 100)
+        except OSError as e:
+            assert e.errno == 110
+        else:
+            raise AssertionError("a command behind a ring that cannot grow cannot finish")
+        assert ring.grow_attempts == attempt  # the next wait may try again
+        assert ring.capacity() == 256 and len(ring) == 256
+    assert ring.take(256) == FRAME[-300:-44]  # nothing lost: the rest still waits in the UART
+    for _ in range(5):
+        at.poll()
+    assert ring.take(100) == FRAME[-44:]
+
+
 def test_a_reclaimed_link_gets_a_ring_of_the_usual_size():
     at, link = engine({b"AT\r\n": FRAME + b"\r\nOK\r\n"})
     at.command(b"AT", 500)

@@ -102,6 +102,7 @@ class Engine:
         # A Ring whose limit a wait raised above link_size, True for several,
         # or None: relax() puts them back.
         self.relax_due: "Ring | bool | None" = None
+        self._starved = False  # a ring could not grow during this wait
         self._dry = False  # the UART had nothing at the last poll
         self._dry_at = 0  # since then (ticks_ms)
         self._final = 0  # final result of the command in flight; _WAITING while none
@@ -251,13 +252,17 @@ class Engine:
         if ring.limit < size:
             ring.limit = size
             return True
-        if size >= self.link_max:
+        if size >= self.link_max or self._starved:
             return False
         size = size * 2 if size * 2 < self.link_max else self.link_max
         try:
             ring.grow(size)
         except MemoryError:
-            return False  # as if at link_max: hold the module back
+            # No free block that big (the heap is short or fragmented): hold
+            # the module back as at link_max, and ask no more until the wait
+            # is over, since every failed allocation costs a full collection.
+            self._starved = True
+            return False
         ring.limit = size
         return True
 
@@ -265,6 +270,7 @@ class Engine:
         # A wait is over: rings fill up to link_size again.
         raised = self.relax_due
         self.relax_due = None
+        self._starved = False
         if raised is True:
             for ring in self._rings:
                 if ring is not None and ring.limit > self.link_size:
