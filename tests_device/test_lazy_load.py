@@ -4,6 +4,8 @@
 # on CPython: importing the package loads none of them; once loaded, each is
 # an ordinary method of the class. Runs in its own interpreter, so nothing
 # was loaded before.
+import errno
+import select
 import sys
 
 import board
@@ -12,7 +14,7 @@ from harness import eq, raises, true
 from wizfi360 import socket
 
 SOCKET_LAZY = {
-    "stream": ("readinto", "read", "readline", "write", "makefile", "ioctl"),
+    "stream": ("readinto", "read", "readline", "write", "makefile"),
     "server": ("listen", "accept"),
     "udp": ("sendto", "recvfrom"),
     "sockopt": ("bind", "setsockopt"),
@@ -23,6 +25,22 @@ WIFI_LAZY = {
     "softap": ("softap",),
 }
 LOADED_AT_IMPORT = [m for m in sys.modules if m.startswith("wizfi360.")]
+_MP_STREAM_GET_FILENO = 10  # py/stream.h
+
+
+def _fd_request(s):
+    # What select.poll.register() asks first, with the heap locked where the
+    # port can lock it: any allocation raises MemoryError.
+    ioctl = socket.socket.ioctl  # a plain function: no bound method to allocate
+    try:
+        from micropython import heap_lock, heap_unlock
+    except ImportError:  # CPython
+        return ioctl(s, _MP_STREAM_GET_FILENO, 0)
+    heap_lock()
+    try:
+        return ioctl(s, _MP_STREAM_GET_FILENO, 0)
+    finally:
+        heap_unlock()
 
 
 def test_import_loads_none_of_them():
@@ -43,6 +61,26 @@ def test_socket_methods_load_on_first_use():
         eq(s.makefile("rb"), s)
         raises(AttributeError, getattr, s, "no_such_method")
         true(not hasattr(s, "recv_intoo"))
+    finally:
+        s.close()
+
+
+def test_poll_registers_a_socket_without_loading_or_allocating():
+    # select.poll.register() asks for a file descriptor, and a MemoryError
+    # there (from loading stream.py, say) would leave a poll entry that
+    # crashes the next poll(). The socket answers it with nothing loaded and
+    # nothing allocated; the first poll loads stream.py's ioctl.
+    board.wifi()
+    s = socket.socket()
+    try:
+        loaded = "wizfi360.stream" in sys.modules
+        eq(_fd_request(s), -errno.EINVAL)
+        p = select.poll()
+        p.register(s, select.POLLIN)
+        eq("wizfi360.stream" in sys.modules, loaded)
+        eq(p.poll(0), [])  # not connected: nothing to read yet
+        true("wizfi360.stream" in sys.modules)
+        true(socket.socket.ioctl is sys.modules["wizfi360.stream"].ioctl)
     finally:
         s.close()
 

@@ -9,9 +9,9 @@
 # close, timeouts). The other methods live in modules that add them to the
 # socket class when imported; socket.__getattr__ imports the right one the
 # first time such a method is asked for: stream.py (readinto, read,
-# readline, write, makefile, ioctl for select.poll and asyncio), server.py
-# (listen, accept), udp.py (sendto, recvfrom), sockopt.py (bind,
-# setsockopt).
+# readline, write, makefile, and the ioctl requests of select.poll and
+# asyncio), server.py (listen, accept), udp.py (sendto, recvfrom),
+# sockopt.py (bind, setsockopt).
 
 import errno
 import sys
@@ -56,6 +56,11 @@ SO_REUSEADDR = 4
 _MAX_SEND = const(2048)  # bytes per AT+CIPSEND (manual 3.2.3.8)
 _CONNECT_MS = const(15000)  # connect() when no timeout is set
 _SEND_MS = const(10000)  # one AT+CIPSEND round trip when no timeout is set
+
+# Stream ioctl requests (py/stream.h), as in stream.py.
+_MP_STREAM_POLL = const(3)
+_MP_STREAM_CLOSE = const(4)
+_EINVAL = const(22)
 
 # The type checker takes this name as true whatever its value: it reads the
 # declarations in the class below, which never run.
@@ -109,7 +114,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
     if TYPE_CHECKING:
         from .server import accept, listen
         from .sockopt import bind, setsockopt
-        from .stream import ioctl, makefile, read, readinto, readline, write
+        from .stream import makefile, read, readinto, readline, write
         from .udp import recvfrom, sendto
 
     if not TYPE_CHECKING:  # hidden from the type checker, which would then accept any name
@@ -122,7 +127,6 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
                 or name == "read"
                 or name == "readline"
                 or name == "write"
-                or name == "ioctl"
                 or name == "makefile"
             ):
                 from . import stream  # noqa: F401
@@ -135,6 +139,18 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             else:
                 raise AttributeError(name)
             return getattr(self, name)
+
+    def ioctl(self, req, arg):
+        # select.poll.register() asks an object for its file descriptor
+        # (MP_STREAM_GET_FILENO) and, if that raises, keeps a broken entry
+        # that crashes the next poll() (extmod/modselect.c leaves the case
+        # unhandled). So that request is answered here, allocating nothing;
+        # polling and closing load stream.py, whose ioctl then replaces this.
+        if req != _MP_STREAM_POLL and req != _MP_STREAM_CLOSE:
+            return -_EINVAL  # "which fd?": none, poll us through ioctl
+        from .stream import ioctl
+
+        return ioctl(self, req, arg)
 
     def __enter__(self):
         return self
