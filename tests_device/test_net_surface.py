@@ -1,4 +1,4 @@
-# heapsize: 160K
+# heapsize: 192K
 # UDP, TLS, the module's services and settings on the MicroPython interpreter
 # (the unix port against the emulator, or a board with board_config.py).
 import errno

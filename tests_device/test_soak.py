@@ -1,4 +1,4 @@
-# heapsize: 128K
+# heapsize: 160K
 # Soak: many connect/request/close cycles against the TCP echo server, then
 # the heap is back at its baseline and every link ID is free and usable.
 #
