@@ -132,6 +132,74 @@ def test_slow_reader_with_flow_control_gets_every_byte():
         uart.close()
 
 
+def test_a_ring_that_cannot_grow_times_the_send_out_and_loses_nothing():
+    # The heap has no free block for a bigger ring (short or fragmented): a
+    # send behind the download's data times out, the driver asks for the
+    # memory once in that wait, not on every poll, and the download still
+    # arrives whole. The module gives the send's ">" once the download has
+    # been read: the send's data goes then, and nothing else is taken for it.
+    import select
+
+    from wizfi360 import socket
+    from wizfi360.ring import Ring
+
+    class NoRoomRing(Ring):
+        tries = 0
+
+        def grow(self, size):
+            self.tries += 1
+            raise MemoryError
+
+    w, uart = _driver()
+    try:
+        total = 64 * 1024
+        s = board.settings()
+        other = socket.socket()
+        other.connect((s["echo_host"], s["echo_port"]))
+        url = s["http_url"]
+        host, port = url[7:].split(":")
+        slow = socket.socket()
+        slow.connect(socket.getaddrinfo(host, int(port))[0][-1])
+        at = w._at
+        ring = NoRoomRing(at.link_size)  # in place of the link's ring, before any data
+        at._rings[slow._link] = at.parser.rings[slow._link] = ring
+        slow.sendall(b"GET /bytes/%d HTTP/1.0\r\nHost: x\r\n\r\n" % total)
+        poller = select.poll()
+        poller.register(slow, select.POLLIN)
+        for _ in range(100):  # until the ring is full and the module held back
+            poller.poll(20)
+            if ring.free() == 0:
+                break
+        eq(ring.free(), 0)
+        other.settimeout(1)
+        e = harness.raises(OSError, other.sendall, b"ping")
+        eq(e.errno, errno.ETIMEDOUT)
+        eq(ring.tries, 1)
+        slow.settimeout(10)
+        _skip_headers(slow)
+        buf = bytearray(1024)
+        got = 0
+        while True:
+            k = slow.recv_into(buf)
+            if not k:
+                break
+            true(_check(buf, k, got), "wrong bytes at offset %d" % got)
+            got += k
+        eq(got, total)
+        eq(ring.capacity(), at.link_size)
+        eq(w.stats()["damaged"], 0)
+        slow.close()
+        other.settimeout(5)
+        other.sendall(b"pong")
+        echoed = b""
+        while len(echoed) < 8:
+            echoed += other.recv(8 - len(echoed))
+        eq(echoed, b"pingpong")  # the timed-out send arrived once, late
+        other.close()
+    finally:
+        uart.close()
+
+
 def test_overflow_without_flow_control_raises_instead_of_corrupting():
     from wizfi360 import socket
 

@@ -500,6 +500,92 @@ def test_send_times_out_without_send_ok():
     assert ei.value.errno == errno.ETIMEDOUT
 
 
+# A send that timed out before its ">": the module may still give it, and
+# then takes the next bytes written as that send's data.
+
+
+def test_a_late_prompt_gets_the_timed_out_send_and_then_the_next_command_goes():
+    eng, uart = engine(
+        [
+            (b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n", Delay(100), b">"]),
+            (b"hello", [b"\r\nRecv 5 bytes\r\n\r\nSEND OK\r\n"]),
+            GMR,
+            (b"AT\r\n", [b"\r\nOK\r\n"]),
+        ]
+    )
+    with pytest.raises(OSError) as ei:
+        eng.send(0, b"hello", timeout_ms=40)
+    assert ei.value.errno == errno.ETIMEDOUT
+    assert eng.command(b"AT", 1000) == (EV_OK, None)
+    assert uart.writes == [b"AT+CIPSEND=0,5\r\n", b"hello", b"AT+GMR\r\n", b"AT\r\n"]
+    assert uart.idle()
+
+
+def test_a_timed_out_send_is_kept_as_it_was_given():
+    eng, uart = engine(
+        [
+            (b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n", Delay(100), b">"]),
+            (b"hello", [b"\r\nRecv 5 bytes\r\n\r\nSEND OK\r\n"]),
+            GMR,
+            (b"AT\r\n", [b"\r\nOK\r\n"]),
+        ]
+    )
+    buf = bytearray(b"hello")
+    with pytest.raises(OSError):
+        eng.send(0, memoryview(buf), timeout_ms=40)
+    buf[:] = b"XXXXX"  # the caller reuses its buffer
+    assert eng.command(b"AT", 1000) == (EV_OK, None)
+    assert uart.writes[1] == b"hello"
+
+
+def test_no_late_prompt_on_a_quiet_line_so_the_next_command_goes():
+    eng, uart = engine([(b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n"]), GMR, (b"AT\r\n", [b"\r\nOK\r\n"])])
+    with pytest.raises(OSError):
+        eng.send(0, b"hello", timeout_ms=40)
+    assert eng.command(b"AT", 1000) == (EV_OK, None)
+    assert uart.writes == [b"AT+CIPSEND=0,5\r\n", b"AT+GMR\r\n", b"AT\r\n"]
+
+
+def test_a_prompt_behind_a_full_ring_holds_every_command_until_the_ring_is_read():
+    # The ">" sits behind a link's data that its ring (which cannot grow)
+    # has no room for: nothing may be written until the ring is read.
+    from test_ring_growth import NoRoomRing
+
+    frame = b"\r\n+IPD,1,300:" + bytes(range(256)) + bytes(44)
+    uart = FakeUART(
+        [
+            (b"AT+CIPSEND=0,5\r\n", [frame, b"\r\nOK\r\n>"]),
+            (b"hello", [b"\r\nRecv 5 bytes\r\n\r\nSEND OK\r\n"]),
+            GMR,
+            (b"AT\r\n", [b"\r\nOK\r\n"]),
+        ]
+    )
+    eng = Engine(uart, link_size=256)
+    for link in (eng.claim_link(), eng.claim_link()):
+        eng.link_state[link] = OPEN
+    ring = eng._rings[1] = eng.parser.rings[1] = NoRoomRing(256)
+    with pytest.raises(OSError):
+        eng.send(0, b"hello", timeout_ms=100)
+    with pytest.raises(OSError) as ei:
+        eng.command(b"AT", 100)
+    assert ei.value.errno == errno.ETIMEDOUT
+    assert uart.writes == [b"AT+CIPSEND=0,5\r\n"]  # the command was not written
+    assert ring.take(256) == frame[-300:-44]
+    poll_until(eng, lambda: uart.writes[-1] == b"hello")  # as soon as the ">" is read
+    assert eng.command(b"AT", 500) == (EV_OK, None)
+    assert uart.writes == [b"AT+CIPSEND=0,5\r\n", b"hello", b"AT+GMR\r\n", b"AT\r\n"]
+    assert ring.take(100) == frame[-44:]
+
+
+def test_a_reboot_cancels_a_timed_out_send():
+    eng, uart = engine([(b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n"]), GMR, (b"AT\r\n", [b"\r\nOK\r\n"])])
+    with pytest.raises(OSError):
+        eng.send(0, b"hello", timeout_ms=40)
+    uart.inject(b"\r\nready\r\n>")  # a ">" after a restart answers nothing of ours
+    assert eng.command(b"AT", 1000) == (EV_OK, None)
+    assert uart.writes == [b"AT+CIPSEND=0,5\r\n", b"AT+GMR\r\n", b"AT\r\n"]
+
+
 # --------------------------------------------------------------------------
 # Reboots
 

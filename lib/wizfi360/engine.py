@@ -84,6 +84,7 @@ _WAITING = const(-1)
 _SETTLE_MS = const(5)
 _BUSY_RETRY_MS = const(20)
 _BUSY_RETRY_MAX_MS = const(500)
+_PAY_MS = const(2000)  # writing a late send's data (_pay)
 
 
 class Engine:
@@ -113,6 +114,7 @@ class Engine:
         self._for_prompt = False  # OK is not the result (AT+CIPSEND)
         self._busy = False
         self._orphan = False  # results may still come that belong to no command
+        self._owed = None  # a timed-out send's data while its ">" may still come (late_prompt.py)
         self._probe = False  # resyncing: results before the marker line are stale
         self._marker = False
         self.on_reboot: "Callable[[], None] | None" = None  # called when the module reboots unasked
@@ -160,7 +162,10 @@ class Engine:
                     # adds ERROR after it, which must not answer the next command.
                     self._orphan = True
         elif kind == _EV_PROMPT:
-            self._prompt = True
+            if self._owed is not None and not self._for_prompt:
+                self._pay()  # the late ">" of a send that timed out
+            else:
+                self._prompt = True
         elif kind == _EV_BUSY:
             if self._waiting:
                 self._busy = True
@@ -186,6 +191,7 @@ class Engine:
             # The module restarted: links and unsaved settings are gone.
             self.reboots += 1
             self.wifi = _WIFI_DOWN
+            self._owed = None  # a restarted module waits for no data
             for i in range(_LINKS):
                 if self.link_state[i] != _FREE and self.link_state[i] != _BROKEN:
                     self.link_state[i] = _CLOSED
@@ -308,9 +314,18 @@ class Engine:
         # bytes; dest is b',"<ip>",<port>' for a UDP datagram's receiver.
         # Returns the final result (EV_SEND_OK, EV_SEND_FAIL or EV_ERROR).
         until = ticks_add(ticks_ms(), timeout_ms)
+        self._settle(until)  # first, so that a timeout below is this command's
         # Its OK is not the result: that comes after the data, or ERROR comes
         # instead of the prompt or right behind it (then no data is sent).
-        self._issue(b"AT+CIPSEND=%d,%d%s" % (link, len(data), dest), False, until, True)
+        try:
+            self._issue(b"AT+CIPSEND=%d,%d%s" % (link, len(data), dest), False, until, True)
+        except OSError:
+            if self._orphan:  # sent, and no ">" yet: it may still come (late_prompt.py)
+                self._owed = data
+                from .late_prompt import keep
+
+                keep(self)
+            raise
         if self._final != _WAITING:
             return self._end()[0]
         self._write_all(data, until)
@@ -357,6 +372,10 @@ class Engine:
         # 3.2.4.1), so every result before that line is stale and dropped.
         if not self._orphan:
             return
+        if self._owed is not None:
+            from .late_prompt import await_prompt
+
+            await_prompt(self, until)
         self._orphan = False
         self._probe = True
         try:
@@ -364,6 +383,19 @@ class Engine:
             self._end()
         finally:
             self._probe = False
+
+    def _pay(self):
+        # Answer a late ">" with the data of the send that timed out before it
+        # (late_prompt.py). Called from the parser, so here rather than there:
+        # nothing is imported. The "Recv"/"SEND OK" that follow are stale
+        # results (_orphan is set).
+        mv = memoryview(self._owed)  # pyright: ignore[reportArgumentType]  # not None here
+        self._owed = None
+        n = len(mv)
+        until = ticks_add(ticks_ms(), _PAY_MS)
+        done = 0
+        while done < n and ticks_diff(until, ticks_ms()) > 0:
+            done += self.uart.write(mv[done:] if done else mv) or 0
 
     def _write_all(self, data, until):
         n = len(data)
@@ -399,4 +431,5 @@ class Engine:
         # Stop waiting for the late answer of a timed-out command (used while
         # syncing with a module that may not have been listening).
         self._orphan = False
+        self._owed = None
         self.parser.expect_lines = self._waiting
