@@ -61,9 +61,11 @@ def readinto(self: socket, buf, nbytes=None):
         raise ValueError("nbytes out of range")
     if self._type == _SOCK_DGRAM:
         _stream(self)  # raises
+    ring = self._at.ring(self._live())
+    if len(ring) >= n:  # all of it is here already: no deadline, no polling
+        return ring.get_into(buf, 0, n)
     t = self._timeout_ms
     until = ticks_add(ticks_ms(), t) if t > 0 else None  # _until(), inline: a hot path
-    ring = self._at.ring(self._live())
     got = 0
     while got < n:
         m = _more(self, until, got)
