@@ -504,15 +504,17 @@ def test_send_times_out_without_send_ok():
 # then takes the next bytes written as that send's data.
 
 
+# Its ">" comes 100 ms late; the data that follows is answered as usual.
+LATE_PROMPT = [
+    (b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n", Delay(100), b">"]),
+    (b"hello", [b"\r\nRecv 5 bytes\r\n\r\nSEND OK\r\n"]),
+    GMR,
+    (b"AT\r\n", [b"\r\nOK\r\n"]),
+]
+
+
 def test_a_late_prompt_gets_the_timed_out_send_and_then_the_next_command_goes():
-    eng, uart = engine(
-        [
-            (b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n", Delay(100), b">"]),
-            (b"hello", [b"\r\nRecv 5 bytes\r\n\r\nSEND OK\r\n"]),
-            GMR,
-            (b"AT\r\n", [b"\r\nOK\r\n"]),
-        ]
-    )
+    eng, uart = engine(LATE_PROMPT)
     with pytest.raises(OSError) as ei:
         eng.send(0, b"hello", timeout_ms=40)
     assert ei.value.errno == errno.ETIMEDOUT
@@ -522,14 +524,7 @@ def test_a_late_prompt_gets_the_timed_out_send_and_then_the_next_command_goes():
 
 
 def test_a_timed_out_send_is_kept_as_it_was_given():
-    eng, uart = engine(
-        [
-            (b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n", Delay(100), b">"]),
-            (b"hello", [b"\r\nRecv 5 bytes\r\n\r\nSEND OK\r\n"]),
-            GMR,
-            (b"AT\r\n", [b"\r\nOK\r\n"]),
-        ]
-    )
+    eng, uart = engine(LATE_PROMPT)
     buf = bytearray(b"hello")
     with pytest.raises(OSError):
         eng.send(0, memoryview(buf), timeout_ms=40)
