@@ -30,13 +30,23 @@ def _driver(**uart_kw):
     return board.fresh_wifi(uart, link_max=_LINK_MAX), uart
 
 
-def _request(socket, n):
-    # A socket that asked for GET /bytes/<n>.
+def _http(socket):
+    # A socket connected to the HTTP server.
     url = board.settings()["http_url"]
     host, port = url[7:].split(":")
     sock = socket.socket()
     sock.connect(socket.getaddrinfo(host, int(port))[0][-1])
+    return sock
+
+
+def _ask(sock, n):
     sock.sendall(b"GET /bytes/%d HTTP/1.0\r\nHost: x\r\n\r\n" % n)
+
+
+def _request(socket, n):
+    # A socket that asked for GET /bytes/<n>.
+    sock = _http(socket)
+    _ask(sock, n)
     return sock
 
 
@@ -156,14 +166,11 @@ def test_a_ring_that_cannot_grow_times_the_send_out_and_loses_nothing():
         s = board.settings()
         other = socket.socket()
         other.connect((s["echo_host"], s["echo_port"]))
-        url = s["http_url"]
-        host, port = url[7:].split(":")
-        slow = socket.socket()
-        slow.connect(socket.getaddrinfo(host, int(port))[0][-1])
+        slow = _http(socket)
         at = w._at
         ring = NoRoomRing(at.link_size)  # in place of the link's ring, before any data
         at._rings[slow._link] = at.parser.rings[slow._link] = ring
-        slow.sendall(b"GET /bytes/%d HTTP/1.0\r\nHost: x\r\n\r\n" % total)
+        _ask(slow, total)
         poller = select.poll()
         poller.register(slow, select.POLLIN)
         for _ in range(100):  # until the ring is full and the module held back
