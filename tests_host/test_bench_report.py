@@ -1,0 +1,106 @@
+"""tools/bench/report.py: each figure against its target, from the results make bench collects.
+
+The bench itself is not run here (it takes minutes and measures speed); these
+tests feed report.rows() made-up results and check the verdicts it prints.
+"""
+
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools" / "bench"))
+
+import report  # noqa: E402
+
+MB = 1024 * 1024
+
+
+def results(**over):
+    r = {
+        "recv": {
+            ("micropython", "recv_into", 64): [6e6, 7e6, 8e6],  # median 7 MB/s: met by 40%
+            ("micropython", "readinto", 64): [4e6, 4.5e6, 9e6],  # median 4.5: missed by 10%
+            ("micropython", "recv_into", 1460): [50e6],
+        },
+        "alloc_frame": {("recv_into", 64): 0.0, ("readinto", 64): 0.0, ("recv_into", 536): 16.0},
+        "alloc_send": {64: 256.0, 536: 256.0, 2048: 256.0},
+        "e2e": {
+            (921600, "down"): {"size": MB, "rates": [90000.0], "peaks": [70000]},
+            (921600, "up"): {"size": MB, "rates": [80000.0], "peaks": [72000]},
+        },
+        "ceiling": {(921600, "up"): {"size": 256 * 1024, "rates": [82000.0]}},
+        "mem": {
+            ("mpy", "import"): [34000, 33000, 35000],
+            ("py", "import"): [38000],
+            ("mpy", "device"): [3072],
+            ("mpy", "socket"): [2560] * 5,
+            ("mpy", "cycle"): [0],
+            ("mpy", "lazy"): {"stream": [2400], "udp": [1800]},
+            ("mpy32", "import"): [27000],
+        },
+        "min_heap": 80 * 1024,
+    }
+    r.update(over)
+    return r
+
+
+def by_measure(rows_, skip="Receive path (CPython)"):
+    # (result, target, verdict) by measure; CPython's receive rows share the unix port's names.
+    return {
+        what.strip(): (result, target, verdict)
+        for section, what, result, target, verdict in rows_
+        if section != skip
+    }
+
+
+def test_receive_path_medians_against_their_targets():
+    got = by_measure(report.rows(results()))
+    assert got["recv_into, 64-byte frames, 2 links"] == ("7.0 MB/s", "≥ 5 MB/s", "met, +40%")
+    assert got["readinto, 64-byte frames, 2 links"] == ("4.5 MB/s", "≥ 5 MB/s", "MISSED by 10%")
+    assert got["recv_into, 1460-byte frames, 2 links"][2] == "met, +100%"
+    # Not run: said so, not taken for a pass or a miss.
+    assert got["readinto, 1460-byte frames, 2 links"] == ("-", "≥ 25 MB/s", "not measured")
+    # CPython has figures but no targets.
+    cpython = [r for r in report.rows(results()) if r[0] == "Receive path (CPython)"]
+    assert cpython and all(r[3] == "" and r[4] == "" for r in cpython)
+
+
+def test_allocation_per_frame_is_the_worst_method_and_send_must_not_grow():
+    got = by_measure(report.rows(results()))
+    assert got["heap per received 64-byte frame (recv_into, readinto)"][2] == "met"
+    assert got["heap per received 536-byte frame (recv_into, readinto)"][2] == "MISSED by 16.0 B/frame"
+    assert got["heap per send() of 64 / 536 / 2048 bytes"] == (
+        "256 / 256 / 256 B",
+        "constant",
+        "met, 256 B each",
+    )
+    growing = by_measure(report.rows(results(alloc_send={64: 256.0, 2048: 2300.0})))
+    assert growing["heap per send() of 64 / 2048 bytes"][2] == "MISSED: grows with size"
+
+
+def test_end_to_end_as_a_share_of_the_line_rate_with_the_emulator_ceiling():
+    got = by_measure(report.rows(results()))
+    assert got["download 1 MB at 921600 baud"] == ("97.7% (90000 B/s)", "≥ 95%", "met, +3%")
+    assert got["upload 1 MB at 921600 baud"] == ("86.8% (80000 B/s)", "≥ 90%", "MISSED by 4%")
+    assert got["the emulator's ceiling: raw CPython client, upload 256 KB"][0] == "89.0%"
+
+
+def test_memory_figures_and_the_smallest_heap():
+    got = by_measure(report.rows(results()))
+    assert got["import wizfi360 + wizfi360.socket as .mpy"] == (
+        "33.2 KB",
+        "< 16 KB",
+        "MISSED by 17.2 KB (108% over)",
+    )
+    assert got["growth over 20 sockets opened and closed"][0] == "none (+0 B)"
+    assert got["optional modules, each when first used (.mpy)"][0] == "stream 2.3 KB, udp 1.8 KB"
+    assert got["smallest -X heapsize for the 1 MB echo (.mpy)"] == (
+        "80K",
+        "≤ 48K",
+        "MISSED by 32.0 KB (67% over)",
+    )
+    assert got["import wizfi360 + wizfi360.socket as .mpy (within about 2 KB, see below)"][0] == "26.4 KB"
+    met = by_measure(report.rows(results(min_heap=40 * 1024)))
+    assert met["smallest -X heapsize for the 1 MB echo (.mpy)"][2] == "met, 8.0 KB to spare"
+    none = by_measure(report.rows(results(min_heap=None)))
+    assert none["smallest -X heapsize for the 1 MB echo (.mpy)"] == ("-", "≤ 48K", "not measured")
