@@ -1,4 +1,4 @@
-# heapsize: 88K
+# heapsize: 96K
 # mpy: yes
 # One link, 1 MB through the echo server and back, byte-exact, with the package
 # compiled to .mpy (tools/run_device_tests.py does that for `# mpy: yes`) in

@@ -16,7 +16,7 @@ import board
 import harness
 from harness import eq, true
 from wizfi360 import socket
-from wizfi360.engine import FREE, LINKS
+from wizfi360.engine import LINKS
 
 CYCLES = int(harness.env("WIZFI_SOAK_CYCLES", "300"))
 WARMUP = 40  # cycles before the baseline: every link's ring allocated, lazy imports done
@@ -81,14 +81,14 @@ class Soak:
     def close_oldest(self):
         sock, link = self.open.pop(0)
         sock.close()
-        eq(self.at.link_state[link], FREE, "link %d after close" % link)
+        true(self.at.links[link] is None, "link %d after close" % link)
 
     def run(self, cycles):
         for _ in range(cycles):
             sock = socket.socket()
             sock.settimeout(5)
             sock.connect(self.addr)
-            link = sock._link
+            link = sock._conn.link
             self.used[link] += 1
             self.open.append((sock, link))
             self.exchange(sock, link)
@@ -130,7 +130,7 @@ def test_cycles_leave_heap_and_links_as_they_were():
     true(end - base < TOLERANCE, "heap grew by %d bytes over %d cycles" % (end - base, left))
     for link in range(LINKS):
         true(soak.used[link] >= CYCLES // 20, "link %d served only %d cycles" % (link, soak.used[link]))
-        eq(soak.at.link_state[link], FREE, "link %d" % link)
+        true(soak.at.links[link] is None, "link %d" % link)
     stats = wifi().stats()
     eq((stats["bad_frames"], stats["discarded"], stats["reboots"]), (0, 0, 0))
     _all_five_at_once(soak)
@@ -144,7 +144,7 @@ def _all_five_at_once(soak):
         sock.settimeout(5)
         sock.connect(soak.addr)
         socks.append(sock)
-    eq(sorted(s._link for s in socks), list(range(LINKS)))
+    eq(sorted(s._conn.link for s in socks), list(range(LINKS)))
     for i, sock in enumerate(socks):
         sock.write(b"last %d\n" % i)
     for i, sock in enumerate(socks):
@@ -152,7 +152,7 @@ def _all_five_at_once(soak):
     for sock in socks:
         sock.close()
     for link in range(LINKS):
-        eq(soak.at.link_state[link], FREE, "link %d" % link)
+        true(soak.at.links[link] is None, "link %d" % link)
 
 
 harness.main(globals())

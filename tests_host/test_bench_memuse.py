@@ -9,7 +9,7 @@ import subprocess
 
 from fwrun import micropython  # noqa: F401  # fixture: the unix port binary
 
-LAZY = ("stream", "sockopt", "server", "udp", "ssl", "station_info", "services", "softap")
+LAZY = ("stream", "server", "udp", "ssl", "station_info", "services", "softap")
 
 
 def test_memuse_measures_every_step(micropython, repo_root):  # noqa: F811

@@ -18,7 +18,8 @@ DEFINED_BY = {
     **{
         n: "engine"
         for n in (
-            "LINKS FREE OPENING OPEN CLOSED BROKEN NOBODY ANY WIFI_DOWN WIFI_ASSOCIATED WIFI_UP".split()
+            "LINKS OPENING OPEN CLOSED BROKEN WAITING TIMED_OUT GONE".split()
+            + "WIFI_DOWN WIFI_ASSOCIATED WIFI_UP".split()
         )
     },
 }
@@ -38,10 +39,10 @@ def test_public_names_still_import_from_their_modules():
     for name, mod in DEFINED_BY.items():
         module = wizfi360.parser if mod == "parser" else wizfi360.engine
         assert getattr(module, name) == getattr(wizfi360.consts, name), name
-    from wizfi360.engine import FREE, LINKS, OPEN  # noqa: PLC0415
+    from wizfi360.engine import CLOSED, LINKS, OPEN  # noqa: PLC0415
     from wizfi360.parser import EV_OK, RECORD  # noqa: PLC0415
 
-    assert (FREE, LINKS, OPEN, EV_OK, RECORD) == (0, 5, 2, 1, 8)
+    assert (CLOSED, LINKS, OPEN, EV_OK, RECORD) == (3, 5, 2, 1, 8)
 
 
 def test_defining_modules_define_each_one(repo_root):

@@ -68,7 +68,7 @@ def test_handshake_failure_raises(wifi):
     with pytest.raises(OSError) as e:
         s.connect(("127.0.0.1", port))
     assert e.value.errno == errno.ECONNABORTED
-    assert wifi._at.link_state == bytearray(5)  # the link was given back
+    assert wifi._at.links == [None] * 5  # the link was given back
     s.close()
     srv.close()
 

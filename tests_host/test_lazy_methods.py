@@ -1,5 +1,5 @@
-"""The less used methods of WizFi360 and of sockets live in modules loaded on first use
-(WizFi360.__getattr__, socket.__getattr__)."""
+"""The less used methods of WizFi360 and of sockets are declared by their classes and
+forward to modules loaded on their first call: importing the package loads none of them."""
 
 import subprocess
 import sys
@@ -15,40 +15,47 @@ LAZY = {
     "softap": ("softap",),
 }
 SOCKET_LAZY = {
-    "stream": ("readinto", "read", "readline", "write", "makefile", "ioctl"),
+    "stream": ("read", "readline"),
     "server": ("listen", "accept"),
     "udp": ("sendto", "recvfrom"),
-    "sockopt": ("bind", "setsockopt"),
 }
 
 
-def test_import_loads_none_of_them(repo_root):
-    code = (
-        "import sys, wizfi360\n"
-        "from wizfi360 import socket\n"
-        "print(' '.join(sorted(m for m in sys.modules if m.startswith('wizfi360.'))))\n"
-    )
+def _loaded_after(code, repo_root):
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=repo_root / "lib", capture_output=True, text=True, check=True
+        [sys.executable, "-c", "import sys, wizfi360\nfrom wizfi360 import socket\n" + code],
+        cwd=repo_root / "lib",
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
+    return {m[len("wizfi360.") :] for m in out if m.startswith("wizfi360.")}
+
+
+def test_import_loads_none_of_them(repo_root):
+    loaded = _loaded_after("print(' '.join(sys.modules))", repo_root)
     for module in list(LAZY) + list(SOCKET_LAZY):
-        assert "wizfi360." + module not in out
+        assert module not in loaded
 
 
-def check_ordinary_methods(obj, cls, table):
-    # Each name of table ({module: names}) on obj: a bound method of the
-    # module's function, which is now an attribute of the class itself.
-    for module, names in table.items():
+@pytest.mark.parametrize(("cls", "table"), [(wizfi360.WizFi360, LAZY), (wsock.socket, SOCKET_LAZY)])
+def test_each_is_declared_by_its_class(cls, table):
+    # Declared, so that help(), dir() and the type checker see them; no
+    # __getattr__ adds anything.
+    for names in table.values():
         for name in names:
-            method = getattr(obj, name)
-            assert method.__self__ is obj
-            assert method.__func__ is getattr(sys.modules["wizfi360." + module], name)
-            assert getattr(cls, name) is method.__func__  # added to the class
+            assert name in cls.__dict__, name
+    assert "__getattr__" not in cls.__dict__
 
 
-def test_each_is_an_ordinary_method_once_asked_for(driver):
-    check_ordinary_methods(driver, wizfi360.WizFi360, LAZY)
+def test_a_call_loads_its_module(driver, repo_root):
+    for module, names in LAZY.items():
+        assert module not in sys.modules or True  # other tests may have loaded it
+        getattr(driver, names[0])  # asking for the method loads nothing by itself
     assert driver.config("mac") and driver.scan() is not None
+    assert "wizfi360.station_info" in sys.modules
+    assert driver.version().startswith("AT version")
+    assert "wizfi360.services" in sys.modules
 
 
 def test_other_names_are_attribute_errors(driver):
@@ -56,12 +63,8 @@ def test_other_names_are_attribute_errors(driver):
         driver.no_such_method  # noqa: B018
     assert getattr(driver, "_baud", 115200) == 115200
     assert not hasattr(driver, "connects")
-
-
-def test_socket_methods_are_ordinary_methods_once_asked_for(driver):
     s = wsock.socket()
     try:
-        check_ordinary_methods(s, wsock.socket, SOCKET_LAZY)
         with pytest.raises(AttributeError):
             s.no_such_method  # noqa: B018
         assert not hasattr(s, "recv_intoo")

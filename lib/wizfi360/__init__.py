@@ -7,13 +7,10 @@
 # socket (the APIs people use).
 #
 # Heap: the less used methods (ifconfig, scan, config, disconnect, softap,
-# ping, ntp, time, set_uart, version, stats) live in station_info, services
-# and softap, which add them
-# to WizFi360 when imported; WizFi360.__getattr__ imports the right one the
-# first time such a method is asked for on an instance. (A subclass that
-# overrides one and calls super() imports its module first.) What start-up,
-# joining and sockets need stays here: loaded later, while a program runs,
-# it would only cut up the heap between the program's buffers.
+# ping, ntp, time, set_uart, version, stats) are declared here and forward
+# to station_info, services and softap, loaded on the first call. What
+# start-up, joining and sockets need stays here: loaded later, while a
+# program runs, it would only cut up the heap between the program's buffers.
 
 import sys
 
@@ -119,17 +116,31 @@ class WizFi360:
     pin (or any callable taking 0/1) wired to the module's RST; with it the
     module is reset in hardware first. rx_size is the UART read buffer,
     link_size the receive buffer of each open socket, in bytes; a full one
-    grows up to link_max while the driver waits for something behind its
-    data (a command's answer, another socket's data), and otherwise holds
-    the module back until it is read.
+    holds the module back until it is read, unless the driver waits for
+    something behind its data (a command's answer, another socket's data, a
+    new client): then it grows, up to link_max, as long as all of them
+    together hold at most rx_budget bytes beyond link_size (and the heap has
+    room). Past that, a blocking call that waits behind it raises ENOBUFS.
     """
 
-    def __init__(self, uart, *, reset=None, rx_size=1024, link_size=2048, link_max=8192, timeout_ms=2000):
+    def __init__(
+        self,
+        uart,
+        *,
+        reset=None,
+        rx_size=1024,
+        link_size=2048,
+        link_max=8192,
+        rx_budget=16384,
+        timeout_ms=2000,
+    ):
         global _current
         if rx_size < 64 or link_size < 64:
             raise ValueError("buffer sizes must be at least 64 bytes")
+        if rx_budget < 0:
+            raise ValueError("rx_budget must be >= 0")
         _ms(timeout_ms)
-        self._at = Engine(uart, rx_size, link_size, link_max)
+        self._at = Engine(uart, rx_size, link_size, link_max, rx_budget)
         self._at.on_reboot = self._on_reboot
         self._reset_pin = reset
         self.timeout_ms = timeout_ms
@@ -144,37 +155,68 @@ class WizFi360:
             self.reset()
         self._setup()
 
-    # Methods defined elsewhere (see the top of this file), and attributes
-    # they set, declared here for the type checker only.
+    # The less used methods, declared here, forward to modules loaded on
+    # their first call (see the top of this file).
     if TYPE_CHECKING:
-        from .services import ntp, ping, set_uart, stats, time, version
-        from .softap import SoftAP, softap
-        from .station_info import config, disconnect, ifconfig, scan
+        from .softap import SoftAP
 
         _softap: SoftAP | None
         _baud: int
 
-    if not TYPE_CHECKING:  # hidden from the type checker, which would then accept any name
+    def ifconfig(self, config=None, *, persist=False):
+        from .station_info import ifconfig
 
-        def __getattr__(self, name):
-            # Called only for names the class does not have (yet). Compared
-            # one by one: a tuple of names would be one more object on the heap.
-            if name == "ifconfig" or name == "scan" or name == "config" or name == "disconnect":
-                from . import station_info  # noqa: F401
-            elif (
-                name == "ping"
-                or name == "ntp"
-                or name == "time"
-                or name == "set_uart"
-                or name == "version"
-                or name == "stats"
-            ):
-                from . import services  # noqa: F401
-            elif name == "softap":
-                from . import softap  # noqa: F401
-            else:
-                raise AttributeError(name)
-            return getattr(self, name)
+        return ifconfig(self, config, persist=persist)
+
+    def scan(self, timeout_ms=15000):
+        from .station_info import scan
+
+        return scan(self, timeout_ms)
+
+    def config(self, *args, persist=False, **kwargs):
+        from .station_info import config
+
+        return config(self, *args, persist=persist, **kwargs)
+
+    def disconnect(self):
+        from .station_info import disconnect
+
+        return disconnect(self)
+
+    def ping(self, host, timeout_ms=10000):
+        from .services import ping
+
+        return ping(self, host, timeout_ms)
+
+    def ntp(self, enable=True, tz=0, servers=()):
+        from .services import ntp
+
+        return ntp(self, enable, tz, servers)
+
+    def time(self, set_rtc=True):
+        from .services import time
+
+        return time(self, set_rtc)
+
+    def set_uart(self, baudrate, flow=False):
+        from .services import set_uart
+
+        return set_uart(self, baudrate, flow)
+
+    def version(self):
+        from .services import version
+
+        return version(self)
+
+    def stats(self):
+        from .services import stats
+
+        return stats(self)
+
+    def softap(self):
+        from .softap import softap
+
+        return softap(self)
 
     # -- start-up --------------------------------------------------------
 
@@ -245,16 +287,15 @@ class WizFi360:
         self._need_setup = True
         self._status = STAT_IDLE
 
+    def _resume(self):
+        # Before a command: a module that rebooted unasked is set up again.
+        if self._need_setup:
+            self._setup()
+
     def _cmd(self, cmd, timeout_ms=None, lines=False):
         timeout_ms = self.timeout_ms if timeout_ms is None else _ms(timeout_ms)
-        if self._need_setup:
-            self._setup()
+        self._resume()
         return self._at.command(cmd, timeout_ms, lines)
-
-    def _send(self, link, data, timeout_ms, dest):
-        if self._need_setup:
-            self._setup()
-        return self._at.send(link, data, timeout_ms, dest)
 
     def _ok(self, cmd, timeout_ms=None, lines=False):
         # Run a command that must answer OK; returns its output lines.

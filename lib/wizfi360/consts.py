@@ -36,15 +36,16 @@ EV_DAMAGED = const(18)
 # parser.py: bytes before each datagram in a UDP link's ring.
 RECORD = const(8)
 
-# engine.py: link IDs, link states, Engine.waiting_on, Wi-Fi station states.
+# engine.py: link IDs, connection states (Conn.state), the results an Op
+# gets besides the module's own, Wi-Fi station states.
 LINKS = const(5)
-FREE = const(0)
 OPENING = const(1)
 OPEN = const(2)
 CLOSED = const(3)
 BROKEN = const(4)
-NOBODY = const(-1)
-ANY = const(-2)
+WAITING = const(-1)
+TIMED_OUT = const(-2)
+GONE = const(-3)
 WIFI_DOWN = const(0)
 WIFI_ASSOCIATED = const(1)
 WIFI_UP = const(2)

@@ -1,12 +1,22 @@
-# AT command engine: one command at a time over the UART, with everything the
-# module says unsolicited (data, link and Wi-Fi events) handled as it arrives.
+# AT command engine: the one owner of the module's command line and of its
+# connections.
 #
-# The core is non-blocking: poll() reads what the UART holds and parses it.
-# The blocking calls (command(), send()) are loops over poll() with one
-# deadline each, computed before the loop and never reset inside it. Bytes are
+# Everything here is advanced by poll(), which never blocks: it reads what the
+# UART holds and parses it (answers, unsolicited lines, +IPD data), finishes
+# or expires the command in flight and writes the next one. Commands are Ops,
+# queued and written one at a time (the module takes one command at a time,
+# manual 2.3); a caller submits one and either returns at once (non-blocking
+# sockets, asyncio) or waits on it with wait(), a loop over poll() with one
+# deadline, computed before the loop and never reset inside it. Bytes are
 # never flushed or skipped: anything that arrives while a command runs, such
 # as +IPD data between its echo and its OK, is parsed and routed like at any
 # other time (module-notes "The wire").
+#
+# A connection is a Conn (conn.py): its receive ring, its state, its link ID.
+# The ID is only the module's name for it while it lasts: once the module
+# reports "<id>,CLOSED" the ID is free and the module may give it to a new
+# server client at once (module-notes, "Bugs other drivers shipped" 11),
+# while the old Conn keeps its unread bytes for its socket.
 
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
@@ -19,8 +29,8 @@ except ImportError:
 import errno
 
 from .clock import pause, ticks_add, ticks_diff, ticks_ms
+from .conn import Conn
 from .parser import Parser
-from .ring import Ring
 
 # Private copies of parser.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by parser.py and
@@ -28,6 +38,7 @@ from .ring import Ring
 _EV_LINE = const(0)
 _EV_OK = const(1)
 _EV_ERROR = const(2)
+_EV_SEND_FAIL = const(5)
 _EV_ALREADY = const(6)
 _EV_PROMPT = const(7)
 _EV_BUSY = const(9)
@@ -52,21 +63,28 @@ if _TYPE_CHECKING:
 # (tests_host/test_const_copies.py checks).
 _LINKS = const(5)  # link IDs 0-4 (manual 3.2.3.5)
 
-# Link states.
-_FREE = const(0)
-_OPENING = const(1)
+# Conn states (conn.py).
+_OPENING = const(1)  # AT+CIPSTART in flight
 _OPEN = const(2)
-_CLOSED = const(3)  # closed by the peer or the module; data may still be unread
-_BROKEN = const(4)  # open, but bytes were lost on the UART; data before the loss may be unread
-
-# Engine.waiting_on, besides a link ID.
-_NOBODY = const(-1)  # no blocking read waits
-_ANY = const(-2)  # a wait for something other than a link's data (accept)
+_CLOSED = const(3)  # ended (conn.error says why, if it failed); data may still be unread
+_BROKEN = const(4)  # bytes were lost on the UART; data before the loss may be unread
 
 # Wi-Fi station states.
 _WIFI_DOWN = const(0)
 _WIFI_ASSOCIATED = const(1)  # WIFI CONNECTED, no address yet
 _WIFI_UP = const(2)  # WIFI GOT IP
+
+# Op.result while the op is not final; and the results an op gets besides
+# the module's own (parser.py's event kinds).
+_WAITING = const(-1)
+_TIMED_OUT = const(-2)  # its deadline passed (the module may still answer)
+_GONE = const(-3)  # the module rebooted: no answer will come
+
+# Op.kind: what the engine does with the result.
+_CMD = const(0)
+_START = const(1)  # AT+CIPSTART: opens op.conn
+_SEND = const(2)  # AT+CIPSEND: op.data goes after the ">" prompt
+_CLOSE = const(3)  # AT+CIPCLOSE: frees op.conn's ID
 
 
 def __getattr__(name):
@@ -77,110 +95,456 @@ def __getattr__(name):
     return getattr(consts, name)
 
 
-_WAITING = const(-1)
 # A payload is readable once what follows it checks out (parser.py), or once
 # the UART has been quiet this long after it: the line has paused, so no
 # byte of it can have been lost to an overflow that more input would show.
-_SETTLE_MS = const(5)
+_QUIET_COMMIT_MS = const(5)
 _BUSY_RETRY_MS = const(20)
 _BUSY_RETRY_MAX_MS = const(500)
-_PAY_MS = const(2000)  # writing a late send's data (_pay)
+_PAY_MS = const(2000)  # writing a send's data (_pay)
+_CLOSE_MS = const(5000)  # AT+CIPCLOSE of a connection nobody holds any more
+# A line this quiet, with nothing held back behind a full ring, brings no
+# late ">" for a send that timed out before it (see Engine._expire).
+_NO_PROMPT_MS = const(100)
+
+
+class Op:
+    # One AT command from submission to its final result. result is _WAITING
+    # until then, and then an event kind (_EV_OK, ...), _TIMED_OUT or _GONE.
+    # out collects its output lines when asked for. A send's data is the
+    # caller's buffer, or a copy when the caller does not wait (submit()).
+    def __init__(self, cmd, kind, conn, data, lines, until):
+        self.cmd = cmd
+        self.kind = kind
+        self.conn = conn
+        self.data = data
+        self.out = [] if lines else None
+        self.until = until  # tick deadline
+        self.result = _WAITING
+        self.written = False  # the module may have taken it
+        self.echo = lines  # its echo may still come (echo is on after power-up)
+        self.prompted = False  # a send's ">" came and its data was written
+        self.retry_ms = _BUSY_RETRY_MS  # the next wait after "busy p..."
+        self.retry_at = ticks_ms()  # tick before which a busy op is not written again
 
 
 class Engine:
-    def __init__(self, uart, rx_size=1024, link_size=2048, link_max=8192):
+    def __init__(self, uart, rx_size=1024, link_size=2048, link_max=8192, rx_budget=16384):
         self.uart = uart
         self.parser = p = Parser(_LINKS, rx_size)
         p.handler = self._event
+        p.on_full = self._ring_full
         self.link_size = link_size
         self.link_max = link_max if link_max > link_size else link_size
-        p.on_full = self._ring_full
-        self.waiting_on = _NOBODY  # the link a blocking read waits for, or ANY
-        self._rings: list = [None] * _LINKS  # Rings, allocated on a link's first use, then reused
-        self.link_state = bytearray(_LINKS)
+        self.rx_budget = rx_budget  # bytes all rings together may grow beyond link_size
+        self.links: list = [None] * _LINKS  # the Conn each ID names now, as the module sees it
+        self._spare: list = []  # ring storage of link_size from ended connections, for reuse
         self.wifi = _WIFI_DOWN
         self.reboots = 0  # "ready" lines seen after start-up
-        # A Ring whose limit a wait raised above link_size, True for several,
-        # or None: relax() puts them back.
-        self.relax_due: "Ring | bool | None" = None
-        self._starved = False  # a ring could not grow during this wait
+        self._op: "Op | None" = None  # the command written and not answered yet
+        self._queue: list = []  # Ops not written yet, in order
+        self._grown = 0  # bytes the rings hold beyond link_size, in all
+        self._want = None  # what the current poll is for: a Conn, True (a new client) or None
+        self.held: "Conn | None" = None  # a full ring that holds up input something waits behind
+        self._starved = False  # a ring could not grow (no memory) during this wait
         self._dry = False  # the UART had nothing at the last poll
         self._dry_at = 0  # since then (ticks_ms)
-        self._final = 0  # final result of the command in flight; _WAITING while none
-        self._waiting = False
-        self._echo = None  # the command line, to recognise its echo
-        self._lines = None  # the command's other output lines, when wanted
-        self._prompt = False
-        self._for_prompt = False  # OK is not the result (AT+CIPSEND)
-        self._busy = False
-        self._orphan = False  # results may still come that belong to no command
-        self._owed = None  # a timed-out send's data while its ">" may still come (late_prompt.py)
-        self._probe = False  # resyncing: results before the marker line are stale
+        self._orphan = False  # results may still come that answer no op
+        self._owed: "Op | None" = None  # a send that expired before its ">" (late prompt)
+        self._owed_at = 0  # when input last came while one is owed (ticks_ms)
+        self._prompted: "Op | None" = None  # a send whose ">" just came: its data is due
+        self._probe: "Op | None" = None  # AT+GMR resync: results before its marker line are stale
         self._marker = False
         self.on_reboot: "Callable[[], None] | None" = None  # called when the module reboots unasked
-        self.accepted: "list | None" = None  # while a server listens: links accepted, oldest first
+        self.accepted: "list | None" = None  # while a server listens: Conns of new clients, oldest first
 
-    # -- non-blocking core -------------------------------------------------
+    # -- the non-blocking core ---------------------------------------------
 
-    def poll(self):
-        # Read and parse what the UART holds. Returns True if anything was
-        # parsed. Allocates nothing unless a handler keeps a line.
+    def poll(self, want=None):
+        # Read and parse what the UART holds, then move the commands on.
+        # Returns True if any input was parsed. want is what the caller
+        # waits for (a Conn's data, True for a server client): a full ring
+        # of another connection may grow meanwhile. Allocates nothing on
+        # the receive path.
+        self._want = want
+        self.held = None  # _ring_full() tells again while input is held back
         p = self.parser
-        before = p._end - p._pos  # p.pending(), inline: polled on every read
+        before = p.pending()
         if before:
-            p.parse()  # a ring was full; the socket layer may have drained it
-            return p._end - p._pos != before
-        if p.fill(self.uart):
+            p.parse()  # a ring was full; its reader may have made room
+            got = p.pending() != before
+        elif p.fill(self.uart):
             p.parse()
             self._dry = False
+            got = True
+        else:
+            got = False
+            if p.check_state:
+                if not self._dry:
+                    self._dry = True
+                    self._dry_at = ticks_ms()
+                elif ticks_diff(ticks_ms(), self._dry_at) >= _QUIET_COMMIT_MS:
+                    p.settle()
+        op = self._prompted
+        if op is not None:
+            # The ">" came: the data goes, unless the module said ERROR
+            # right behind it (then it takes no data: manual 3.2.3.8).
+            self._prompted = None
+            if op.result == _WAITING:
+                self._pay(op.data)
+        if self._op is not None or self._queue or self._owed is not None:
+            self._advance(got)
+        self._want = None
+        return got
+
+    def _advance(self, got):
+        now = ticks_ms()
+        op = self._op
+        if op is not None:
+            if op.result == _WAITING and ticks_diff(now, op.until) >= 0:
+                self._expire(op)
+            if op.result != _WAITING:
+                self._op = None
+        q = self._queue
+        k = 0
+        while k < len(q):  # ops that waited past their deadline behind others
+            op = q[k]
+            if ticks_diff(now, op.until) >= 0:
+                q.pop(k)
+                self._finish(op, _TIMED_OUT)
+            else:
+                k += 1
+        owed = self._owed
+        if owed is not None:
+            # Nothing is written while a send that expired may still get its
+            # ">": the module would take the next command as its data.
+            if got or self.parser.pending():
+                self._owed_at = now  # input, or input held back: the ">" may be behind it
+                return
+            if ticks_diff(now, self._owed_at) < _NO_PROMPT_MS:
+                return
+            self._owed = None  # the module never took that command
+        if self._op is None and q:
+            op = q[0]
+            if ticks_diff(now, op.retry_at) < 0:
+                return  # answered "busy p..." a moment ago
+            if self._orphan:
+                # After a timeout, results may still come that answer no
+                # command in flight. Resync first: AT+GMR's answer has a line
+                # no other answer has ("AT version:", manual 3.2.4.1), so
+                # every result before that line is stale and dropped.
+                self._orphan = False
+                self._marker = False
+                op = self._probe = Op(b"AT+GMR", _CMD, None, None, False, op.until)
+            else:
+                q.pop(0)
+            self._write(op)
+
+    def _write(self, op):
+        self._op = op
+        op.written = True
+        p = self.parser
+        p.expect_lines = True
+        self.uart.write(op.cmd + b"\r\n")
+
+    def submit(self, cmd, timeout_ms, kind=_CMD, conn=None, data=None, lines=False):
+        # Queue cmd (bytes, no CR LF); the Op, which poll() moves on from
+        # here. Nothing is written before earlier ops are answered.
+        op = Op(cmd, kind, conn, data, lines, ticks_add(ticks_ms(), timeout_ms))
+        self._queue.append(op)
+        self.poll()
+        return op
+
+    def wait(self, until, op=None, conn=None):
+        # Poll until op is final, or conn holds data or has ended, or
+        # (neither given) a server client waits for accept(). until is a
+        # tick deadline or None; an op has its own. Raises ETIMEDOUT at
+        # until, and ENOBUFS at once when what is waited for sits behind the
+        # unread data of another connection that may not grow any more: no
+        # byte is lost, and the wait can succeed once that data is read.
+        want = conn if conn is not None else True
+        try:
+            while True:
+                got = self.poll(want)
+                if op is not None:
+                    if op.result != _WAITING:
+                        return
+                elif conn is not None:
+                    if len(conn) or conn.state > _OPEN:  # data, or closed or broken
+                        return
+                elif self.accepted:
+                    return
+                held = self.held
+                if held is not None and held is not want:
+                    raise OSError(
+                        errno.ENOBUFS,
+                        "link %d holds %d unread bytes: read them" % (held.link, len(held)),
+                    )
+                if until is not None and ticks_diff(until, ticks_ms()) <= 0:
+                    raise OSError(errno.ETIMEDOUT, "timed out")
+                # A send's ">" and SEND OK come back within a few bytes' time:
+                # at 2,000,000 baud a sleep costs more than the line does.
+                if not got and (op is None or op.kind != _SEND):
+                    pause()
+        except OSError:
+            if op is not None:
+                self.cancel(op)
+            raise
+        finally:
+            self._relax()
+
+    def run(self, op):
+        # Wait for op's final result (the blocking calls); returns it.
+        # Raises ETIMEDOUT when its deadline passes first.
+        self.wait(None, op)
+        if op.result == _TIMED_OUT:
+            raise OSError(errno.ETIMEDOUT, "timed out")
+        return op.result
+
+    def cancel(self, op):
+        # The caller no longer waits for op. Not written yet: it never will
+        # be. In flight: its answer may still come, and is dropped.
+        if op.result != _WAITING:
+            return
+        if op in self._queue:
+            self._queue.remove(op)
+            self._finish(op, _TIMED_OUT)
+        elif op is self._op:
+            self._expire(op)
+            self._op = None
+
+    def _expire(self, op):
+        # op's deadline passed (or its caller gave up) while it was in flight.
+        self._orphan = True  # its answer may still come
+        if op is self._probe:
+            self._probe = None  # the next op gets a resync of its own
+        if op.kind == _SEND and not op.prompted and self._owed is None:
+            # No ">" yet: it may still come (behind a full ring, or the
+            # module is slow) and take the next bytes written as the data.
+            # Keep the data, write nothing until the ">" or a quiet line.
+            if not isinstance(op.data, bytes):  # the caller may reuse its buffer
+                try:
+                    op.data = bytes(op.data)  # pyright: ignore[reportArgumentType]
+                except MemoryError:
+                    pass
+            self._owed_at = ticks_ms()
+            self._owed = op
+        self._finish(op, _TIMED_OUT)
+
+    def _finish(self, op, result):
+        op.result = result
+        conn = op.conn
+        if conn is None:
+            return
+        kind = op.kind
+        if kind == _START:
+            if result == _EV_OK:
+                if conn.state == _OPENING:
+                    self._opened(conn)
+                return
+            if result == _EV_ALREADY and not op.retry_ms < 0:
+                # The module still holds this ID: its close timed out while
+                # the module did not answer. Close it, then start again.
+                op.result = _WAITING
+                op.retry_ms = -1  # once
+                q = self._queue
+                q.insert(0, op)
+                q.insert(0, Op(b"AT+CIPCLOSE=%d" % conn.link, _CMD, None, None, False, op.until))
+                return
+            if result == _TIMED_OUT:
+                conn.error = errno.ETIMEDOUT
+            elif result == _EV_ALREADY:
+                conn.error = errno.EALREADY
+            elif self.wifi != _WIFI_UP:
+                conn.error = errno.EHOSTUNREACH
+            else:
+                conn.error = errno.ECONNREFUSED
+            if result == _TIMED_OUT and op.written and conn.state == _OPENING:
+                return  # it may open yet: the ID stays taken until the resync tells (_resynced)
+            self._end(conn)
+        elif kind == _SEND:
+            if result == _EV_SEND_FAIL or result == _EV_ERROR:
+                if not conn.error:
+                    conn.error = errno.EIO
+        elif kind == _CLOSE:
+            self._free(conn)
+
+    # -- connections ---------------------------------------------------------
+
+    def open(self, cmd_args, timeout_ms, datagrams):
+        # A new connection: AT+CIPSTART=<id>,<cmd_args> on a free ID (manual
+        # 3.2.3.5). While the module's server listens it gives its clients
+        # the lowest free IDs on its own, so client connections take IDs
+        # from the top down: the two only meet when all five are nearly in
+        # use. Returns (conn, op).
+        down = self.accepted is not None
+        for k in range(_LINKS):
+            i = _LINKS - 1 - k if down else k
+            if self.links[i] is None:
+                conn = self._conn(i, _OPENING, datagrams)
+                op = self.submit(b"AT+CIPSTART=%d,%s" % (i, cmd_args), timeout_ms, _START, conn)
+                return conn, op
+        raise OSError(errno.ENOMEM, "all 5 links in use")
+
+    def _conn(self, link, state, datagrams):
+        spare = self._spare
+        conn = Conn(spare.pop() if spare else self.link_size, link, state)
+        conn.datagrams = datagrams
+        self.links[link] = conn
+        self.parser.rings[link] = conn
+        return conn
+
+    def close(self, conn, timeout_ms=5000):
+        # The owner is done with conn: its unread data goes, and if the
+        # module still holds its ID, AT+CIPCLOSE (3.2.3.15) is queued; the ID
+        # stays taken until the answer. Returns that Op or None.
+        conn.dropped = True
+        p = self.parser
+        p.drop(conn)  # its data still in the UART goes nowhere, so input flows
+        conn.clear()
+        self.poll()  # a "<id>,CLOSED" already sent frees the ID here
+        if self.links[conn.link] is not conn:
+            self._recycle(conn)
+            return None
+        if conn.state == _OPENING:
+            return None  # not answered yet: freed or, once open, closed then (_opened)
+        if conn.state == _OPEN:
+            conn.state = _CLOSED
+        return self.submit(b"AT+CIPCLOSE=%d" % conn.link, timeout_ms, _CLOSE, conn)
+
+    def _end(self, conn):
+        # The module no longer holds conn's ID.
+        if conn.state != _BROKEN:  # BROKEN stays: an EOF would hide the loss
+            conn.state = _CLOSED
+        self._free(conn)
+
+    def _free(self, conn):
+        i = conn.link
+        if self.links[i] is conn:
+            self.links[i] = None
+            p = self.parser
+            if p.rings[i] is conn:
+                p.rings[i] = None
+            if conn.dropped:
+                self._recycle(conn)
+
+    def _recycle(self, conn):
+        # No socket holds conn any more: its storage is for the next one.
+        grown = conn.capacity() - self.link_size
+        if grown > 0:
+            self._grown -= grown
+        elif len(self._spare) < 2:
+            self._spare.append(conn.release())
+
+    def _ring_full(self, ring):
+        # A connection's ring is full. If something waits for input that may
+        # sit behind that data in the UART (a command's answer, another
+        # connection's data, a new client), the ring grows so that the wait
+        # can end and nothing is dropped: up to link_max for one ring, and
+        # rx_budget beyond link_size for all of them. Otherwise, or past
+        # that, the parser stops and the module is held back until the ring
+        # is read (backpressure), and a blocking wait for something else
+        # ends with ENOBUFS (wait()). A ring fills up to link_size whatever
+        # its capacity: room above that is for such waits only.
+        want = self._want
+        if self._op is None and not self._queue and (want is None or want is ring):
+            return False
+        size = ring.capacity()
+        if ring.limit < size:
+            ring.limit = size
             return True
-        if p.check_state:
-            if not self._dry:
-                self._dry = True
-                self._dry_at = ticks_ms()
-            elif ticks_diff(ticks_ms(), self._dry_at) >= _SETTLE_MS:
-                p.settle()
-        return False
+        new = size * 2 if size * 2 < self.link_max else self.link_max
+        if new <= size or self._starved or self._grown + new - size > self.rx_budget:
+            self.held = ring
+            return False
+        try:
+            ring.grow(new)
+        except MemoryError:
+            # No free block that big (the heap is short or fragmented): as
+            # at the budget, and no more tries until the wait is over, since
+            # every failed allocation costs a full collection.
+            self._starved = True
+            self.held = ring
+            return False
+        self._grown += new - size
+        ring.limit = new
+        return True
+
+    def _relax(self):
+        # A wait is over: rings fill up to link_size again.
+        self._starved = False
+        self.held = None
+        if self._grown:
+            for conn in self.links:
+                if conn is not None and conn.limit > self.link_size:
+                    conn.limit = self.link_size
+
+    # -- what the module says ------------------------------------------------
 
     def _event(self, kind, arg, buf, s, e):
+        op = self._op
         if kind == _EV_LINE:
-            if self._probe and buf.find(b"AT version", s, e) == s:
+            if self._probe is not None and buf.find(b"AT version", s, e) == s:
                 self._marker = True
-            elif self._lines is not None:
-                echo = self._echo
-                if echo is not None and e - s == len(echo) and buf.find(echo, s, e) == s:
-                    self._echo = None  # echo is on (after power-up); not output
+            elif op is not None and op.out is not None:
+                cmd = op.cmd
+                if op.echo and e - s == len(cmd) and buf.find(cmd, s, e) == s:
+                    op.echo = False  # not output
                 else:
-                    self._lines.append(bytes(buf[s:e]))
+                    op.out.append(bytes(buf[s:e]))
         elif kind <= _EV_ALREADY:  # OK, ERROR, FAIL, SEND OK, SEND FAIL, ALREADY CONNECTED
-            if self._waiting and self._final == _WAITING and (self._marker or not self._probe):
-                if kind == _EV_OK and self._for_prompt:
-                    return  # AT+CIPSEND's OK: its result comes after the data
-                self._final = kind
-                if kind == _EV_ALREADY:
-                    # Manual 3.2.3.5 makes it the answer; ESP-style firmware
-                    # adds ERROR after it, which must not answer the next command.
-                    self._orphan = True
+            if op is None or (self._probe is not None and not self._marker):
+                return  # stale: the answer of a command that timed out
+            if kind == _EV_OK and op.kind == _SEND and not op.prompted:
+                return  # AT+CIPSEND's OK: its result comes after the data
+            self._op = None
+            self.parser.expect_lines = self._orphan
+            if op is self._probe:
+                self._probe = None
+                self._resynced()
+            if kind == _EV_ALREADY:
+                # Manual 3.2.3.5 makes it the answer; ESP-style firmware
+                # adds ERROR after it, which must not answer the next command.
+                self._orphan = True
+            self._finish(op, kind)
         elif kind == _EV_PROMPT:
-            if self._owed is not None and not self._for_prompt:
-                self._pay()  # the late ">" of a send that timed out
-            else:
-                self._prompt = True
+            owed = self._owed
+            if owed is not None and (op is None or op.kind != _SEND):
+                self._owed = None
+                self._pay(owed.data)  # the late ">" of a send that expired
+            elif op is not None and op.kind == _SEND and not op.prompted:
+                op.prompted = True  # the next OK-like line is the result
+                self._prompted = op  # its data goes once this input is parsed (poll)
         elif kind == _EV_BUSY:
-            if self._waiting:
-                self._busy = True
+            if op is not None and not op.prompted:
+                # Not taken (module-notes): written again after a pause.
+                self._op = None
+                op.written = False
+                if op is self._probe:
+                    self._probe = None
+                    self._orphan = True
+                    if not self._queue:
+                        return  # the op it went before was given up
+                    op = self._queue[0]  # the op the probe went before
+                else:
+                    self._queue.insert(0, op)
+                op.retry_at = ticks_add(ticks_ms(), op.retry_ms)
+                op.retry_ms = min(op.retry_ms * 2, _BUSY_RETRY_MAX_MS)
         elif kind == _EV_LINK_CLOSED or kind == _EV_LINK_FAIL:
-            if self.link_state[arg] != _FREE and self.link_state[arg] != _BROKEN:
-                self.link_state[arg] = _CLOSED  # BROKEN stays: an EOF would hide the loss
+            conn = self.links[arg]
+            if conn is not None and conn.state != _OPENING:
+                # An OPENING one has not been answered: this CLOSED is an
+                # older connection's late word on the ID (module-notes).
+                self._end(conn)
         elif kind == _EV_LINK_CONNECT:
-            state = self.link_state[arg]
-            if state == _OPENING:
-                self.link_state[arg] = _OPEN
-            elif state == _FREE and self.accepted is not None:
+            conn = self.links[arg]
+            if conn is not None:
+                if conn.state == _OPENING:
+                    self._opened(conn)
+            elif self.accepted is not None:
                 # A client of the module's TCP server (3.2.3.4): its data
-                # may follow at once, so the link gets its ring right now.
-                self._take(arg, _OPEN)
-                self.accepted.append(arg)
+                # may follow at once, so it gets its ring right now.
+                self.accepted.append(self._conn(arg, _OPEN, False))
         elif kind == _EV_WIFI_GOT_IP:
             self.wifi = _WIFI_UP
         elif kind == _EV_WIFI_CONNECTED:
@@ -188,105 +552,61 @@ class Engine:
         elif kind == _EV_WIFI_DISCONNECT:
             self.wifi = _WIFI_DOWN
         elif kind == _EV_READY:
-            # The module restarted: links and unsaved settings are gone.
-            self.reboots += 1
-            self.wifi = _WIFI_DOWN
-            self._owed = None  # a restarted module waits for no data
-            for i in range(_LINKS):
-                if self.link_state[i] != _FREE and self.link_state[i] != _BROKEN:
-                    self.link_state[i] = _CLOSED
-            if self._waiting:
-                self._final = _EV_ERROR
-            if self.on_reboot is not None:
-                self.on_reboot()
+            self._rebooted()
         elif kind == _EV_DAMAGED:
-            # The bytes lost may have held any link's data: no open link's
-            # stream can be trusted past this point (parser.py).
-            for i in range(_LINKS):
-                if self.link_state[i] == _OPEN:
-                    self.link_state[i] = _BROKEN
-                    self.parser.rings[i] = None
+            # The bytes lost may have held any link's data: no open
+            # connection's stream can be trusted past this point (parser.py).
+            p = self.parser
+            for conn in self.links:
+                if conn is not None and conn.state == _OPEN:
+                    conn.state = _BROKEN
+                    p.rings[conn.link] = None
 
-    # -- links ---------------------------------------------------------------
+    def _opened(self, conn):
+        conn.state = _OPEN
+        if conn.dropped:  # its socket gave up waiting: close it now
+            until = ticks_add(ticks_ms(), _CLOSE_MS)
+            self._queue.append(Op(b"AT+CIPCLOSE=%d" % conn.link, _CLOSE, conn, None, False, until))
 
-    def claim_link(self):
-        # A free link ID with an empty receive ring, marked OPENING. While
-        # the module's server listens it gives its clients the lowest free
-        # IDs on its own, so client sockets take IDs from the top down: the
-        # two only meet when all five are nearly in use.
-        down = self.accepted is not None
-        for k in range(_LINKS):
-            i = _LINKS - 1 - k if down else k
-            if self.link_state[i] == _FREE:
-                self._take(i, _OPENING)
-                return i
-        raise OSError(errno.ENOMEM, "all 5 links in use")
+    def _resynced(self):
+        # Every answer to commands before the probe has come: an ID whose
+        # AT+CIPSTART timed out and that did not open is free.
+        for conn in self.links:
+            if conn is not None and conn.state == _OPENING and conn.error:
+                self._end(conn)
 
-    def _take(self, link, state):
-        ring = self._rings[link]
-        if ring is None or ring.capacity() != self.link_size:  # new, or grown for someone else
-            ring = self._rings[link] = Ring(self.link_size)
-        ring.clear()
-        ring.limit = self.link_size
-        ring.datagrams = False
-        self.parser.rings[link] = ring
-        self.link_state[link] = state
+    def _rebooted(self):
+        # The module restarted: connections, unsaved settings and every
+        # command it had are gone; no late answer will come.
+        self.reboots += 1
+        self.wifi = _WIFI_DOWN
+        self._owed = None
+        self._prompted = None
+        self._orphan = False
+        self._probe = None
+        op = self._op
+        self._op = None
+        if op is not None:
+            self._finish(op, _GONE)
+        q = self._queue
+        while q:
+            self._finish(q.pop(0), _GONE)
+        for conn in self.links:
+            if conn is not None:
+                self._end(conn)
+        self.parser.expect_lines = False
+        if self.on_reboot is not None:
+            self.on_reboot()
 
-    def release_link(self, link):
-        p = self.parser
-        p.rings[link] = None
-        if p.link == link and p.in_frame():
-            p._ring = None  # the rest of a frame in flight is nobody's
-        self._rings[link].clear()
-        self.link_state[link] = _FREE
-
-    def _ring_full(self, ring):
-        # A link's ring is full. If the driver is waiting for something that
-        # may sit behind that data in the UART (a command's answer, data for
-        # another link, a new client), the ring grows, up to link_max, so that
-        # the wait can end and nothing is dropped. Otherwise the parser stops
-        # and the module is held back until the ring is read (backpressure).
-        # A ring fills up to its limit, link_size, whatever its capacity:
-        # room above that is for such waits only, so that the next one finds
-        # some even if the ring grew before (relax() lowers the limit again).
-        w = self.waiting_on
-        if not self._waiting and (w == _NOBODY or w >= 0 and self._rings[w] is ring):
-            return False
-        size = ring.capacity()
-        raised = self.relax_due
-        self.relax_due = ring if raised is None or raised is ring else True  # True: several
-        if ring.limit < size:
-            ring.limit = size
-            return True
-        if size >= self.link_max or self._starved:
-            return False
-        size = size * 2 if size * 2 < self.link_max else self.link_max
-        try:
-            ring.grow(size)
-        except MemoryError:
-            # No free block that big (the heap is short or fragmented): hold
-            # the module back as at link_max, and ask no more until the wait
-            # is over, since every failed allocation costs a full collection.
-            self._starved = True
-            return False
-        ring.limit = size
-        return True
-
-    def relax(self):
-        # A wait is over: rings fill up to link_size again.
-        raised = self.relax_due
-        self.relax_due = None
-        self._starved = False
-        if raised is True:
-            for ring in self._rings:
-                if ring is not None and ring.limit > self.link_size:
-                    ring.limit = self.link_size
-        elif isinstance(raised, Ring):
-            raised.limit = self.link_size
-
-    def ring(self, link) -> "Ring":
-        # The receive ring of a link this side holds (claimed or accepted).
-        return self._rings[link]
+    def _pay(self, data):
+        # Write a send's data after its ">". Called from the parser: the
+        # "Recv n bytes" and SEND OK that follow are parsed later.
+        mv = memoryview(data)
+        n = len(mv)
+        until = ticks_add(ticks_ms(), _PAY_MS)
+        done = self.uart.write(mv) or 0
+        while done < n and ticks_diff(until, ticks_ms()) > 0:
+            done += self.uart.write(mv[done:]) or 0
 
     # -- blocking layer ----------------------------------------------------
 
@@ -294,10 +614,7 @@ class Engine:
         # Poll until the tick value `until`; returns False once it has passed.
         if ticks_diff(until, ticks_ms()) <= 0:
             return False
-        # While AT+CIPSEND is in flight it polls without sleeping: its prompt
-        # and SEND OK come back within a few bytes' time, and at 2,000,000
-        # baud a sleep costs more than the line does (README, Performance).
-        if not self.poll() and not self._for_prompt:
+        if not self.poll():
             pause()
         return True
 
@@ -305,131 +622,15 @@ class Engine:
         # Send cmd (bytes, no CR LF) and wait for its final result. Returns
         # (EV_OK/EV_ERROR/..., list of output lines or None). Raises
         # OSError(ETIMEDOUT) when the deadline passes first.
-        self._issue(cmd, lines, ticks_add(ticks_ms(), timeout_ms))
-        return self._end()
-
-    def send(self, link, data, timeout_ms=10000, dest=b""):
-        # AT+CIPSEND=<id>,<n>[<dest>] (manual 3.2.3.8): OK, ">", the data,
-        # "Recv n bytes", SEND OK. data is a bytes-like object of 1-2048
-        # bytes; dest is b',"<ip>",<port>' for a UDP datagram's receiver.
-        # Returns the final result (EV_SEND_OK, EV_SEND_FAIL or EV_ERROR).
-        until = ticks_add(ticks_ms(), timeout_ms)
-        self._settle(until)  # first, so that a timeout below is this command's
-        # Its OK is not the result: that comes after the data, or ERROR comes
-        # instead of the prompt or right behind it (then no data is sent).
-        try:
-            self._issue(b"AT+CIPSEND=%d,%d%s" % (link, len(data), dest), False, until, True)
-        except OSError:
-            if self._orphan:  # sent, and no ">" yet: it may still come (late_prompt.py)
-                self._owed = data
-                from .late_prompt import keep
-
-                keep(self)
-            raise
-        if self._final != _WAITING:
-            return self._end()[0]
-        self._write_all(data, until)
-        while self._final == _WAITING:
-            if not self.idle(until):
-                self._timed_out()
-        return self._end()[0]
-
-    def _issue(self, cmd, lines, until, prompt=False):
-        # Write cmd and wait for its first final result, resending it after
-        # "busy p..."/"busy s..." (the module did not take it; module-notes).
-        # With prompt, OK is no result and the wait ends at the ">" prompt.
-        self._settle(until)
-        retry_ms = _BUSY_RETRY_MS
-        while True:
-            self.parser.expect_lines = True
-            self._echo = cmd
-            self._lines = [] if lines else None
-            self._final = _WAITING
-            self._prompt = False
-            self._busy = False
-            self._marker = False
-            self._waiting = True
-            self._for_prompt = prompt
-            self.uart.write(cmd + b"\r\n")
-            while self._final == _WAITING and not self._busy and not self._prompt:
-                if not self.idle(until):
-                    self._timed_out()
-            if not self._busy:
-                return
-            left = ticks_diff(until, ticks_ms())
-            pause = ticks_add(ticks_ms(), retry_ms if retry_ms < left else left)
-            while self.idle(pause):
-                pass
-            if ticks_diff(until, ticks_ms()) <= 0:
-                self._end()  # not taken, so no late answer will come
-                raise OSError(errno.ETIMEDOUT, "module busy")
-            retry_ms = min(retry_ms * 2, _BUSY_RETRY_MAX_MS)
-
-    def _settle(self, until):
-        # After a timeout (or ALREADY CONNECTED), results may still come that
-        # answer no command in flight. Resync before the next command: AT+GMR's
-        # answer has a line no other answer has ("AT version:", manual
-        # 3.2.4.1), so every result before that line is stale and dropped.
-        if not self._orphan:
-            return
-        if self._owed is not None:
-            from .late_prompt import await_prompt
-
-            await_prompt(self, until)
-        self._orphan = False
-        self._probe = True
-        try:
-            self._issue(b"AT+GMR", False, until)
-            self._end()
-        finally:
-            self._probe = False
-
-    def _pay(self):
-        # Answer a late ">" with the data of the send that timed out before it
-        # (late_prompt.py). Called from the parser, so here rather than there:
-        # nothing is imported. The "Recv"/"SEND OK" that follow are stale
-        # results (_orphan is set).
-        mv = memoryview(self._owed)  # pyright: ignore[reportArgumentType]  # not None here
-        self._owed = None
-        n = len(mv)
-        until = ticks_add(ticks_ms(), _PAY_MS)
-        done = 0
-        while done < n and ticks_diff(until, ticks_ms()) > 0:
-            done += self.uart.write(mv[done:] if done else mv) or 0
-
-    def _write_all(self, data, until):
-        n = len(data)
-        done = self.uart.write(data)
-        if done is None:
-            done = 0
-        if done < n:
-            mv = memoryview(data)
-            while done < n:
-                w = self.uart.write(mv[done:])
-                if w:
-                    done += w
-                elif not self.idle(until):
-                    self._timed_out()
-
-    def _end(self):
-        result = (self._final, self._lines)
-        self.parser.expect_lines = self._orphan
-        self._for_prompt = False
-        self._waiting = False
-        if self.relax_due is not None:
-            self.relax()
-        self._lines = None
-        self._echo = None
-        return result
-
-    def _timed_out(self):
-        self._orphan = True  # its answer may still come
-        self._end()
-        raise OSError(errno.ETIMEDOUT, "timed out")
+        op = self.submit(cmd, timeout_ms, lines=lines)
+        if self.run(op) == _GONE:
+            return _EV_ERROR, op.out
+        return op.result, op.out
 
     def forget_timeout(self):
         # Stop waiting for the late answer of a timed-out command (used while
         # syncing with a module that may not have been listening).
         self._orphan = False
         self._owed = None
-        self.parser.expect_lines = self._waiting
+        self._probe = None
+        self.parser.expect_lines = self._op is not None

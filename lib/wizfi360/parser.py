@@ -168,6 +168,15 @@ class Parser:
     def in_frame(self):
         return self._remain > 0
 
+    def drop(self, ring):
+        # ring gets no more data: a frame for it still coming is discarded.
+        rings = self.rings
+        for i in range(len(rings)):
+            if rings[i] is ring:
+                rings[i] = None
+        if self._ring is ring:
+            self._ring = None
+
     def fill(self, uart):
         # Read what the UART holds; returns the byte count read. Reads nothing
         # while earlier input is still unparsed.

@@ -6,7 +6,8 @@
 # it. The parser commits a frame once what follows it shows that no byte of
 # it was lost on the UART.
 # Allocation: __init__ allocates the storage once; take() returns a new bytes
-# object (that is what the caller asked for) and grow() new storage. put(),
+# object (that is what the caller asked for), grow() new storage and
+# release() an empty one. put(),
 # commit(), rollback(), get_into(), find(), discard() and clear() allocate
 # nothing (copies go through bufcopy.copy, allocation-free with viper).
 
@@ -15,9 +16,15 @@ from .bufcopy import copy
 
 class Ring:
     def __init__(self, size):
-        if size < 16:
+        # size: a byte count, or a bytearray to use as the storage.
+        if isinstance(size, bytearray):
+            buf = size
+            size = len(buf)
+        elif size < 16:
             raise ValueError("ring size")
-        self._buf = bytearray(size)
+        else:
+            buf = bytearray(size)
+        self._buf = buf
         self._size = size
         self._r = 0  # index of the oldest byte
         self._n = 0  # readable bytes held
@@ -57,6 +64,15 @@ class Ring:
         self._r = 0
         self._n = n
         self._p = p
+
+    def release(self):
+        # The storage, for another Ring; this one holds nothing from now on.
+        buf = self._buf
+        self._buf = bytearray(0)
+        self._size = 0
+        self.limit = 0
+        self.clear()
+        return buf
 
     def clear(self):
         self._r = 0

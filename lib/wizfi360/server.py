@@ -1,9 +1,8 @@
-# The module's TCP server behind socket.listen()/accept(), loaded by
-# socket.__getattr__ on first use; both are added to the socket class at the
-# bottom. Manual 3.2.3.4: AT+CIPSERVER=1,<port> (multi-link mode, which the
-# driver always uses); each client gets a free link ID and is announced as
-# "<id>,CONNECT". The engine gives such links their ring as the CONNECT
-# arrives and queues them for accept(). One server per module.
+# The module's TCP server behind socket.listen()/accept(), loaded on their
+# first call. Manual 3.2.3.4: AT+CIPSERVER=1,<port> (multi-link mode, which
+# the driver always uses); each client gets a free link ID and is announced
+# as "<id>,CONNECT". The engine gives each a Conn as the CONNECT arrives and
+# queues it for accept(). One server per module.
 
 import errno
 
@@ -15,25 +14,18 @@ except ImportError:
         return x
 
 
-from .clock import pause, ticks_diff, ticks_ms
-from .socket import socket
+from .socket import SOCK_STREAM, socket
 
 # Private copies of parser.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by parser.py and
 # must match (tests_host/test_const_copies.py checks).
 _EV_OK = const(1)
 
-# Private copies of engine.py's constants: folded at compile time, so they cost
-# no global and no interned name. The values are defined by engine.py and
-# must match (tests_host/test_const_copies.py checks).
-_NOBODY = const(-1)
-_ANY = const(-2)
-
 
 def listen(sock: socket, backlog=None, idle_s=None):
     # backlog: the module queues what clients come (5 links in all).
     at = sock._at
-    if sock._type != 1:  # SOCK_STREAM
+    if sock._type != SOCK_STREAM:
         raise OSError(errno.EOPNOTSUPP, "listen() needs a TCP socket")
     if not sock._local:
         raise OSError(errno.EINVAL, "bind() to a port first")
@@ -59,25 +51,17 @@ def accept(sock: socket):
     if not sock._listening:
         raise OSError(errno.EINVAL, "listen() first")
     at = sock._at
-    until = sock._until()
-    at.waiting_on = _ANY  # a CONNECT may sit behind a full ring
-    try:
-        at.poll()
-        while not at.accepted:
-            if sock._timeout_ms == 0:
-                raise OSError(errno.EAGAIN, "no client waiting")
-            if until is not None and ticks_diff(until, ticks_ms()) <= 0:
-                raise OSError(errno.ETIMEDOUT, "timed out")
-            if not at.poll():
-                pause()
-    finally:
-        at.waiting_on = _NOBODY
-        if at.relax_due is not None:
-            at.relax()
-    link = at.accepted.pop(0)
+    if sock._timeout_ms == 0:
+        at.poll(True)
+        if not at.accepted:
+            raise OSError(errno.EAGAIN, "no client waiting")
+    else:
+        at.wait(sock._until())
+    conn = at.accepted.pop(0)  # pyright: ignore[reportOptionalMemberAccess]  # a list while listening
     client = sock.__class__()
-    client._link = link
-    return client, _peer(sock._dev, link)
+    client._conn = conn
+    client._timeout_ms = sock._timeout_ms
+    return client, _peer(sock._dev, conn.link)
 
 
 def _peer(dev, link):
@@ -96,13 +80,9 @@ def stop(sock):
     sock._listening = False
     waiting = at.accepted or ()
     at.accepted = None
-    for link in waiting:
-        at.release_link(link)
+    for conn in waiting:
+        at.close(conn)
     try:
         sock._dev._cmd(b"AT+CIPSERVER=0")
     except OSError:
         pass  # the module is not answering; nothing is listening here any more
-
-
-socket.listen = listen
-socket.accept = accept

@@ -1,7 +1,7 @@
 # Module services, WizFi360 methods loaded on first use: ping (manual
 # 3.2.4.4), SNTP and the module's clock (3.2.4.5, 3.2.4.6), the UART rate
-# (3.2.1.5), the firmware version (3.2.1.4) and the driver's counters. They
-# are added to WizFi360 at the bottom.
+# (3.2.1.5), the firmware version (3.2.1.4) and the driver's counters.
+# WizFi360's methods of the same names forward to these.
 
 import errno
 
@@ -154,11 +154,3 @@ def _flow(uart, on):
     if not on:
         return 0
     return getattr(uart, "RTS", 0) | getattr(uart, "CTS", 0)
-
-
-WizFi360.ping = ping
-WizFi360.ntp = ntp
-WizFi360.time = time
-WizFi360.set_uart = set_uart
-WizFi360.version = version
-WizFi360.stats = stats

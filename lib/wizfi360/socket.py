@@ -1,17 +1,22 @@
 # wizfi360.socket: the names of MicroPython's socket module, on WizFi360 links.
 #
 # Code written for usocket/socket runs unchanged: getaddrinfo() resolves with
-# AT+CIPDOMAIN, socket objects map to the module's link IDs 0-4 (manual
-# 3.2.3.5), and errors are OSError with the errno lwIP sockets raise.
-# Module-level functions use the most recently created WizFi360.
+# AT+CIPDOMAIN, a socket holds one connection (engine.py, conn.py) on one of
+# the module's link IDs 0-4 (manual 3.2.3.5), and errors are OSError with the
+# errno lwIP sockets raise. Module-level functions use the most recently
+# created WizFi360.
 #
-# Heap: this module holds what a TCP client needs (connect, send, recv,
-# close, timeouts). The other methods live in modules that add them to the
-# socket class when imported; socket.__getattr__ imports the right one the
-# first time such a method is asked for: stream.py (readinto, read,
-# readline, write, makefile, and the ioctl requests of select.poll and
-# asyncio), server.py (listen, accept), udp.py (sendto, recvfrom),
-# sockopt.py (bind, setsockopt).
+# Blocking and non-blocking are one core: every call submits its command to
+# the engine; a blocking one then waits on it, a non-blocking one returns at
+# once, as lwIP's do: connect() raises EINPROGRESS and completes as POLLOUT,
+# send() and write() take what one AT+CIPSEND carries while none of this
+# socket's is in flight (else EAGAIN, or None from write()), recv() raises
+# EAGAIN. ioctl() answers select.poll and asyncio with the truth.
+#
+# Heap: this module holds what a TCP client and asyncio need. The less used
+# methods are declared here and forward to modules loaded on their first
+# call: stream.py (read, readline, makefile), server.py (listen, accept),
+# udp.py (sendto, recvfrom), sockopt.py (bind, setsockopt).
 
 import errno
 import sys
@@ -26,15 +31,13 @@ except ImportError:
 
 import wizfi360 as _pkg
 
-from .clock import pause, ticks_add, ticks_diff, ticks_ms
+from .clock import ticks_add, ticks_ms
 from .escape import quote
 
 # Private copies of parser.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by parser.py and
 # must match (tests_host/test_const_copies.py checks).
-_EV_OK = const(1)
 _EV_SEND_OK = const(4)
-_EV_ALREADY = const(6)
 
 # Private copies of engine.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by engine.py and
@@ -42,8 +45,9 @@ _EV_ALREADY = const(6)
 _OPENING = const(1)
 _OPEN = const(2)
 _BROKEN = const(4)
-_NOBODY = const(-1)
-_WIFI_UP = const(2)
+_WAITING = const(-1)
+_SEND = const(2)
+_START = const(1)
 
 AF_INET = 2
 SOCK_STREAM = 1
@@ -56,15 +60,22 @@ SO_REUSEADDR = 4
 _MAX_SEND = const(2048)  # bytes per AT+CIPSEND (manual 3.2.3.8)
 _CONNECT_MS = const(15000)  # connect() when no timeout is set
 _SEND_MS = const(10000)  # one AT+CIPSEND round trip when no timeout is set
+_CLOSE_MS = const(5000)
 
-# Stream ioctl requests (py/stream.h), as in stream.py.
+# Stream ioctl requests and poll flags (py/stream.h).
 _MP_STREAM_POLL = const(3)
 _MP_STREAM_CLOSE = const(4)
+_POLL_RD = const(0x01)
+_POLL_WR = const(0x04)
+_POLL_ERR = const(0x08)
+_POLL_HUP = const(0x10)
 _EINVAL = const(22)
 
-# The type checker takes this name as true whatever its value: it reads the
-# declarations in the class below, which never run.
+# The type checker takes this name as true whatever its value.
 TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .conn import Conn
+    from .engine import Op
 
 # On MicroPython a socket is an io.IOBase so that its ioctl() is used by
 # select.poll. CPython's IOBase would close it from __del__ at any moment
@@ -87,6 +98,19 @@ def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
     return [(AF_INET, type or SOCK_STREAM, proto, "", (ip, port))]
 
 
+def _failed(err):
+    # The OSError for a connection's errno (Conn.error).
+    if err == errno.ECONNREFUSED:
+        return OSError(err, "connection refused")
+    if err == errno.EHOSTUNREACH:
+        return OSError(err, "Wi-Fi not connected")
+    if err == errno.ETIMEDOUT:
+        return OSError(err, "timed out")
+    if err == errno.EIO:
+        return OSError(err, "send failed")
+    return OSError(err, "link already connected")
+
+
 class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a class chosen at import
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0):
         if af != AF_INET:
@@ -105,52 +129,10 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         self._remote = None  # (ip, port) once connected
         self._dev = _pkg.current()
         self._at = self._dev._at
-        self._link = -1
+        self._conn: "Conn | None" = None
+        self._op: "Op | None" = None  # this socket's connect or send in flight, if it did not wait
         self._timeout_ms = -1  # -1 blocking, 0 non-blocking, else milliseconds
         self._closed = False
-
-    # Methods defined elsewhere (see the top of this file), declared here
-    # for the type checker only.
-    if TYPE_CHECKING:
-        from .server import accept, listen
-        from .sockopt import bind, setsockopt
-        from .stream import makefile, read, readinto, readline, write
-        from .udp import recvfrom, sendto
-
-    if not TYPE_CHECKING:  # hidden from the type checker, which would then accept any name
-
-        def __getattr__(self, name):
-            # Called only for names the class does not have (yet). Compared
-            # one by one: a tuple of names would be one more object on the heap.
-            if (
-                name == "readinto"
-                or name == "read"
-                or name == "readline"
-                or name == "write"
-                or name == "makefile"
-            ):
-                from . import stream  # noqa: F401
-            elif name == "listen" or name == "accept":
-                from . import server  # noqa: F401
-            elif name == "sendto" or name == "recvfrom":
-                from . import udp  # noqa: F401
-            elif name == "bind" or name == "setsockopt":
-                from . import sockopt  # noqa: F401
-            else:
-                raise AttributeError(name)
-            return getattr(self, name)
-
-    def ioctl(self, req, arg):
-        # select.poll.register() asks an object for its file descriptor
-        # (MP_STREAM_GET_FILENO) and, if that raises, keeps a broken entry
-        # that crashes the next poll() (extmod/modselect.c leaves the case
-        # unhandled). So that request is answered here, allocating nothing;
-        # polling and closing load stream.py, whose ioctl then replaces this.
-        if req != _MP_STREAM_POLL and req != _MP_STREAM_CLOSE:
-            return -_EINVAL  # "which fd?": none, poll us through ioctl
-        from .stream import ioctl
-
-        return ioctl(self, req, arg)
 
     def __enter__(self):
         return self
@@ -172,13 +154,17 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
     def setblocking(self, flag):
         self._timeout_ms = -1 if flag else 0
 
+    def _ms(self, default):
+        # The deadline of one command: the socket's timeout, if it has one.
+        return self._timeout_ms if self._timeout_ms > 0 else default
+
     # -- connection --------------------------------------------------------
 
     def connect(self, address):
         host, port = address
         if _port(port) == 0:
             raise ValueError("port must be 1-65535")
-        if self._link >= 0:
+        if self._conn is not None:
             raise OSError(errno.EALREADY, "already connected")
         if self._tls:  # wrapped before connect: the module resolves for SNI
             from .ssl import start
@@ -186,45 +172,56 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             start(self, self._tls if self._tls is not True else host, port)
             return
         ip = self._dev.resolve(host)
+        self._remote = (ip, port)
         if self._type == SOCK_DGRAM:
             from .udp import connect
 
             connect(self, ip, port)
         else:
             self._open(b"TCP", ip, port, b"", False)
-        self._remote = (ip, port)
 
     def _open(self, kind, ip, port, extra, datagrams):
         # AT+CIPSTART=<id>,<kind>,<ip>,<port><extra> (manual 3.2.3.5) on a
-        # free link; the socket holds the link from then on.
+        # free ID. Non-blocking: EINPROGRESS, and POLLOUT once open.
         if self._closed:
             raise OSError(errno.EBADF, "socket closed")
+        args = b'"%s",%s,%d%s' % (kind, quote(ip, "host", 63), port, extra)  # refused before an ID is taken
+        self._dev._resume()
+        conn, op = self._at.open(args, self._ms(_CONNECT_MS), datagrams)
+        self._conn = conn
+        self._op = op
+        if self._timeout_ms == 0 and not datagrams:  # UDP, which has no handshake, waits
+            raise OSError(errno.EINPROGRESS, "connecting")
+        self._settle(True)
+
+    def _settle(self, block):
+        # Take the result of this socket's connect or send in flight: raises
+        # its failure (once). block: wait for it; else leave it in flight.
+        op = self._op
+        if op is None:
+            return
         at = self._at
-        args = b'"%s",%s,%d%s' % (kind, quote(ip, "host", 63), port, extra)  # refused before a link is taken
-        link = at.claim_link()
-        at.ring(link).datagrams = datagrams
-        t = self._timeout_ms if self._timeout_ms > 0 else _CONNECT_MS
-        try:
-            result = self._dev._cmd(b"AT+CIPSTART=%d,%s" % (link, args), t)[0]
-            if result == _EV_ALREADY:
-                # The module still holds this link: its close timed out while
-                # the module did not answer. Close it now and start again.
-                self._dev._cmd(b"AT+CIPCLOSE=%d" % link, 5000)
-                at.link_state[link] = _OPENING  # its CLOSED line was the old link's
-                result = self._dev._cmd(b"AT+CIPSTART=%d,%s" % (link, args), t)[0]
-        except BaseException:
-            at.release_link(link)
-            raise
-        if result != _EV_OK:
-            at.release_link(link)
-            if result == _EV_ALREADY:
-                raise OSError(errno.EALREADY, "link already connected")
-            if at.wifi != _WIFI_UP:
-                raise OSError(errno.EHOSTUNREACH, "Wi-Fi not connected")
-            raise OSError(errno.ECONNREFUSED, "connection refused")
-        if at.link_state[link] == _OPENING:
-            at.link_state[link] = _OPEN
-        self._link = link
+        if op.result == _WAITING:
+            if not block:
+                at.poll()
+                if op.result == _WAITING:
+                    return
+            else:
+                try:
+                    at.run(op)
+                except OSError:
+                    if op.kind == _START:
+                        self._drop()
+                    raise
+        self._op = None
+        conn = self._conn
+        if conn is None or not conn.error:
+            return
+        err = conn.error
+        conn.error = 0
+        if op.kind == _START:
+            self._drop()
+        raise _failed(err)
 
     def close(self):
         self._closed = True
@@ -232,30 +229,40 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             from .server import stop
 
             stop(self)
-        self._drop_link()
+        self._drop(self._timeout_ms != 0)
 
-    def _drop_link(self):
-        link = self._link
-        if link < 0:
+    def _drop(self, wait=False):
+        # Let go of the connection (engine.close): its unread data goes and
+        # the module closes it. wait: until the module has answered.
+        conn = self._conn
+        if conn is None:
             return
-        self._link = -1
-        at = self._at
-        was = at.link_state[link]
-        # Unread data is dropped first: a full ring would otherwise hold up
-        # the parser, and with it the answer to CIPCLOSE.
-        at.release_link(link)
-        if was == _OPEN or was == _OPENING or was == _BROKEN:
+        self._conn = None
+        self._op = None
+        op = self._at.close(conn, _CLOSE_MS)
+        if op is not None and wait:
             try:
-                self._dev._cmd(b"AT+CIPCLOSE=%d" % link, 5000)  # 3.2.3.15
+                self._at.run(op)
             except OSError:
-                pass  # the module is gone or not answering; the link is ours to reuse
+                pass  # the module is not answering; the ID is taken until it does
 
-    def _live(self):
-        if self._link < 0:
+    def _live(self) -> "Conn":
+        conn = self._conn
+        if conn is None:
             if self._closed:
                 raise OSError(errno.EBADF, "socket closed")
             raise OSError(errno.ENOTCONN, "not connected")
-        return self._link
+        return conn
+
+    def _lost(self, conn):
+        # conn ended; what came before the end has been read.
+        self._settle(False)  # a failed connect raises here
+        err = conn.error
+        if err:
+            conn.error = 0
+            raise _failed(err)
+        if conn.state == _BROKEN:
+            raise OSError(errno.EIO, "data lost on the UART")
 
     # -- sending -----------------------------------------------------------
 
@@ -267,24 +274,44 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             return send(self, mv)
         if len(mv) > _MAX_SEND:
             mv = mv[:_MAX_SEND]  # the rest is the caller's, as with any send()
-        return self._send(mv, b"")
+        n = self._send(mv, b"")
+        if n < 0:
+            raise OSError(errno.EAGAIN, "a send is in flight")
+        return n
 
     def _send(self, mv, dest):
-        # One AT+CIPSEND of mv (at most 2048 bytes); returns its length.
-        link = self._live()
-        at = self._at
-        if at.link_state[link] != _OPEN:
-            self._lost(link)
+        # One AT+CIPSEND of mv (at most 2048 bytes). Returns its length, or
+        # -1 on a non-blocking socket whose previous send is in flight.
+        conn = self._live()
+        nonblocking = self._timeout_ms == 0
+        self._settle(not nonblocking)
+        if self._op is not None:
+            return -1
+        if conn.state != _OPEN:
+            if conn.state == _OPENING:
+                return -1  # a non-blocking connect in flight
+            self._lost(conn)
             raise OSError(errno.ECONNRESET, "connection closed by peer")
         n = len(mv)
         if n == 0:
             return 0
-        result = self._dev._send(link, mv, self._timeout_ms if self._timeout_ms > 0 else _SEND_MS, dest)
-        if result == _EV_SEND_OK:
+        self._dev._resume()
+        op = self._at.submit(
+            b"AT+CIPSEND=%d,%d%s" % (conn.link, n, dest),
+            self._ms(_SEND_MS),
+            _SEND,
+            conn,
+            bytes(mv) if nonblocking else mv,  # a copy when the caller does not wait
+        )
+        if nonblocking:
+            self._op = op  # its failure is raised by the next call
             return n
-        if at.link_state[link] != _OPEN:
-            self._lost(link)
+        if self._at.run(op) == _EV_SEND_OK:
+            return n
+        if conn.state != _OPEN:
+            self._lost(conn)
             raise OSError(errno.ECONNRESET, "connection closed by peer")
+        conn.error = 0
         raise OSError(errno.EIO, "send failed")
 
     def sendall(self, buf):
@@ -295,40 +322,44 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             done += self.send(mv[done:] if done else mv)
         return None
 
+    def write(self, buf, n=None):
+        # Stream write. Blocking: all of it. Non-blocking: what one send
+        # takes now, or None when it can take nothing (asyncio waits for
+        # POLLOUT and writes the rest).
+        mv = memoryview(buf)
+        if n is not None:
+            if n < 0 or n > len(mv):
+                raise ValueError("n out of range")
+            mv = mv[:n]
+        if self._timeout_ms != 0:
+            self.sendall(mv)
+            return len(mv)
+        if len(mv) > _MAX_SEND:
+            mv = mv[:_MAX_SEND]
+        n = self._send(mv, b"")
+        return None if n < 0 else n
+
     # -- receiving ---------------------------------------------------------
 
     def _wait(self, until):
-        # Until the link's ring holds data (True) or the peer has closed and
-        # everything was read (False). until: tick deadline, or None to block.
-        link = self._link
-        if link < 0:
-            self._live()  # raises
-        at = self._at
-        ring = at.ring(link)
-        at.waiting_on = link  # other links' full rings may grow meanwhile
-        try:
-            at.poll()
-            while not len(ring):
-                if at.link_state[link] != _OPEN:
-                    self._lost(link)
-                    return False
-                if self._timeout_ms == 0:
-                    raise OSError(errno.EAGAIN, "no data")
-                if until is not None and ticks_diff(until, ticks_ms()) <= 0:
-                    raise OSError(errno.ETIMEDOUT, "timed out")
-                if not at.poll():
-                    pause()
+        # This socket's connection once it holds data (True) or has ended
+        # with everything read (False). until: tick deadline, or None.
+        # Raises EAGAIN on a non-blocking socket with nothing to read.
+        conn = self._live()
+        if len(conn):
             return True
-        finally:
-            at.waiting_on = _NOBODY
-            if at.relax_due is not None:
-                at.relax()
-
-    def _lost(self, link):
-        # Bytes were lost on the UART (engine.BROKEN); what came before them
-        # has been read.
-        if self._at.link_state[link] == _BROKEN:
-            raise OSError(errno.EIO, "data lost on the UART")
+        at = self._at
+        if self._timeout_ms == 0:
+            at.poll(conn)
+            if not len(conn) and conn.state <= _OPEN:
+                self._settle(False)  # a failed connect shows here
+                raise OSError(errno.EAGAIN, "no data")
+        else:
+            at.wait(until, conn=conn)
+        if len(conn):
+            return True
+        self._lost(conn)
+        return False
 
     def _until(self):
         t = self._timeout_ms
@@ -341,7 +372,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             raise ValueError("bufsize must be >= 0")
         if not self._wait(self._until()):
             return b""
-        data = self._at.ring(self._link).take(bufsize)
+        data = self._live().take(bufsize)
         self._at.poll()  # input held back by a full ring can flow again
         return data
 
@@ -357,4 +388,124 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             return len(data)
         if not self._wait(self._until()):
             return 0
-        return self._at.ring(self._link).get_into(buf, 0, n)
+        return self._live().get_into(buf, 0, n)
+
+    def readinto(self, buf, nbytes=None):
+        # Stream read: fills nbytes (default len(buf)) unless EOF, a timeout
+        # or (non-blocking) no more data comes first; None if a non-blocking
+        # socket had nothing. Allocates nothing.
+        n = len(buf) if nbytes is None else nbytes
+        if n < 0 or n > len(buf):
+            raise ValueError("nbytes out of range")
+        conn = self._live()
+        if len(conn) >= n and self._type == SOCK_STREAM:  # all here already: no deadline, no polling
+            return conn.get_into(buf, 0, n)
+        until = self._until()
+        got = 0
+        while got < n:
+            m = self._more(until, got)
+            if m <= 0:
+                return None if m < 0 else got
+            got += conn.get_into(buf, got, n - got)
+        return got
+
+    def _more(self, until, partial):
+        # For stream reads: 1 when data is waiting, 0 when the read ends here
+        # (EOF; or, once something was read, a timeout or no more data on a
+        # non-blocking socket), -1 for a non-blocking socket with nothing read.
+        if self._type == SOCK_DGRAM:
+            raise OSError(errno.EOPNOTSUPP, "stream reads on a UDP socket: use recv/recvfrom")
+        try:
+            return 1 if self._wait(until) else 0
+        except OSError as e:
+            if e.errno == errno.EAGAIN:
+                return 0 if partial else -1
+            if partial and e.errno == errno.ETIMEDOUT:
+                return 0  # what was read is returned, not lost
+            raise
+
+    # -- select.poll and asyncio -------------------------------------------
+
+    def ioctl(self, req, arg):
+        # select.poll.register() asks an object for its file descriptor
+        # (MP_STREAM_GET_FILENO) and, if that raises, keeps a broken entry
+        # that crashes the next poll() (extmod/modselect.c leaves the case
+        # unhandled): answered here, allocating nothing, like the rest.
+        if req == _MP_STREAM_POLL:
+            return self._ready(arg)
+        if req == _MP_STREAM_CLOSE:
+            self.close()
+            return 0
+        return -_EINVAL  # includes "which fd?": none, poll us through ioctl
+
+    def _ready(self, flags):
+        # Poll flags: readable when data is waiting or the connection ended,
+        # writable when a send can be taken, an error when it failed.
+        # Takes in what the module sent first; allocates nothing.
+        conn = self._conn
+        at = self._at
+        if conn is None:
+            if self._listening:  # readable: a client is waiting for accept()
+                at.poll(True)
+                return _POLL_RD if flags & _POLL_RD and at.accepted else 0
+            return _POLL_HUP if self._closed else 0
+        at.poll(conn)
+        op = self._op
+        state = conn.state
+        ready = 0
+        if flags & _POLL_RD and (len(conn) or state > _OPEN):
+            ready |= _POLL_RD
+        if flags & _POLL_WR and state == _OPEN and (op is None or op.result != _WAITING):
+            ready |= _POLL_WR
+        if conn.error and (op is None or op.result != _WAITING):
+            ready |= _POLL_ERR
+        if state > _OPEN:
+            ready |= _POLL_HUP
+        return ready
+
+    # -- methods loaded on their first call ----------------------------------
+
+    def read(self, size=-1):
+        from .stream import read
+
+        return read(self, size)
+
+    def readline(self):
+        from .stream import readline
+
+        return readline(self)
+
+    def listen(self, backlog=None, idle_s=None):
+        from .server import listen
+
+        listen(self, backlog, idle_s)
+
+    def accept(self):
+        from .server import accept
+
+        return accept(self)
+
+    def sendto(self, buf, address):
+        from .udp import sendto
+
+        return sendto(self, buf, address)
+
+    def recvfrom(self, bufsize):
+        from .udp import recvfrom
+
+        return recvfrom(self, bufsize)
+
+    def makefile(self, mode="rb", buffering=0):
+        return self
+
+    def bind(self, address):
+        # The local port: for UDP the port datagrams are sent from and
+        # received on (manual 3.2.3.5 b), for listen() the server's port
+        # (3.2.3.4).
+        self._local = _port(address[1])
+
+    def setsockopt(self, level, optname, value):
+        # Accepted for code written for lwIP; the module has no such options.
+        if level == SOL_SOCKET and optname == SO_REUSEADDR:
+            return
+        raise OSError(errno.EOPNOTSUPP, "socket option not supported")

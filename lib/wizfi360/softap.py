@@ -139,6 +139,3 @@ def softap(self: WizFi360):
     if self._softap is None:
         self._softap = SoftAP(self)
     return self._softap
-
-
-WizFi360.softap = softap

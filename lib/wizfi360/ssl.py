@@ -34,7 +34,7 @@ CERT_NONE = 0
 CERT_OPTIONAL = 1
 CERT_REQUIRED = 2
 
-_SETTLE_MS = 300  # how long a CLOSED right after OK still means a failed handshake
+_HANDSHAKE_MS = 300  # how long a CLOSED right after OK still means a failed handshake
 
 
 def set_buffer_size(size):
@@ -92,9 +92,9 @@ def _wrap(sock, server_hostname):
     if sock._type != 1:  # SOCK_STREAM
         raise OSError(errno.EOPNOTSUPP, "TLS needs a TCP socket")
     sock._tls = server_hostname or True
-    if sock._link >= 0:
+    if sock._conn is not None:
         host, port = sock._remote
-        sock._drop_link()
+        sock._drop(True)
         start(sock, server_hostname or host, port)
     return sock
 
@@ -104,20 +104,22 @@ def start(sock, host, port):
     # as it is, so that it can send it as SNI.
     at = sock._at
     reboots = at.reboots
+    sock._remote = (host, port)
     try:
         sock._open(b"SSL", host, port, b"", False)
     except OSError as e:
+        if e.errno == errno.EINPROGRESS:
+            raise  # non-blocking: a failed handshake shows as the connection's end
         if at.reboots != reboots:
             raise OSError(
                 errno.ECONNABORTED,
                 "module rebooted in the TLS handshake: raise its buffer (ssl.set_buffer_size)",
             )
         raise OSError(e.errno, "TLS connection failed")
-    sock._remote = (host, port)
-    link = sock._link
-    until = ticks_add(ticks_ms(), _SETTLE_MS)
-    while at.link_state[link] == _OPEN and at.idle(until):
+    conn = sock._conn
+    until = ticks_add(ticks_ms(), _HANDSHAKE_MS)
+    while conn.state == _OPEN and at.idle(until):
         pass
-    if at.link_state[link] != _OPEN and not len(at.ring(link)):
-        sock._drop_link()
+    if conn.state != _OPEN and not len(conn):
+        sock._drop(True)
         raise OSError(errno.ECONNABORTED, "TLS handshake failed")

@@ -3,8 +3,8 @@
 # config (3.2.2.9, 3.2.2.15, 3.2.2.17, 3.2.2.26), disconnect (3.2.2.18),
 # status("rssi"), and MAC
 # address text. persist=True picks the _DEF commands, which the module also
-# saves to flash; the default _CUR ones last until the module resets. The
-# methods are added to WizFi360 at the bottom.
+# saves to flash; the default _CUR ones last until the module resets.
+# WizFi360's methods of the same names forward to these.
 
 import errno
 
@@ -202,9 +202,3 @@ def mac_bytes(text):
             raise ValueError("bad MAC address")
         out[i] = int(p, 16)
     return bytes(out)
-
-
-WizFi360.ifconfig = ifconfig
-WizFi360.scan = scan
-WizFi360.config = config
-WizFi360.disconnect = disconnect

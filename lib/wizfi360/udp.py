@@ -1,6 +1,6 @@
 # UDP sockets on WizFi360 links, loaded by wizfi360.socket on first use
-# (socket.__getattr__ for sendto() and recvfrom(), which are added to the
-# socket class at the bottom; connect() and send() of a SOCK_DGRAM socket).
+# (its sendto() and recvfrom(), and connect() and send() of a SOCK_DGRAM
+# socket).
 #
 # Manual 3.2.3.5 b: AT+CIPSTART=<id>,"UDP",<ip>,<port>[,<local port>,<mode>].
 # A socket that sends with sendto() opens its link in mode 2, where the
@@ -18,8 +18,9 @@ except ImportError:
         return x
 
 
+import errno
+
 from .clock import ticks_ms
-from .socket import socket
 
 # Private copies of parser.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by parser.py and
@@ -53,9 +54,15 @@ def _datagram(buf):
     return mv
 
 
+def _sent(n):
+    if n < 0:
+        raise OSError(errno.EAGAIN, "a send is in flight")
+    return n
+
+
 def send(sock, buf):
     sock._live()
-    return sock._send(_datagram(buf), b"")
+    return _sent(sock._send(_datagram(buf), b""))
 
 
 def sendto(sock, buf, address):
@@ -64,9 +71,9 @@ def sendto(sock, buf, address):
         raise ValueError("port must be an int 1-65535")
     mv = _datagram(buf)
     ip = sock._dev.resolve(host)
-    if sock._link < 0:
+    if sock._conn is None:
         sock._open(b"UDP", ip, port, b",%d,%d" % (_local_port(sock), _ANY_PEER), True)
-    return sock._send(mv, b',"%s",%d' % (ip.encode(), port))
+    return _sent(sock._send(mv, b',"%s",%d' % (ip.encode(), port)))
 
 
 def recvfrom(sock, bufsize):
@@ -75,7 +82,7 @@ def recvfrom(sock, bufsize):
         raise ValueError("bufsize must be >= 0")
     if not sock._wait(sock._until()):
         return b"", None
-    ring = sock._at.ring(sock._link)
+    ring = sock._live()
     rec = ring.take(_RECORD)
     n = rec[0] << 8 | rec[1]
     data = ring.take(n if n < bufsize else bufsize)
@@ -84,7 +91,3 @@ def recvfrom(sock, bufsize):
     sock._at.poll()  # a datagram held back for room may fit now
     ip = "%d.%d.%d.%d" % (rec[2], rec[3], rec[4], rec[5])
     return data, (ip, rec[6] << 8 | rec[7])
-
-
-socket.sendto = sendto
-socket.recvfrom = recvfrom

@@ -26,7 +26,7 @@ import gc
 import sys
 
 # The package's optional modules, loaded by the driver on first use.
-LAZY = ("stream", "sockopt", "server", "udp", "ssl", "station_info", "services", "softap")
+LAZY = ("stream", "server", "udp", "ssl", "station_info", "services", "softap")
 
 _pkg = None
 _socket = None
