@@ -128,6 +128,7 @@ def test_state(emu, ctl, c, peer):
         "links": "",
         "busy": "0",
         "muted": "0",
+        "running": "0",
     }
     start_link(c, peer.port, 1)
     start_link(c, peer.port, 3)

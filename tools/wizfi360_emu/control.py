@@ -28,20 +28,59 @@ allowed), so that CR, LF and NUL pass. The commands:
                         link meanwhile); off: no fault. faults.py has the exact bytes.
     mute / unmute       the module hangs: it reads (and counts) command lines but
                         answers none and sends nothing; link data waits / it carries on
-    clear               every fault off (busy, send-fault, mute, noise)
+    connect-delay <ms>  the next AT+CIPSTART connects only after <ms> ms (a peer that
+                        accepts late): its "<id>,CONNECT" and result come that much
+                        later; meanwhile the module is busy (command lines get
+                        "busy p...") and the other links' data keeps coming; 0: off
+    before-result <hex> [<times>]
+                        the next final result (OK, ERROR, FAIL, SEND OK, SEND FAIL) is
+                        preceded by the bytes, <times> times over (default 1, at most
+                        100000, 4 MB in all): e.g. +IPD frames for an open link, for
+                        data between a command and its result. <hex> is one word here
+                        (no spaces); off: none
+    clear               every fault off (busy, send-fault, mute, noise, connect-delay,
+                        before-result)
     commands            ok <n>: AT command lines received so far, also those answered
                         busy or dropped while muted (for "nothing was sent" checks)
     last-command        ok <hex>: the last of them without its CR LF (error if none)
     command <i>         ok <hex>: the i-th of them, from 0 (negative: from the end)
     state               ok echo=<0|1> mux=<0|1> dinfo=<0|1> cwmode=<1-3> joined=<0|1>
                         links=<open link ids, comma-separated> busy=<n> muted=<0|1>
+                        running=<0|1> (1: a command is taken and its final result not
+                        yet written, e.g. an AT+CIPSTART held by connect-delay)
     help                ok <the command names>
+
+Test clients of the module's TCP server (AT+CIPSERVER=1 must be on; clients.py): real
+TCP connections from this machine, numbered from 0, that the test is the peer of. Each
+call that changes what the host sees returns once the module has written it to the
+UART (error after 3 s):
+
+    client-open [<hex>] ok <n> <id>: client <n> connected, the module announced it as
+                        "<id>,CONNECT" (the lowest free link id); then it sends the bytes
+    client-send <n> <hex>
+                        client <n> sends the bytes; ok once they are on the UART (+IPD)
+    client-recv <n> [<least> [<ms>]]
+                        ok <hex>: what client <n> received since the last client-recv
+                        (also after it closed); with <least>, first waits up to <ms>
+                        (default 3000) for that many bytes or EOF
+    client-eof <n> [<ms>]
+                        ok 1 once the module's side of client <n> is closed (waits up to
+                        <ms>, default 0), else ok 0
+    client-close <n>    client <n> closes (its bytes go first); ok once "<id>,CLOSED" is out
+    link-reuse <id> [<hex>]
+                        the peer of server link <id> closes it and a new client connects
+                        at once: "<id>,CLOSED" right followed by "<id'>,CONNECT" (id' the
+                        lowest free id, <id> if no lower one is free), then the new
+                        client's bytes. ok <n> <id'>: the new client's number and link.
+                        A test client peer closes gracefully (its bytes go first); any
+                        other peer is cut off as by link-close
 """
 
 import logging
 import socket
 import threading
 
+from .clients import ClientError
 from .faults import SEND_FAULTS
 from .links import Guarded
 from .uart import _kill as kill
@@ -73,6 +112,13 @@ def _int(args, lo, hi):
     if not lo <= n <= hi:
         raise ControlError("%d is out of range %d..%d" % (n, lo, hi))
     return n
+
+
+def _word_hex(word):
+    try:
+        return bytes.fromhex(word)
+    except ValueError:
+        raise ControlError("bad hex %r" % word) from None
 
 
 def _none(args):
@@ -131,6 +177,27 @@ def _unmute(emu, args):
     emu.set_faults(muted=False)
 
 
+def _connect_delay(emu, args):
+    emu.set_faults(connect_delay_ms=_int(args, 0, 600000))
+
+
+BEFORE_MAX = 4 << 20  # bytes in all
+
+
+def _before_result(emu, args):
+    if args == ["off"]:
+        return emu.set_faults(before_result=None)
+    if len(args) not in (1, 2):
+        raise ControlError("want <hex> [<times>]")
+    data = _word_hex(args[0])
+    times = _int(args[1:], 1, 100000) if len(args) > 1 else 1
+    if not data:
+        raise ControlError("no bytes")
+    if len(data) * times > BEFORE_MAX:
+        raise ControlError("%d bytes in all: at most %d" % (len(data) * times, BEFORE_MAX))
+    emu.set_faults(before_result=(data, times))
+
+
 def _clear(emu, args):
     _none(args)
     emu.clear_faults()
@@ -158,7 +225,7 @@ def _command(emu, args):
 def _state(emu, args):
     _none(args)
     st, faults = emu.state, emu.faults
-    return "echo=%d mux=%d dinfo=%d cwmode=%d joined=%d links=%s busy=%d muted=%d" % (
+    return "echo=%d mux=%d dinfo=%d cwmode=%d joined=%d links=%s busy=%d muted=%d running=%d" % (
         st.echo,
         st.mux,
         st.dinfo,
@@ -167,7 +234,45 @@ def _state(emu, args):
         ",".join(str(i) for i in sorted(emu.links)),
         faults.busy,
         faults.muted,
+        emu._busy,
     )
+
+
+# --- test clients of the module's server (clients.py) -------------------------------------------
+def _client_open(emu, args):
+    return "%d %d" % emu.clients.open(_word_hex(args[0]) if args else b"")
+
+
+def _client_send(emu, args):
+    if len(args) < 2:
+        raise ControlError("want <n> <hex>")
+    emu.clients.send(_int(args[:1], 0, 1 << 30), _hex(args[1:]))
+
+
+def _client_recv(emu, args):
+    if not 1 <= len(args) <= 3:
+        raise ControlError("want <n> [<least> [<ms>]]")
+    n = _int(args[:1], 0, 1 << 30)
+    least = _int(args[1:2], 0, 1 << 24) if len(args) > 1 else 0
+    ms = _int(args[2:], 0, 600000) if len(args) > 2 else 3000
+    return emu.clients.recv(n, least, ms / 1000).hex()
+
+
+def _client_eof(emu, args):
+    if not 1 <= len(args) <= 2:
+        raise ControlError("want <n> [<ms>]")
+    ms = _int(args[1:], 0, 600000) if len(args) > 1 else 0
+    return "1" if emu.clients.eof(_int(args[:1], 0, 1 << 30), ms / 1000) else "0"
+
+
+def _client_close(emu, args):
+    emu.clients.close(_int(args, 0, 1 << 30))
+
+
+def _link_reuse(emu, args):
+    if not 1 <= len(args) <= 2:
+        raise ControlError("want <id> [<hex>]")
+    return "%d %d" % emu.clients.reuse(_int(args[:1], 0, 4), _word_hex(args[1]) if len(args) > 1 else b"")
 
 
 def _help(emu, args):
@@ -184,11 +289,19 @@ COMMANDS = {
     "send-fault": _send_fault,
     "mute": _mute,
     "unmute": _unmute,
+    "connect-delay": _connect_delay,
+    "before-result": _before_result,
     "clear": _clear,
     "commands": _commands,
     "last-command": _last_command,
     "command": _command,
     "state": _state,
+    "client-open": _client_open,
+    "client-send": _client_send,
+    "client-recv": _client_recv,
+    "client-eof": _client_eof,
+    "client-close": _client_close,
+    "link-reuse": _link_reuse,
     "help": _help,
 }
 
@@ -203,13 +316,13 @@ def run(emu, line):
         return "error unknown command %r (help lists them)" % words[0]
     try:
         value = fn(emu, words[1:])
-    except ControlError as e:
+    except (ControlError, ClientError) as e:
         return "error %s" % e
     except Exception as e:  # a bug in the emulator: say so, keep serving
         log.exception("control command %r failed", line)
         return "error %s: %s" % (type(e).__name__, e)
     log.info("control: %s", line)
-    return "ok" if value is None else "ok %s" % value
+    return "ok %s" % value if value else "ok"
 
 
 # --- the server ------------------------------------------------------------------------------------

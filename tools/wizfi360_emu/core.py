@@ -13,8 +13,9 @@ port asked for), cipsto_unit_s (real seconds per AT+CIPSTO second), cwlif_quoted
 lines "<ip>","<mac>" as in the manual's example, or <ip>,<mac>), control_port (None:
 no control channel; 0: any free port on 127.0.0.1; see control.py). Test hooks: inject,
 reboot, ap_drop, add_station, remove_station, factory_reset, link_close, faults (see
-faults.py: busy answers, CIPSEND failures, a hung module, line noise); server_port,
-control_port, flash.
+faults.py: busy answers, CIPSEND failures, a hung module, line noise, a late connect,
+bytes before a result); clients (clients.py: test-side clients of the TCP server, and
+a link ID reused at once); server_port, control_port, flash.
 """
 
 import logging
@@ -27,6 +28,7 @@ from . import (
     handlers_uart,  # noqa: F401  (registers AT+UART_CUR)
 )
 from .atparse import ParamError, parse_line
+from .clients import Clients
 from .config import default_aps, match_ap
 from .control import ControlServer
 from .faults import Faults
@@ -61,10 +63,14 @@ class Ctx:
                 self.emu._write(data)
 
     def final(self, data):
-        """Write the final result; from then on a new command is accepted."""
+        """Write the final result (after the before-result fault's bytes, if it is on);
+        from then on a new command is accepted."""
         self.done = True
         emu = self.emu
         with emu._uart.lock:
+            with emu._lock:
+                before = emu.faults.take_before_result() if self.gen == emu._gen else b""
+            self.out(before)
             with emu._lock:
                 if self.gen == emu._gen:
                     emu._busy = False
@@ -145,6 +151,8 @@ class Emulator:
         self._uart = UartPort(self._on_rx, host, tcp_port, pty, baud)  # baud: pace the line
         self._executor = None
         self.faults = Faults()  # guarded by self._lock
+        self.clients = Clients(self)
+        self._parked = {}  # client port -> None (expected) or (sock, addr); under the UART lock
         self._control = None if control_port is None else ControlServer(self, port=control_port)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -182,6 +190,10 @@ class Emulator:
         if self._control is not None:
             self._control.stop()
         self._uart.stop()  # first, so that no writer stays blocked on the host
+        self.clients.close_all()
+        for entry in self._parked.values():
+            if entry is not None:
+                kill(entry[0])
         self.stop_server(notify=False)
         for link in list(self.links.values()):
             self.close_link(link, notify=False)
@@ -285,6 +297,11 @@ class Emulator:
             self.faults.clear()
             self._cond.notify_all()
 
+    def take_connect_delay(self):
+        """For AT+CIPSTART: seconds to wait before connecting, once (0: none)."""
+        with self._lock:
+            return self.faults.take_connect_delay()
+
     def take_send_fault(self):
         """For AT+CIPSEND: the fault its data stage is to have, once (or None)."""
         with self._lock:
@@ -324,17 +341,47 @@ class Emulator:
                     self.close_link(link, notify)
 
     def _on_server_client(self, sock, addr):
-        """A client connected to the server: the lowest free link id, <id>,CONNECT."""
+        """A client connected to the server: the lowest free link id, <id>,CONNECT; or,
+        for a client park_client() expects, kept back for replace_link()."""
         with self._uart.lock:
-            free = [i for i in range(MAX_LINKS) if i not in self.links]
-            if self.server is None or self._stopping or not free:
-                kill(sock)
+            if addr[1] in self._parked and self._parked[addr[1]] is None:
+                self._parked[addr[1]] = (sock, addr)
                 return
-            link = Link(free[0], sock, addr[0], addr[1], server=True)
-            self.links[link.id] = link
-            self.state.had_link = True
-            self._write(self.link_event(link.id, b"CONNECT"))
-        self.start_link(link)
+            link = self._admit(sock, addr)
+        if link is not None:
+            self.start_link(link)
+
+    def _admit(self, sock, addr):
+        """Give an accepted client the lowest free link id and announce it; None (and
+        the client refused) if the server is off or all links are taken. Called with the
+        UART lock held; the caller starts the link's reader."""
+        free = [i for i in range(MAX_LINKS) if i not in self.links]
+        if self.server is None or self._stopping or not free:
+            kill(sock)
+            return None
+        link = Link(free[0], sock, addr[0], addr[1], server=True)
+        self.links[link.id] = link
+        self.state.had_link = True
+        self._write(self.link_event(link.id, b"CONNECT"))
+        return link
+
+    def park_client(self, port):
+        """The next client to connect to the server from local port `port` is accepted
+        but not announced: parked() hands it over, replace_link() lets it in."""
+        with self._uart.lock:
+            self._parked[port] = None
+
+    def parked(self, port):
+        """True once the client park_client(port) expects has connected."""
+        with self._uart.lock:
+            return self._parked.get(port) is not None
+
+    def replace_link(self, link, port):
+        """When server link `link` closes, the parked client from `port` comes in at
+        once: "<id>,CLOSED" then, with nothing in between, "<new id>,CONNECT" (the
+        lowest free id: the same one unless a lower one is free)."""
+        with self._uart.lock:
+            link.successor = self._parked.pop(port)
 
     def _on_server_tick(self, server):
         """AT+CIPSTO: close server links idle for that long."""
@@ -372,7 +419,9 @@ class Emulator:
         link.start_reader(self._on_link_data, self._on_link_closed, self.ipd_max)
 
     def close_link(self, link, notify):
-        """Close a link (from our side); False if it was not open."""
+        """Close a link (from our side); False if it was not open. A client waiting to
+        replace it (replace_link) is let in right behind its CLOSED."""
+        successor = None
         with self._uart.lock:
             if link is None or link.closed:
                 return False
@@ -381,7 +430,13 @@ class Emulator:
                 del self.links[link.id]
             if notify:
                 self._write(self.link_event(link.id, b"CLOSED"))
+            if link.successor is not None:
+                sock, addr = link.successor
+                link.successor = None
+                successor = self._admit(sock, addr) if notify else kill(sock)
         link.shutdown()
+        if successor is not None:
+            self.start_link(successor)
         return True
 
     # --- UART output -----------------------------------------------------------------------
@@ -414,6 +469,7 @@ class Emulator:
             frame = self._ipd_header(link, len(data), sender)
             log.info("+IPD link %d, %d bytes: %r", link.id, len(data), data[:64])
             self._uart.write(self.faults.noise + frame + data)
+            link.to_host += len(data)
 
     def _on_link_closed(self, link):
         self._wait_unmuted(link)

@@ -14,6 +14,14 @@ a reboot clears them all, since a reset module is neither busy nor hung.
   the module is unmuted (nothing is lost).
 - noise: bytes written to the host before every +IPD frame (each frame starts with a
   line end, so they form a garbage line of their own), as a noisy line would.
+- connect_delay_ms: the next AT+CIPSTART waits this long before it connects, as to a
+  peer that accepts late: its "<id>,CONNECT" and final result come that much later.
+  The module stays busy with it meanwhile (command lines get "busy p..."), and the
+  data of the other open links keeps coming (core.py: the link readers do not wait
+  for the command).
+- before_result: (bytes, times) written to the host right before the next final result
+  (OK, ERROR, FAIL, SEND OK, SEND FAIL; for send_fault "error", before its ">" prompt),
+  the bytes times over: e.g. +IPD frames for an open link, for "data before OK".
 """
 
 # fail: the data is taken, then "Recv <n> bytes" and "SEND FAIL"; the link stays open.
@@ -33,6 +41,8 @@ class Faults:
         self.send_fault = None
         self.muted = False
         self.noise = b""
+        self.connect_delay_ms = 0
+        self.before_result = None
 
     def take_busy(self):
         """True if this command line is to be answered busy (one fewer to go)."""
@@ -45,3 +55,16 @@ class Faults:
         """The pending CIPSEND fault (or None); it applies to one command only."""
         mode, self.send_fault = self.send_fault, None
         return mode
+
+    def take_connect_delay(self):
+        """For AT+CIPSTART: how long (s) it is to wait before connecting, once (or 0)."""
+        ms, self.connect_delay_ms = self.connect_delay_ms, 0
+        return ms / 1000
+
+    def take_before_result(self):
+        """The bytes due before this final result (b"" if none); they go out once."""
+        pending, self.before_result = self.before_result, None
+        if pending is None:
+            return b""
+        data, times = pending
+        return data * times

@@ -92,6 +92,9 @@ def cipstart(ctx, cmd):
     if ip is None:
         ctx.out(b"DNS Fail\r\n")
         return ctx.final(ERROR)
+    delay = emu.take_connect_delay()  # a peer that accepts late (faults.py)
+    if delay and not ctx.sleep(delay):
+        return  # rebooted meanwhile
     link = open_link(ctx, link_id, host, ip, port, *options)
     if link is DONE:
         return

@@ -122,6 +122,8 @@ class Link:
         self.server = server
         self.closed = False  # set (under the UART lock) once CLOSED is decided
         self.last_active = time.monotonic()
+        self.to_host = 0  # payload bytes written to the host in +IPD frames so far
+        self.successor = None  # (sock, addr) of a client to let in as it closes (core.py)
 
     def start_reader(self, on_data, on_close, bufsize):
         """on_data(link, bytes, sender) per arrival (at most bufsize bytes of a stream);
