@@ -137,9 +137,28 @@ def test_before_result_arguments(emu, ctl):
     assert ctl("before-result 0000 100000") == "ok"  # 200 KB: fine
     assert ctl("before-result %s 100000" % ("00" * 100)).startswith("error 10000000 bytes in all")
     assert ctl("before-result 41 2") == "ok"
-    assert emu.faults.before_result == (b"A", 2)
+    assert emu.faults.before_result == (b"AA", 1)
     assert ctl("before-result off") == "ok"
     assert emu.faults.before_result is None
+
+
+# --- inject-later ------------------------------------------------------------------------------------
+def test_inject_later_returns_at_once_and_keeps_the_order(emu, ctl):
+    c = Client(emu.tcp_port, rcvbuf=4096)  # a host that reads nothing for now
+    try:
+        c.cmd(b"AT")
+        c.expect(b"AT\r\n" + OK)
+        unit = bytes(range(256)) * 64  # 16 KB
+        t0 = time.monotonic()
+        assert ctl("inject-later %s 8" % unit.hex()) == "ok"  # 128 KB: far more than the buffers
+        assert ctl("inject-later 656e64") == "ok"  # "end", after all of it
+        assert time.monotonic() - t0 < 1.0
+        time.sleep(0.2)
+        c.expect(unit * 8 + b"end", timeout=5)
+        assert ctl("inject-later 41 0").startswith("error 0 is out of range")
+        assert ctl("inject-later").startswith("error want <hex> [<times>]")
+    finally:
+        c.close()
 
 
 # --- test clients of the module's server ----------------------------------------------------------

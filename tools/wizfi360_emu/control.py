@@ -19,7 +19,13 @@ allowed), so that CR, LF and NUL pass. The commands:
                         open link (error if not joined)
     link-close <id>     the peer closes link <id>: "<id>,CLOSED" (error if not open)
     inject <hex>        the bytes go to the host now, as if the module had sent them
-                        (also while muted)
+                        (also while muted); ok once they are written
+    inject-later <hex> [<times>]
+                        the same, <times> times over (default 1), but ok at once: a
+                        writer thread sends them, after the bytes of earlier
+                        inject-later commands, as the host reads them (e.g. more than
+                        the host's buffers hold, for a host that is not reading yet).
+                        <hex> is one word here (no spaces); at most 4 MB in all
     noise <hex>|off     the bytes go to the host before every +IPD frame from now on
     busy <n>            the next n AT command lines are answered "busy p..." and not
                         taken (manual 2.3); busy 0 ends it
@@ -153,6 +159,10 @@ def _inject(emu, args):
     emu.inject(data)
 
 
+def _inject_later(emu, args):
+    emu.inject_later(_repeated(args))
+
+
 def _noise(emu, args):
     emu.set_faults(noise=b"" if args == ["off"] else _hex(args))
 
@@ -181,12 +191,11 @@ def _connect_delay(emu, args):
     emu.set_faults(connect_delay_ms=_int(args, 0, 600000))
 
 
-BEFORE_MAX = 4 << 20  # bytes in all
+BEFORE_MAX = 4 << 20  # bytes in all, for before-result and inject-later
 
 
-def _before_result(emu, args):
-    if args == ["off"]:
-        return emu.set_faults(before_result=None)
+def _repeated(args):
+    """<hex> [<times>] -> the bytes, times over."""
     if len(args) not in (1, 2):
         raise ControlError("want <hex> [<times>]")
     data = _word_hex(args[0])
@@ -195,7 +204,13 @@ def _before_result(emu, args):
         raise ControlError("no bytes")
     if len(data) * times > BEFORE_MAX:
         raise ControlError("%d bytes in all: at most %d" % (len(data) * times, BEFORE_MAX))
-    emu.set_faults(before_result=(data, times))
+    return data * times
+
+
+def _before_result(emu, args):
+    if args == ["off"]:
+        return emu.set_faults(before_result=None)
+    emu.set_faults(before_result=(_repeated(args), 1))
 
 
 def _clear(emu, args):
@@ -284,6 +299,7 @@ COMMANDS = {
     "wifi-drop": _wifi_drop,
     "link-close": _link_close,
     "inject": _inject,
+    "inject-later": _inject_later,
     "noise": _noise,
     "busy": _busy,
     "send-fault": _send_fault,

@@ -12,7 +12,7 @@ while AT+CIPSSLSIZE is below it; 0 never), server_host (where AT+CIPSERVER liste
 port asked for), cipsto_unit_s (real seconds per AT+CIPSTO second), cwlif_quoted (AT+CWLIF
 lines "<ip>","<mac>" as in the manual's example, or <ip>,<mac>), control_port (None:
 no control channel; 0: any free port on 127.0.0.1; see control.py). Test hooks: inject,
-reboot, ap_drop, add_station, remove_station, factory_reset, link_close, faults (see
+inject_later, reboot, ap_drop, add_station, remove_station, factory_reset, link_close, faults (see
 faults.py: busy answers, CIPSEND failures, a hung module, line noise, a late connect,
 bytes before a result); clients (clients.py: test-side clients of the TCP server, and
 a link ID reused at once); server_port, control_port, flash.
@@ -153,6 +153,7 @@ class Emulator:
         self.faults = Faults()  # guarded by self._lock
         self.clients = Clients(self)
         self._parked = {}  # client port -> None (expected) or (sock, addr); under the UART lock
+        self._later = None  # inject_later's queue, once used
         self._control = None if control_port is None else ControlServer(self, port=control_port)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -187,6 +188,8 @@ class Emulator:
             self._stopping = True
             self._cond.notify_all()
         self._queue.put(None)
+        if self._later is not None:
+            self._later.put(None)
         if self._control is not None:
             self._control.stop()
         self._uart.stop()  # first, so that no writer stays blocked on the host
@@ -210,6 +213,24 @@ class Emulator:
     def inject(self, data):
         """Write raw bytes to the host, as if the module had sent them (also while muted)."""
         self._uart.write(bytes(data))
+
+    def inject_later(self, data):
+        """Queue raw bytes for the host and return at once: one writer thread sends them,
+        in the order queued, as fast as the host reads (inject() waits for that)."""
+        with self._lock:
+            if self._later is None:
+                self._later = queue.Queue()
+                threading.Thread(
+                    target=self._later_loop, args=(self._later,), name="emu-inject-later", daemon=True
+                ).start()
+            self._later.put(bytes(data))
+
+    def _later_loop(self, later):
+        while True:
+            data = later.get()
+            if data is None or self._stopping:
+                return
+            self._uart.write(data)
 
     def reboot(self, garbage=None):
         """Module reset: links gone, settings at power-up values, faults cleared, then
