@@ -74,3 +74,56 @@ def emu_commands_since(n):
 def emu_state():
     """The emulator's `state` as a dict of strings (echo, mux, links, ...)."""
     return dict(item.split("=", 1) for item in emu("state").split())
+
+
+# --- test clients of the module's server (AT+CIPSERVER=1 on): the test is their peer ------
+
+
+def client_open(data=b""):
+    """A new client connects to the module's server (then sends data); returns
+    (its number, the link ID the module gave it) once "<id>,CONNECT" is out."""
+    n, link = emu("client-open " + data.hex() if data else "client-open").split()
+    return int(n), int(link)
+
+
+def client_send(n, data):
+    """Client n sends data; returns once the module has written it to the UART."""
+    emu("client-send %d %s" % (n, data.hex()))
+
+
+def client_recv(n, least=0, ms=3000):
+    """What client n received since the last call (bytes); with least, first waits
+    up to ms for that many bytes (or EOF)."""
+    if least:
+        return bytes.fromhex(emu("client-recv %d %d %d" % (n, least, ms)))
+    return bytes.fromhex(emu("client-recv %d" % n))
+
+
+def client_eof(n, ms=0):
+    """True once the module's side of client n's connection is closed (waits up to ms)."""
+    return emu("client-eof %d %d" % (n, ms)) == "1"
+
+
+def client_close(n):
+    """Client n closes; returns once the module has written "<id>,CLOSED"."""
+    emu("client-close %d" % n)
+
+
+def link_reuse(link, data=b""):
+    """The peer of server link `link` closes it and a new client connects at once
+    ("<id>,CLOSED" right followed by "<id>,CONNECT"), then sends data. Returns
+    (the new client's number, its link ID)."""
+    n, new = emu("link-reuse %d %s" % (link, data.hex()) if data else "link-reuse %d" % link).split()
+    return int(n), int(new)
+
+
+def before_result(data, times=1):
+    """The next command's final result comes after data, times over (data: at most
+    32 KB, the control line's limit; times multiplies it)."""
+    emu("before-result %s %d" % (data.hex(), times))
+
+
+def inject_later(data, times=1):
+    """data, times over, goes to the host as if the module had sent it, after what
+    earlier calls queued; returns at once (the emulator writes as the driver reads)."""
+    emu("inject-later %s %d" % (data.hex(), times))
