@@ -39,7 +39,11 @@ def emu(cmd):
     try:
         s.settimeout(10)
         s.connect(sock_mod.getaddrinfo(EMU_HOST, int(port))[0][-1])
-        s.sendall(cmd.encode() + b"\n")
+        try:
+            s.sendall(cmd)  # MicroPython: a str is a buffer, a long line is not copied
+        except TypeError:  # CPython
+            s.sendall(cmd.encode())
+        s.sendall(b"\n")
         reply = b""
         while not reply.endswith(b"\n"):
             chunk = s.recv(256)
