@@ -3,6 +3,7 @@
 #   make test          host tests (pytest) then device tests (MicroPython unix port)
 #   make test-host     pytest tests_host -q
 #   make test-device   tools/run_device_tests.py (ARGS="-k name" to filter)
+#   make mplib         the MicroPython libraries of requirements-mplib.txt into build/mplib
 #   make fuzz          the parser's property tests with many examples (FUZZ_EXAMPLES=20000)
 #   make soak          the soak test on the unix port, long (SOAK_CYCLES=5000)
 #   make demo          tools/demo.py
@@ -18,12 +19,16 @@
 #   make bench         speed and memory figures: a table, docs/bench.md and docs/bench.png
 #
 # Everything runs from the project's own .venv, created from requirements.txt
-# on first use and re-installed whenever requirements.txt changes.
+# on first use and re-installed whenever requirements.txt changes. The
+# MicroPython libraries the device tests use (requirements-mplib.txt) are
+# installed as sources into build/mplib, for the unix port's MICROPYPATH.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
+MPLIB  := build/mplib
+MPLIB_STAMP := $(MPLIB)/.requirements-installed
 ARGS   ?=
 PORT   ?=
 
@@ -34,7 +39,7 @@ TYPE_CLEAN := main.py board.py boot.py lib/wizfi360
 LINT_FILES ?= .
 TYPE_FILES ?=
 
-.PHONY: all .venv test test-host test-device fuzz soak demo emulator package-json lint typecheck deploy repl test-board clean
+.PHONY: all .venv mplib test test-host test-device fuzz soak demo emulator package-json lint typecheck deploy repl test-board clean
 
 all: test
 
@@ -43,6 +48,15 @@ all: test
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+mplib: $(MPLIB_STAMP)
+
+# --target into a fresh directory: nothing left over from an older pin.
+$(MPLIB_STAMP): requirements-mplib.txt $(STAMP)
+	rm -rf $(MPLIB)
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-compile \
+		--target $(MPLIB) -r requirements-mplib.txt
 	touch $@
 
 # Runs every suite even when one fails, and fails if any failed.
@@ -68,7 +82,7 @@ bench: $(BENCH_STAMP)
 test-host: $(STAMP)
 	$(PY) -m pytest tests_host -q
 
-test-device: $(STAMP)
+test-device: $(STAMP) $(MPLIB_STAMP)
 	$(PY) tools/run_device_tests.py $(ARGS)
 
 demo: $(STAMP)
@@ -89,7 +103,7 @@ fuzz: $(STAMP)
 	HYPOTHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests_host/test_parser_properties.py -q \
 		--hypothesis-show-statistics $(ARGS)
 
-soak: $(STAMP)
+soak: $(STAMP) $(MPLIB_STAMP)
 	WIZFI_SOAK_CYCLES=$(SOAK_CYCLES) $(PY) tools/run_device_tests.py --timeout 3600 test_soak $(ARGS)
 
 lint: $(STAMP)
