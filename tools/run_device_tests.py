@@ -9,9 +9,14 @@
     python tools/run_device_tests.py --board /dev/ttyACM0   on a real board (mpremote)
 
 Each file gets a fresh emulator (tools/wizfi360_emu), a TCP echo server and a
-port that refuses connections, all on 127.0.0.1, and runs as
-`micropython -X heapsize=N FILE` with MICROPYPATH=lib:tests_device:.frozen and
-WIZFI_EMU_PORT, WIZFI_ECHO_PORT, WIZFI_REFUSED_PORT, WIZFI_SSID, WIZFI_KEY set;
+port that refuses connections, all on 127.0.0.1, and the peers of
+tools/testservers.py (UDP echo, TLS echo, HTTP and HTTPS servers, a peer that
+streams at once, HTTP clients for a server on the driver), and runs as
+`micropython -X heapsize=N FILE` with MICROPYPATH=lib:tests_device:.frozen:build/mplib
+and WIZFI_EMU_PORT, WIZFI_ECHO_PORT, WIZFI_REFUSED_PORT, WIZFI_SSID, WIZFI_KEY set
+(and WIZFI_<peer>_PORT for each of testservers' peers). build/mplib holds the
+MicroPython libraries from PyPI that tests run unmodified (requirements-mplib.txt,
+installed there by `make test-device`);
 WIZFI_EMU_CONTROL is the port of the emulator's control channel, through which
 the file switches faults on (emucontrol.emu(), wizfi360_emu/control.py).
 The heap is 256K unless the file's leading comments say e.g. `# heapsize: 64K`;
@@ -19,7 +24,7 @@ the emulator's line is unpaced unless they say e.g. `# baud: 921600`.
 A file whose leading comments say `# mpy: yes` runs on the package compiled to
 .mpy instead: lib/wizfi360 and the test helpers (harness, board) are compiled
 once per run with mpy-cross (-march of the micropython binary, for the viper
-code) into build/mpy/, and MICROPYPATH=build/mpy:tests_device:.frozen.
+code) into build/mpy/, and MICROPYPATH=build/mpy:tests_device:.frozen:build/mplib.
 A file's result is its harness's last `RESULT <passed> <failed>` line; a
 timeout, a crash or a missing RESULT line counts as one more failure. A file
 that prints `SKIP FILE: <why>` (board.skip_file) and `RESULT 0 0` is reported
@@ -53,6 +58,8 @@ HEAP_RE = re.compile(r"#\s*heapsize:\s*(\d+[KkMm]?)\s*$")
 MPY_RE = re.compile(r"#\s*mpy:\s*yes\s*$")
 BAUD_RE = re.compile(r"#\s*baud:\s*(\d+)\s*$")
 BUILD_MPY = ROOT / "build" / "mpy"
+# MicroPython libraries from PyPI (requirements-mplib.txt), put there by the Makefile
+MPLIB = ROOT / "build" / "mplib"
 # tests_device modules compiled along with the package
 MPY_HELPERS = ("harness.py", "board.py", "emucontrol.py")
 RESULT_RE = re.compile(r"^RESULT (\d+) (\d+)\s*$", re.M)
@@ -291,18 +298,20 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None):
     """Run one file against fresh servers. heap overrides its `# heapsize:`;
     mpy_dir (from build_mpy) puts the compiled package first on MICROPYPATH."""
     t0 = time.monotonic()
-    emu = echo = refused = udp = tls = http = https = None
+    emu = echo = refused = udp = tls = http = https = blast = load = None
     try:
         try:
             emu = start_emulator(baud(path))
             echo = EchoServer()
             refused = RefusedPort()
-            from testservers import HttpServer, TlsEcho, UdpEcho
+            from testservers import Blast, HttpLoad, HttpServer, TlsEcho, UdpEcho
 
             udp = UdpEcho()
             tls = TlsEcho()
             http = HttpServer()
             https = HttpServer(tls=True)
+            blast = Blast()
+            load = HttpLoad()
         except Exception as e:  # a broken emulator fails the file, not the run
             return FileResult(
                 path,
@@ -315,7 +324,7 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None):
         env = dict(os.environ)
         env.update(
             {
-                "MICROPYPATH": os.pathsep.join([str(mpy_dir or LIB), str(TESTS), ".frozen"]),
+                "MICROPYPATH": os.pathsep.join([str(mpy_dir or LIB), str(TESTS), ".frozen", str(MPLIB)]),
                 "WIZFI_EMU_PORT": str(emu.tcp_port),
                 "WIZFI_EMU_CONTROL": str(emu.control_port),
                 "WIZFI_ECHO_PORT": str(echo.port),
@@ -324,6 +333,8 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None):
                 "WIZFI_TLS_PORT": str(tls.port),
                 "WIZFI_HTTP_PORT": str(http.port),
                 "WIZFI_HTTPS_PORT": str(https.port),
+                "WIZFI_BLAST_PORT": str(blast.port),
+                "WIZFI_HTTP_LOAD_PORT": str(load.port),
                 "WIZFI_SSID": SSID,
                 "WIZFI_KEY": KEY,
             }
@@ -335,7 +346,7 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None):
         out, rc, timed_out = run_process(cmd, env, timeout)
         return judge(path, out, rc, timed_out, timeout, time.monotonic() - t0)
     finally:
-        for server in (https, http, tls, udp, refused, echo, emu):
+        for server in (load, blast, https, http, tls, udp, refused, echo, emu):
             if server is not None:
                 try:
                     server.stop()

@@ -1,16 +1,32 @@
 """Peers on 127.0.0.1 for the device tests besides the TCP echo: a UDP echo, a TLS echo
 and an HTTP(S) server, TLS with a throwaway self-signed certificate (made with openssl
-once per process)."""
+once per process); a peer that streams as soon as a client connects (Blast), and HTTP
+clients on this side for a server the test runs on the driver (HttpLoad)."""
 
+import http.client
 import http.server
+import json
 import os
 import socket
 import ssl
 import subprocess
 import tempfile
 import threading
+import time
 
 _CERT = None
+
+PATTERN_PERIOD = 4093  # a prime: no read or write size lines up with it
+
+
+def pattern(seed, n):
+    """n bytes of the seed's pattern: byte i is P[i % 4093] with
+    P[j] = (j * 167 + (j * j >> 6) + seed * 53) & 0xFF. Every byte value, no short
+    repeats, and two seeds differ at every offset (seed 0..255), so bytes of one
+    stream that land in another are caught. tests_device/test_concurrent_real_*.py
+    compute the same."""
+    period = bytes((j * 167 + (j * j >> 6) + seed * 53) & 0xFF for j in range(PATTERN_PERIOD))
+    return (period * (n // PATTERN_PERIOD + 1))[:n]
 
 
 def throwaway_cert():
@@ -104,13 +120,17 @@ class TlsEcho:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     """GET /bytes/<n>: n bytes, byte i being i % 251 (a pattern that a reader can
-    check at any offset); GET /<anything else>: a body that names the path;
-    POST: the request body back."""
+    check at any offset); GET /pattern/<seed>/<n>: pattern(seed, n);
+    GET /<anything else>: a body that names the path; POST: the request body back."""
 
     def do_GET(self):
         if self.path.startswith("/bytes/"):
             n = int(self.path[7:])
             self._reply((bytes(range(251)) * (n // 251 + 1))[:n])
+            return
+        if self.path.startswith("/pattern/"):
+            seed, n = self.path[9:].split("/")
+            self._reply(pattern(int(seed), int(n)))
             return
         self._reply(b"you asked for " + self.path.encode() + b"\n" + bytes(range(256)) * 8)
 
@@ -145,3 +165,166 @@ class HttpServer(http.server.ThreadingHTTPServer):
     def stop(self):
         self.shutdown()
         self.server_close()
+
+
+class Blast:
+    """A peer that starts streaming as soon as a client connects: pattern(BLAST_SEED,
+    BLAST_SIZE) at once, then it waits for the client to close (no EOF from this
+    side before that, so what is tested is data that arrives unasked)."""
+
+    SEED = 7
+    SIZE = 64 * 1024
+
+    def __init__(self):
+        self._data = pattern(self.SEED, self.SIZE)
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._blast, args=(conn,), daemon=True).start()
+
+    def _blast(self, conn):
+        with conn:
+            try:
+                conn.settimeout(120)
+                conn.sendall(self._data)
+                while conn.recv(4096):
+                    pass
+            except OSError:
+                pass
+
+    def stop(self):
+        self._sock.close()
+
+
+def load_body(client, k):
+    """The body the HttpLoad clients expect for GET /r/<client>/<k>: the path and a
+    semicolon, repeated to 200..2000 bytes (a length that varies with client and k).
+    tests_device/test_concurrent_real_server.py serves the same."""
+    unit = b"/r/%d/%d;" % (client, k)
+    n = 200 + ((client * 31 + k * 17) % 7) * 300
+    return (unit * (n // len(unit) + 1))[:n]
+
+
+class HttpLoad:
+    """HTTP clients on this side (CPython's http.client), for a server that a device
+    test runs on the driver, whose listening port the emulator opens on 127.0.0.1.
+
+    The test connects to HttpLoad.port (with the port's own sockets, not the driver)
+    and sends one line, `run <server port> <clients> <requests per client>`; that
+    many threads then each make their requests one after the other, GET
+    /r/<client>/<k> with `Connection: close`, a new connection each (so the module's
+    link IDs are taken and freed all along), and check each answer: status 200 and
+    a body equal to load_body(client, k). A client gives up after MAX_FAILURES
+    failed requests. When all are done the reply is one JSON line:
+    {"ok": <requests answered right>, "requests": <asked>, "failures": [<text>...],
+    "seconds": <how long>}, then the connection closes."""
+
+    TIMEOUT = 10.0  # seconds for one request's connect, or for each read
+    MAX_FAILURES = 2
+    MAX_REPORTED = 12
+
+    def __init__(self):
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._control, args=(conn,), daemon=True).start()
+
+    def _control(self, conn):
+        with conn:
+            try:
+                conn.settimeout(30)
+                line = b""
+                while not line.endswith(b"\n"):
+                    chunk = conn.recv(256)
+                    if not chunk:
+                        return
+                    line += chunk
+                words = line.decode().split()
+                if len(words) != 4 or words[0] != "run":
+                    conn.sendall(b'{"error": "expected: run <port> <clients> <requests>"}\n')
+                    return
+                report = self.run(int(words[1]), int(words[2]), int(words[3]))
+                conn.sendall(json.dumps(report).encode() + b"\n")
+            except OSError:
+                pass
+
+    def run(self, port, clients, per_client):
+        """Run the clients against 127.0.0.1:port; returns the report (a dict)."""
+        lock = threading.Lock()
+        ok = [0]
+        failures = []
+        t0 = time.monotonic()
+
+        def one(c):
+            failed = 0
+            for k in range(per_client):
+                why = self._request(port, c, k)
+                with lock:
+                    if why is None:
+                        ok[0] += 1
+                    else:
+                        failures.append("GET /r/%d/%d (at %.1f s): %s" % (c, k, time.monotonic() - t0, why))
+                if why is not None:
+                    failed += 1
+                    if failed >= self.MAX_FAILURES:
+                        with lock:
+                            failures.append("client %d gave up after %d requests" % (c, k + 1))
+                        return
+
+        threads = [threading.Thread(target=one, args=(c,), daemon=True) for c in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return {
+            "ok": ok[0],
+            "requests": clients * per_client,
+            "failures": failures[: self.MAX_REPORTED]
+            + (["..."] if len(failures) > self.MAX_REPORTED else []),
+            "seconds": round(time.monotonic() - t0, 2),
+        }
+
+    def _request(self, port, c, k):
+        """None if GET /r/<c>/<k> was answered right, else what went wrong."""
+        path = "/r/%d/%d" % (c, k)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=self.TIMEOUT)
+        try:
+            conn.request("GET", path, headers={"Connection": "close"})
+            r = conn.getresponse()
+            body = r.read()
+            if r.status != 200:
+                return "status %d %s, body %r" % (r.status, r.reason, body[:80])
+            want = load_body(c, k)
+            if body != want:
+                at = next(
+                    (i for i, (a, b) in enumerate(zip(body, want)) if a != b), min(len(body), len(want))
+                )
+                return "body differs at byte %d of %d (got %d bytes): got %r, expected %r" % (
+                    at,
+                    len(want),
+                    len(body),
+                    body[at : at + 24],
+                    want[at : at + 24],
+                )
+            return None
+        except Exception as e:  # timeouts, resets, malformed answers: all reported
+            return "%s: %s" % (type(e).__name__, e)
+        finally:
+            conn.close()
+
+    def stop(self):
+        self._sock.close()
