@@ -106,6 +106,12 @@ _CLOSE_MS = const(5000)  # AT+CIPCLOSE of a connection nobody holds any more
 # A line this quiet, with nothing held back behind a full ring, brings no
 # late ">" for a send that timed out before it (see Engine._expire).
 _NO_PROMPT_MS = const(100)
+# While the module's server listens, a closed connection's ID goes to the
+# next client at once (module-notes, "Bugs other drivers shipped" 11): an
+# AT+CIPCLOSE written just after the peer closed would close that client.
+# Peers often close right after the last data (HTTP), so a close waits this
+# long for the peer's own "<id>,CLOSED", which makes it unnecessary.
+_LINGER_MS = const(50)
 
 
 class Op:
@@ -143,6 +149,7 @@ class Engine:
         self.reboots = 0  # "ready" lines seen after start-up
         self._op: "Op | None" = None  # the command written and not answered yet
         self._queue: list = []  # Ops not written yet, in order
+        self._later: list = []  # closes that wait for the peer first (_LINGER_MS), due at retry_at
         self._grown = 0  # bytes the rings hold beyond link_size, in all
         self._want = None  # what the current poll is for: a Conn, True (a new client) or None
         self.held: "Conn | None" = None  # a full ring that holds up input something waits behind
@@ -192,7 +199,7 @@ class Engine:
             self._prompted = None
             if op.result == _WAITING:
                 self._pay(op.data)
-        if self._op is not None or self._queue or self._owed is not None:
+        if self._op is not None or self._queue or self._owed is not None or self._later:
             self._advance(got)
         self._want = None
         return got
@@ -206,6 +213,9 @@ class Engine:
             if op.result != _WAITING:
                 self._op = None
         q = self._queue
+        later = self._later
+        while later and ticks_diff(now, later[0].retry_at) >= 0:
+            q.append(later.pop(0))  # the peer did not close it meanwhile
         k = 0
         while k < len(q):  # ops that waited past their deadline behind others
             op = q[k]
@@ -408,15 +418,28 @@ class Engine:
             return None
         if conn.state == _OPENING:
             return None  # not answered yet: freed or, once open, closed then (_opened)
+        linger = conn.state == _OPEN and self.accepted is not None
         if conn.state == _OPEN:
             conn.state = _CLOSED
-        return self.submit(b"AT+CIPCLOSE=%d" % conn.link, timeout_ms, _CLOSE, conn)
+        if not linger:
+            return self.submit(b"AT+CIPCLOSE=%d" % conn.link, timeout_ms, _CLOSE, conn)
+        op = Op(b"AT+CIPCLOSE=%d" % conn.link, _CLOSE, conn, None, False, ticks_add(ticks_ms(), timeout_ms))
+        op.retry_at = ticks_add(op.retry_at, _LINGER_MS)
+        self._later.append(op)
+        return op
 
     def _end(self, conn):
-        # The module no longer holds conn's ID.
+        # The module no longer holds conn's ID: a close of it not written
+        # yet is done (written, it would close whoever gets the ID next).
         if conn.state != _BROKEN:  # BROKEN stays: an EOF would hide the loss
             conn.state = _CLOSED
         self._free(conn)
+        for q in (self._later, self._queue):
+            for op in q:
+                if op.kind == _CLOSE and op.conn is conn:
+                    q.remove(op)
+                    op.result = _EV_OK
+                    break
 
     def _free(self, conn):
         i = conn.link
