@@ -271,3 +271,24 @@ def test_clients_on_a_fresh_uart_client(emu, ctl):
         c.expect(b"0,CONNECT\r\n\r\n+IPD,0,1:A")
     finally:
         c.close()
+
+
+def test_a_client_that_closes_and_connects_again_finds_its_id_free(emu, ctl, c):
+    # All five IDs taken; one client closes and at once connects again, thirty
+    # times: the module handles the FIN before the SYN that followed it, so the
+    # new connection gets the freed ID (CLOSED, then CONNECT) and is never
+    # refused, although the emulator's link reader and server threads race.
+    port = serve(c)
+    clients = []
+    for i in range(5):
+        clients.append(socket.create_connection(("127.0.0.1", port)))
+        c.expect(b"%d,CONNECT\r\n" % i)
+    for k in range(30):
+        i = k % 5
+        clients[i].close()
+        clients[i] = socket.create_connection(("127.0.0.1", port))
+        c.expect(b"%d,CLOSED\r\n%d,CONNECT\r\n" % (i, i))
+        clients[i].sendall(b"x")
+        c.expect(ipd(i, b"x", clients[i].getsockname()[1]))
+    for s in clients:
+        s.close()

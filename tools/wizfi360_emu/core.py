@@ -41,6 +41,7 @@ from .uart import UartPort
 log = logging.getLogger("wizfi360_emu")
 
 MAX_LINE = 1024
+FIN_FIRST_S = 0.1  # how long a new client waits for a link whose peer closed to be reported
 BUSY = b"busy p...\r\n"
 
 
@@ -364,13 +365,27 @@ class Emulator:
     def _on_server_client(self, sock, addr):
         """A client connected to the server: the lowest free link id, <id>,CONNECT; or,
         for a client park_client() expects, kept back for replace_link()."""
-        with self._uart.lock:
-            if addr[1] in self._parked and self._parked[addr[1]] is None:
-                self._parked[addr[1]] = (sock, addr)
-                return
-            link = self._admit(sock, addr)
+        deadline = time.monotonic() + FIN_FIRST_S
+        while True:
+            with self._uart.lock:
+                if addr[1] in self._parked and self._parked[addr[1]] is None:
+                    self._parked[addr[1]] = (sock, addr)
+                    return
+                if not self._closing_soon() or time.monotonic() > deadline:
+                    link = self._admit(sock, addr)
+                    break
+            time.sleep(0.001)  # the link's reader reports its CLOSED meanwhile
         if link is not None:
             self.start_link(link)
+
+    def _closing_soon(self):
+        """Every ID is taken but a link's peer has already closed (its FIN waits in the
+        socket, the link's reader has not got to it yet). A module handles a peer's FIN
+        before a SYN that came after it, so a client that closes and connects again at
+        once finds its old ID free; here the two are different threads."""
+        if len(self.links) < MAX_LINKS:
+            return False
+        return any(link.peer_closed() for link in self.links.values())
 
     def _admit(self, sock, addr):
         """Give an accepted client the lowest free link id and announce it; None (and

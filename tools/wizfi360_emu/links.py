@@ -148,6 +148,14 @@ class Link:
         """(bytes, (ip, port) of the sender); b"" at EOF."""
         return self.conn.recv(bufsize), (self.remote_ip, self.remote_port)
 
+    def peer_closed(self):
+        """True if the peer's FIN is the next thing in the socket (nothing unread before
+        it); never blocks."""
+        try:
+            return self.conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (OSError, AttributeError, TypeError):  # no data yet, or not a plain socket (TLS)
+            return False
+
     def send(self, data, addr=None):
         if self.closed:
             return False

@@ -30,6 +30,10 @@ def open_udp(remote_ip, local_port, local_host):
 class UdpLink(Link):
     kind = "UDP"
 
+    def peer_closed(self):
+        """A datagram link has no peer that closes."""
+        return False
+
     def __init__(self, link_id, sock, remote_ip, remote_port, mode=0):
         super().__init__(link_id, sock, remote_ip, remote_port)
         self.mode = mode
