@@ -981,6 +981,51 @@ def test_a_server_client_on_the_id_of_one_that_just_closed_is_a_new_conn(reads):
     poll_until(eng, lambda: len(new) == 4)
 
 
+def test_a_close_while_a_server_listens_waits_for_the_peer_to_close_first():
+    # The peer closes right after the last data (HTTP): its "0,CLOSED" comes
+    # within the linger, the close needs no AT+CIPCLOSE, and the next client
+    # given ID 0 is not closed by one written after that CLOSED.
+    eng, uart = engine()
+    eng.accepted = []
+    uart.inject(b"0,CONNECT\r\n")
+    poll_until(eng, lambda: eng.accepted)
+    conn = eng.accepted.pop()
+    op = eng.close(conn)
+    assert op is not None and eng.links[0] is conn  # the ID is taken until the module says
+    uart.inject(Delay(10), b"0,CLOSED\r\n0,CONNECT\r\n")
+    assert eng.run(op) == EV_OK
+    poll_until(eng, lambda: eng.accepted)
+    assert eng.accepted[0] is not conn and eng.links[0] is eng.accepted[0]
+    time.sleep(0.1)  # past the linger: still nothing written
+    eng.poll()
+    assert uart.writes == []
+
+
+def test_a_close_while_a_server_listens_is_written_when_the_peer_stays():
+    # The peer does not close: after the linger the module is told to.
+    eng, uart = engine([(b"AT+CIPCLOSE=0\r\n", [b"0,CLOSED\r\n\r\nOK\r\n"])])
+    eng.accepted = []
+    uart.inject(b"0,CONNECT\r\n")
+    poll_until(eng, lambda: eng.accepted)
+    conn = eng.accepted.pop()
+    op = eng.close(conn)
+    assert uart.writes == []  # not yet: the peer may be closing
+    assert eng.run(op) == EV_OK
+    assert uart.writes == [b"AT+CIPCLOSE=0\r\n"] and eng.links[0] is None
+
+
+def test_a_queued_close_is_dropped_when_its_id_ends_first():
+    # A close queued behind another command is never written once the peer's
+    # CLOSED has freed the ID: written, it would close the ID's next owner.
+    eng, uart = engine([(b"AT+X\r\n", [Delay(20), b"0,CLOSED\r\n\r\nOK\r\n"])])
+    (conn,) = open_conns(eng, uart)
+    busy = eng.submit(b"AT+X", 1000)
+    op = eng.close(conn)
+    assert eng.run(busy) == EV_OK and eng.run(op) == EV_OK
+    eng.poll()
+    assert uart.writes == [b"AT+X\r\n"] and eng.links[0] is None
+
+
 def test_client_conns_take_ids_from_the_top_while_a_server_listens():
     # The module gives its clients the lowest free IDs.
     eng, uart = engine()
