@@ -181,7 +181,8 @@ def test_build_for_the_unix_port_imports_there(tmp_path):
             "        __import__('wizfi360.' + n)\n"
             "print('viper', b.VIPER, wizfi360.__file__)\n" % names
         )
-        env = dict(os.environ, MICROPYPATH=str(REPO / build / "lib"))
+        # .frozen: the port's own frozen modules (asyncio, which aio.py imports)
+        env = dict(os.environ, MICROPYPATH=str(REPO / build / "lib") + ":.frozen")
         proc = subprocess.run([micropython, "-c", code], env=env, capture_output=True, text=True, timeout=60)
         assert proc.stdout.strip().endswith("viper True %s/lib/wizfi360/__init__.mpy" % (REPO / build)), (
             proc.stdout + proc.stderr

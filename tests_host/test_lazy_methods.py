@@ -13,6 +13,7 @@ LAZY = {
     "station_info": ("ifconfig", "scan", "config", "disconnect"),
     "services": ("ping", "ntp", "time", "set_uart", "version", "stats"),
     "softap": ("softap",),
+    "aio": ("aconnect", "aresolve"),
 }
 SOCKET_LAZY = {
     "stream": ("read", "readline"),

@@ -39,6 +39,12 @@ from .escape import quote, to_bytes, unquote
 _EV_OK = const(1)
 _EV_FAIL = const(3)
 
+# Private copies of engine.py's constants (Op.result).
+_WAITING = const(-1)
+_TIMED_OUT = const(-2)
+
+_DNS_MS = const(15000)  # AT+CIPDOMAIN
+
 # Private copies of engine.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by engine.py and
 # must match (tests_host/test_const_copies.py checks).
@@ -50,6 +56,8 @@ __version__ = "0.1.0"
 # The type checker takes this name as true whatever its value: it reads the
 # declarations below, which never run.
 TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .engine import Op
 
 # status() values, as network.WLAN on the Pico W reports them.
 STAT_IDLE = 0
@@ -150,6 +158,7 @@ class WizFi360:
         self._ap = False
         self._softap = None
         self._need_setup = False
+        self._join: "Op | None" = None  # a join (connect()) not answered yet
         _current = self
         if reset is not None:
             self.reset()
@@ -332,11 +341,13 @@ class WizFi360:
             self._status = STAT_IDLE
         return None
 
-    def connect(self, ssid, key=None, *, bssid=None, timeout_ms=20000, persist=False):
+    def connect(self, ssid, key=None, *, bssid=None, timeout_ms=20000, persist=False, block=True):
         # Join an AP (AT+CWJAP_CUR, 3.2.2.15). Returns once an address is
         # assigned; raises OSError naming the reason otherwise. persist=True
         # uses AT+CWJAP_DEF (3.2.2.16): the module keeps the AP in flash and
-        # joins it again after a reset when auto-connect is on.
+        # joins it again after a reset when auto-connect is on. block=False
+        # returns at once, as network.WLAN.connect() does: status() is
+        # STAT_CONNECTING until the module answers, then tells the outcome.
         _ms(timeout_ms)
         head = b"AT+CWJAP_DEF=" if persist else b"AT+CWJAP_CUR="
         parts = [head, quote(ssid, "ssid", 32), b",", quote(b"" if key is None else key, "key", 64, 0)]
@@ -348,25 +359,41 @@ class WizFi360:
         cmd = b"".join(parts)
         if not self._sta:
             self.active(True)
+        self._resume()
         self._status = STAT_CONNECTING
-        try:
-            result, out = self._cmd(cmd, timeout_ms, True)
-        except OSError:
-            self._status = STAT_CONNECT_FAIL
-            raise OSError(errno.ETIMEDOUT, "join timed out")
+        self._at.wifi = _WIFI_DOWN  # a module joining leaves the AP it was on
+        self._join = self._at.submit(cmd, timeout_ms, lines=True)
+        if block:
+            self._joined(True)
+
+    def _joined(self, block):
+        # Take the join's answer into status() once it has come (block: wait
+        # for it, and raise OSError naming the reason if it failed).
+        op = self._join
+        if op is None:
+            return
+        at = self._at
+        if op.result == _WAITING:
+            if not block:
+                return
+            try:
+                at.run(op)
+            except OSError:
+                pass  # timed out: as the module's own timeout below
+        self._join = None
+        result = op.result
         if result == _EV_OK:
-            self._at.wifi = _WIFI_UP
+            at.wifi = _WIFI_UP
             self._status = STAT_GOT_IP
             return
-        code = 4
-        for ln in out or ():  # never None with lines=True
-            if ln.startswith(b"+CWJAP"):
-                try:
-                    code = int(ln[ln.find(b":") + 1 :])
-                except ValueError:
-                    pass
-        if result != _EV_FAIL:
-            code = 4
+        code = 1 if result == _TIMED_OUT else 4
+        if result == _EV_FAIL:
+            for ln in op.out or ():  # never None with lines=True
+                if ln.startswith(b"+CWJAP"):
+                    try:
+                        code = int(ln[ln.find(b":") + 1 :])
+                    except ValueError:
+                        pass
         # +CWJAP_CUR:<code> (3.2.2.15): 1 timed out, 2 wrong password, 3 AP
         # not found, 4 (or anything else) failed. (Not a table: one on the
         # heap for good, where this runs only when a join fails.)
@@ -380,7 +407,8 @@ class WizFi360:
         else:
             err, reason = errno.ECONNREFUSED, "join failed"
         self._status = status
-        raise OSError(err, reason)
+        if block:
+            raise OSError(err, reason)
 
     def isconnected(self):
         self._at.poll()  # take in WIFI DISCONNECT and friends first
@@ -389,6 +417,7 @@ class WizFi360:
     def status(self, param=None):
         if param is None:
             self._at.poll()
+            self._joined(False)
             if self._at.wifi == _WIFI_UP:
                 return STAT_GOT_IP
             if self._status == STAT_GOT_IP:
@@ -403,16 +432,45 @@ class WizFi360:
     def resolve(self, host):
         # host name -> dotted-quad string (AT+CIPDOMAIN, 3.2.4.3). IP
         # literals are returned without asking the module.
+        ip, op = self._lookup(host)
+        if op is None:
+            return ip
+        try:
+            self._at.run(op)
+        except OSError:
+            pass  # timed out: not found
+        return self._found(host, op)
+
+    def _lookup(self, host):
+        # (ip, None) for an IP literal, else (None, the AT+CIPDOMAIN op).
         if not isinstance(host, str):
             host = to_bytes(host, "host").decode()
         if is_ip(host):
-            return host
+            return host, None
         cmd = b"AT+CIPDOMAIN=" + quote(host, "host", 63)
-        result, out = self._cmd(cmd, 15000, True)
-        if result == _EV_OK:
-            for ln in out or ():  # never None with lines=True
+        self._resume()
+        return None, self._at.submit(cmd, _DNS_MS, lines=True)
+
+    def _found(self, host, op):
+        # The address in the answer of _lookup()'s op, once final.
+        if op.result == _EV_OK:
+            for ln in op.out or ():  # never None with lines=True
                 if ln.startswith(b"+CIPDOMAIN:"):
                     ip = unquote(ln, 11, len(ln)).decode().strip()  # quoted or not (module-notes)
                     if is_ip(ip):
                         return ip
         raise OSError(-2, "host not found: %s" % host)  # like getaddrinfo on MicroPython
+
+    # -- asyncio, loaded on first use (aio.py) --------------------------------
+
+    def aconnect(self, ssid, key=None, **kwargs):
+        # await wifi.aconnect(ssid, key): connect() without blocking the loop.
+        from .aio import connect
+
+        return connect(self, ssid, key, **kwargs)
+
+    def aresolve(self, host):
+        # await wifi.aresolve(host): resolve() without blocking the loop.
+        from .aio import resolve
+
+        return resolve(self, host)
