@@ -82,7 +82,31 @@ class UdpEcho:
         self._sock.close()
 
 
-class TlsEcho:
+class _TcpServer:
+    """A TCP server on 127.0.0.1 (any free port: .port) that runs handle(conn) in a
+    thread of its own for each client, until stop()."""
+
+    def __init__(self):
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+    def handle(self, conn):
+        raise NotImplementedError
+
+    def stop(self):
+        self._sock.close()
+
+
+class TlsEcho(_TcpServer):
     """A TLS server that echoes what each client sends until it closes or sends b"bye";
     remembers the SNI name each client sent (None for none)."""
 
@@ -91,19 +115,9 @@ class TlsEcho:
         self._ctx.load_cert_chain(*throwaway_cert())
         self.names = []
         self._ctx.sni_callback = lambda sock, name, ctx: self.names.append(name)
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self):
-        while True:
-            try:
-                raw, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._echo, args=(raw,), daemon=True).start()
-
-    def _echo(self, raw):
+    def handle(self, raw):
         try:
             with self._ctx.wrap_socket(raw, server_side=True) as conn:
                 while True:
@@ -113,9 +127,6 @@ class TlsEcho:
                     conn.sendall(data)
         except (OSError, ValueError):
             raw.close()
-
-    def stop(self):
-        self._sock.close()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -167,7 +178,7 @@ class HttpServer(http.server.ThreadingHTTPServer):
         self.server_close()
 
 
-class Blast:
+class Blast(_TcpServer):
     """A peer that starts streaming as soon as a client connects: pattern(BLAST_SEED,
     BLAST_SIZE) at once, then it waits for the client to close (no EOF from this
     side before that, so what is tested is data that arrives unasked)."""
@@ -177,19 +188,9 @@ class Blast:
 
     def __init__(self):
         self._data = pattern(self.SEED, self.SIZE)
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._blast, args=(conn,), daemon=True).start()
-
-    def _blast(self, conn):
+    def handle(self, conn):
         with conn:
             try:
                 conn.settimeout(120)
@@ -198,9 +199,6 @@ class Blast:
                     pass
             except OSError:
                 pass
-
-    def stop(self):
-        self._sock.close()
 
 
 def load_body(client, k):
@@ -212,7 +210,7 @@ def load_body(client, k):
     return (unit * (n // len(unit) + 1))[:n]
 
 
-class HttpLoad:
+class HttpLoad(_TcpServer):
     """HTTP clients on this side (CPython's http.client), for a server that a device
     test runs on the driver, whose listening port the emulator opens on 127.0.0.1.
 
@@ -230,20 +228,7 @@ class HttpLoad:
     MAX_FAILURES = 2
     MAX_REPORTED = 12
 
-    def __init__(self):
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._control, args=(conn,), daemon=True).start()
-
-    def _control(self, conn):
+    def handle(self, conn):
         with conn:
             try:
                 conn.settimeout(30)
@@ -325,6 +310,3 @@ class HttpLoad:
             return "%s: %s" % (type(e).__name__, e)
         finally:
             conn.close()
-
-    def stop(self):
-        self._sock.close()
