@@ -31,7 +31,7 @@ except ImportError:
 
 from .clock import sleep_ms, ticks_add, ticks_ms
 from .engine import Engine
-from .escape import quote, to_bytes, unquote
+from .escape import is_ip, quote, to_bytes, unquote
 
 # Private copies of parser.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by parser.py and
@@ -96,17 +96,6 @@ def install():
     sys.modules["usocket"] = socket
     sys.modules["ssl"] = ssl
     sys.modules["tls"] = ssl
-
-
-def is_ip(host):
-    # True for a dotted-quad IPv4 literal such as "192.168.1.10".
-    parts = host.split(".")
-    if len(parts) != 4:
-        return False
-    for p in parts:
-        if not p or len(p) > 3 or not p.isdigit() or int(p) > 255:
-            return False
-    return True
 
 
 def _ms(timeout_ms):

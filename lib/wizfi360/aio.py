@@ -21,8 +21,13 @@ except ImportError:
 import asyncio
 import errno
 
-from . import WizFi360
 from .socket import socket
+
+# The type checker takes this name as true whatever its value: the import
+# below is for annotations only (no import of the package back at run time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import WizFi360
 
 # Private copies of engine.py's constants (Op.result).
 _WAITING = const(-1)
@@ -43,7 +48,7 @@ _POLL_ERR = const(0x08)
 _POLL_HUP = const(0x10)
 
 
-async def _answered(wifi: WizFi360, op):
+async def _answered(wifi: "WizFi360", op):
     # Yield to the loop until op (an engine.Op) has its final result.
     at = wifi._at
     while op.result == _WAITING:
@@ -52,14 +57,14 @@ async def _answered(wifi: WizFi360, op):
             await _sleep_ms(_POLL_MS)
 
 
-async def connect(wifi: WizFi360, ssid, key=None, **kwargs):
+async def connect(wifi: "WizFi360", ssid, key=None, **kwargs):
     # Join an AP as WizFi360.connect() does, raising the same errors.
     wifi.connect(ssid, key, block=False, **kwargs)
     await _answered(wifi, wifi._join)
     wifi._joined(True)  # raises if it failed (the answer is in already)
 
 
-async def resolve(wifi: WizFi360, host):
+async def resolve(wifi: "WizFi360", host):
     # host name -> dotted-quad string, as WizFi360.resolve().
     ip, op = wifi._lookup(host)
     if op is None:

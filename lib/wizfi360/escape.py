@@ -1,4 +1,4 @@
-# Quoting of user strings for AT commands.
+# Quoting of user strings for AT commands, and the IPv4 literals they may be.
 #
 # Manual 3.2.2.15: inside a quoted parameter, `"`, `\` and `,` must be
 # preceded by a backslash. CR, LF and NUL cannot be escaped at all (CR/LF
@@ -46,3 +46,14 @@ def unquote(b, s, e):
         out.append(c)
         s += 1
     return bytes(out)
+
+
+def is_ip(host):
+    # True for a dotted-quad IPv4 literal such as "192.168.1.10".
+    parts = host.split(".")
+    if len(parts) != 4:
+        return False
+    for p in parts:
+        if not p or len(p) > 3 or not p.isdigit() or int(p) > 255:
+            return False
+    return True

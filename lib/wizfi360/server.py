@@ -14,18 +14,24 @@ except ImportError:
         return x
 
 
-from .socket import SOCK_STREAM, socket
+# For annotations only: server.py is loaded by socket.py, and imports
+# nothing of it back at run time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .socket import socket
 
 # Private copies of parser.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by parser.py and
 # must match (tests_host/test_const_copies.py checks).
 _EV_OK = const(1)
 
+_SOCK_STREAM = const(1)  # socket.SOCK_STREAM
 
-def listen(sock: socket, backlog=None, idle_s=None):
+
+def listen(sock: "socket", backlog=None, idle_s=None):
     # backlog: the module queues what clients come (5 links in all).
     at = sock._at
-    if sock._type != SOCK_STREAM:
+    if sock._type != _SOCK_STREAM:
         raise OSError(errno.EOPNOTSUPP, "listen() needs a TCP socket")
     if not sock._local:
         raise OSError(errno.EINVAL, "bind() to a port first")
@@ -45,7 +51,7 @@ def listen(sock: socket, backlog=None, idle_s=None):
     sock._listening = True
 
 
-def accept(sock: socket):
+def accept(sock: "socket"):
     # (socket, (ip, port)) for the oldest waiting client. Blocks, times out
     # (ETIMEDOUT) or raises EAGAIN like any socket, by its timeout.
     if not sock._listening:

@@ -13,9 +13,15 @@ except ImportError:
         return x
 
 
-from . import WizFi360
 from .clock import sleep_ms
 from .escape import quote
+
+# The type checker takes this name as true whatever its value: the import
+# below is for annotations only (no import of the package back at run time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import WizFi360
+
 
 # Private copies of parser.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by parser.py and
@@ -45,7 +51,7 @@ _BAUDS = (
 )
 
 
-def version(self: WizFi360):
+def version(self: "WizFi360"):
     # The AT firmware version line, e.g. "AT version:1.1.1.7(May  4 2021 15:14:59)".
     if self._version is None:
         out = self._ok(b"AT+GMR", None, True)
@@ -53,7 +59,7 @@ def version(self: WizFi360):
     return self._version
 
 
-def stats(self: WizFi360):
+def stats(self: "WizFi360"):
     # Counters: malformed frames, payload bytes for closed links, frames that
     # lost bytes on the UART (parser.py), reboots.
     at = self._at
@@ -66,7 +72,7 @@ def stats(self: WizFi360):
     }
 
 
-def ping(self: WizFi360, host, timeout_ms=10000):
+def ping(self: "WizFi360", host, timeout_ms=10000):
     # Round trip to host in milliseconds (AT+PING, 3.2.4.4): +<ms> then OK,
     # or ERROR when the host does not answer.
     result, out = self._cmd(b"AT+PING=" + quote(host, "host", 63), timeout_ms, True)
@@ -77,7 +83,7 @@ def ping(self: WizFi360, host, timeout_ms=10000):
     raise OSError(errno.EHOSTUNREACH, "no reply from %s" % host)
 
 
-def ntp(self: WizFi360, enable=True, tz=0, servers=()):
+def ntp(self: "WizFi360", enable=True, tz=0, servers=()):
     # SNTP on the module (AT+CIPSNTPCFG, 3.2.4.5): time zone in hours.
     if not (isinstance(tz, int) and -11 <= tz <= 13):
         raise ValueError("tz must be an int -11 to 13")
@@ -92,7 +98,7 @@ def ntp(self: WizFi360, enable=True, tz=0, servers=()):
     self._ok(b",".join(parts))
 
 
-def time(self: WizFi360, set_rtc=True):
+def time(self: "WizFi360", set_rtc=True):
     # The module's clock (AT+CIPSNTPTIME?, 3.2.4.6) as (year, month, day,
     # hour, minute, second, weekday 0=Monday, yearday); sets machine.RTC
     # too where there is one. "+CIPSNTPTIME:Thu Jan 01 00:00:00 1970".
@@ -126,7 +132,7 @@ def _month_days(year, month):
     return 30 if month in (4, 6, 9, 11) else 31
 
 
-def set_uart(self: WizFi360, baudrate, flow=False):
+def set_uart(self: "WizFi360", baudrate, flow=False):
     # AT+UART_CUR (3.2.1.5) and the host UART's init() in step. The module
     # answers OK at the old rate, then switches; the host UART follows
     # (uart.init, where it has one). If the module does not answer at the

@@ -5,9 +5,15 @@
 # Station and SoftAP can run at once (AT+CWMODE_CUR=3). Settings use the
 # _CUR commands; persist=True uses _DEF, which the module saves to flash.
 
-from . import WizFi360
 from .escape import quote
-from .station_info import _ipconfig, _suffix, around, ip_arg, mac_bytes, mask_arg, strip_quotes
+from .station_info import around, cmd_suffix, ip_arg, mac_bytes, mask_arg, read_ipconfig, strip_quotes
+
+# The type checker takes this name as true whatever its value: the import
+# below is for annotations only (no import of the package back at run time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import WizFi360
+
 
 # security= values (the manual's <ecn>; WEP is not offered for a SoftAP).
 AUTH_OPEN = 0
@@ -58,7 +64,7 @@ class SoftAP:
         ssid, key, channel, security, clients, hidden = cur
         _check(channel, security, clients)
         cmd = b"AT+CWSAP%s=%s,%s,%d,%d,%d,%d" % (
-            _suffix(persist),
+            cmd_suffix(persist),
             quote(ssid, "ssid", 32),
             quote(key or b"", "key", 64, 0 if security == AUTH_OPEN else 8),
             channel,
@@ -71,7 +77,7 @@ class SoftAP:
 
     def _settings(self, persist):
         # +CWSAP_CUR:"<ssid>","<key>",<channel>,<ecn>,<max conn>,<hidden>
-        sfx = _suffix(persist)
+        sfx = cmd_suffix(persist)
         out = self._w._query(b"AT+CWSAP" + sfx + b"?", b"+CWSAP" + sfx + b":")
         f = around(out[0], 0, 4) if out else None
         if f is None:
@@ -91,9 +97,9 @@ class SoftAP:
     def ifconfig(self, config=None, *, persist=False):
         # (ip, netmask, gateway, dns) of the access point (3.2.2.19); set with
         # a 4-tuple (dns is not used by the module's AP and is ignored).
-        sfx = _suffix(persist)
+        sfx = cmd_suffix(persist)
         if config is None:
-            return _ipconfig(self._w, b"AT+CIPAP" + sfx + b"?", b"+CIPAP" + sfx + b":", None)
+            return read_ipconfig(self._w, b"AT+CIPAP" + sfx + b"?", b"+CIPAP" + sfx + b":", None)
         ip, mask, gw, _ = config
         self._w._ok(b"AT+CIPAP%s=%s,%s,%s" % (sfx, ip_arg(ip), ip_arg(gw), mask_arg(mask)))
         return None
@@ -101,7 +107,7 @@ class SoftAP:
     def dhcp_pool(self, start=None, end=None, lease_min=120, *, persist=False):
         # The addresses the AP hands out (3.2.2.21): start-end (at most 101,
         # on the AP's network), or the module's default pool with no range.
-        sfx = _suffix(persist)
+        sfx = cmd_suffix(persist)
         if start is None:
             self._w._ok(b"AT+CWDHCPS" + sfx + b"=0")
             return
@@ -133,7 +139,7 @@ class SoftAP:
         return bool(self.status("stations"))
 
 
-def softap(self: WizFi360):
+def softap(self: "WizFi360"):
     # WizFi360.softap(): the module's access point, shaped like
     # network.WLAN(network.AP_IF); one object per WizFi360.
     if self._softap is None:

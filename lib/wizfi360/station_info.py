@@ -16,22 +16,29 @@ except ImportError:
         return x
 
 
-from . import STAT_IDLE, WizFi360, is_ip
-from .escape import quote, unquote
+from .escape import is_ip, quote, unquote
+
+# The type checker takes this name as true whatever its value: the import
+# below is for annotations only (no import of the package back at run time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import WizFi360
 
 # Private copies of engine.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by engine.py and
 # must match (tests_host/test_const_copies.py checks).
 _WIFI_DOWN = const(0)
 
+_STAT_IDLE = const(0)  # wizfi360.STAT_IDLE
 
-def disconnect(self: WizFi360):
+
+def disconnect(self: "WizFi360"):
     self._cmd(b"AT+CWQAP")  # 3.2.2.18
     self._at.wifi = _WIFI_DOWN
-    self._status = STAT_IDLE
+    self._status = _STAT_IDLE
 
 
-def status(w: WizFi360, param):
+def status(w: "WizFi360", param):
     # status(param) for any param but None.
     if param == "rssi":
         info = w._query(b"AT+CWJAP_CUR?", b"+CWJAP_CUR:")
@@ -44,16 +51,16 @@ def status(w: WizFi360, param):
     raise ValueError("unknown status param")
 
 
-def _suffix(persist):
+def cmd_suffix(persist):
     return b"_DEF" if persist else b"_CUR"
 
 
-def ifconfig(self: WizFi360, config=None, *, persist=False):
+def ifconfig(self: "WizFi360", config=None, *, persist=False):
     # (ip, netmask, gateway, dns) as strings (3.2.2.7, 3.2.2.5); with a
     # 4-tuple, a static address and DNS server; with "dhcp", DHCP again.
-    sfx = _suffix(persist)
+    sfx = cmd_suffix(persist)
     if config is None:
-        return _ipconfig(self, b"AT+CIPSTA" + sfx + b"?", b"+CIPSTA" + sfx + b":", b"+CIPDNS_CUR:")
+        return read_ipconfig(self, b"AT+CIPSTA" + sfx + b"?", b"+CIPSTA" + sfx + b":", b"+CIPDNS_CUR:")
     if config == "dhcp":  # 3.2.2.3: DHCP on again; DNS from DHCP (3.2.2.5)
         self._ok(b"AT+CWDHCP" + sfx + b"=1,1")
         self._ok(b"AT+CIPDNS" + sfx + b"=0")
@@ -66,7 +73,7 @@ def ifconfig(self: WizFi360, config=None, *, persist=False):
     return None
 
 
-def _ipconfig(w, query, prefix, dns_prefix):
+def read_ipconfig(w, query, prefix, dns_prefix):
     # +..:ip:"a.b.c.d" / gateway / netmask lines (3.2.2.7, 3.2.2.19), then DNS.
     got = {}
     for ln in w._query(query, prefix):
@@ -100,7 +107,7 @@ def mask_arg(mask):
     return arg
 
 
-def scan(self: WizFi360, timeout_ms=15000):
+def scan(self: "WizFi360", timeout_ms=15000):
     # [(ssid, bssid, channel, rssi, security, hidden)] like network.WLAN.scan().
     found = []
     for ln in self._query(b"AT+CWLAP", b"+CWLAP:", timeout_ms):
@@ -122,12 +129,12 @@ def scan(self: WizFi360, timeout_ms=15000):
     return found
 
 
-def config(self: WizFi360, *args, persist=False, **kwargs):
+def config(self: "WizFi360", *args, persist=False, **kwargs):
     # config("mac" | "hostname" | "ssid"); config(hostname=..., mac=...,
     # autoconnect=...). persist=True writes the _DEF (flash) forms.
     if args and kwargs:
         raise TypeError("get or set, not both")
-    sfx = _suffix(persist)
+    sfx = cmd_suffix(persist)
     if kwargs:
         cmds = []  # all checked before any is sent
         for k, v in kwargs.items():

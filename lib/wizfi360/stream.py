@@ -1,10 +1,14 @@
 # Stream reads of wizfi360.socket that return new objects, loaded on their
 # first call: read() and readline(), as on a stream.
 
-from .socket import socket
+# For annotations only: stream.py is loaded by socket.py, and imports
+# nothing of it back at run time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .socket import socket
 
 
-def read(sock: socket, size=-1):
+def read(sock: "socket", size=-1):
     if size is not None and size >= 0:
         buf = bytearray(size)
         n = sock.readinto(buf)
@@ -14,11 +18,11 @@ def read(sock: socket, size=-1):
     return _read_until(sock, None)  # to EOF
 
 
-def readline(sock: socket):
+def readline(sock: "socket"):
     return _read_until(sock, b"\n")
 
 
-def _read_until(sock: socket, end):
+def _read_until(sock: "socket", end):
     # Everything up to and including `end` (a one-byte bytes), or to EOF;
     # None if a non-blocking socket had nothing.
     chunks = []
