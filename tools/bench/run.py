@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Measure the driver's speed and memory; write docs/bench.md and docs/bench.png (`make bench`).
 
-    python tools/bench/run.py [--runs N] [--e2e-runs N] [--quick] [--out DIR]
+    python tools/bench/run.py [--runs N] [--e2e-runs N] [--stall-runs N] [--quick] [--out DIR]
+                              [--only PART[,PART...]]
 
 1. Receive path: bytes/s through the socket API for a pre-built +IPD stream
    (tools/bench/recvpath.py) on the MicroPython unix port and on CPython.
@@ -13,6 +14,15 @@
    which tests_device/test_echo_1mb.py passes with .mpy files; the import also
    on a 32-bit MicroPython (the WebAssembly port, tools/bench/mem32.mjs, with
    Node.js; npm installs it into build/).
+5. Event loop: the longest stall of a 10 ms asyncio heartbeat while asyncio's
+   streams, through the driver, connect to a peer that accepts after 1 s, write
+   100 KB, download 100 KB, and all three at once, the emulator paced at 921600
+   baud (tools/bench/stalls.py on the unix port); and how long a DNS lookup
+   blocks the loop (by design).
+
+--only runs some of the parts (recv, e2e, memory, heap, stalls; e.g.
+`make bench ARGS="--only stalls"`): it prints their rows and writes
+docs/bench.md and docs/bench.png only if --out is given.
 
 Every figure is the median of several runs. Prints the table; the exit status
 is 1 only when a measurement could not be made (missed targets are reported,
@@ -20,6 +30,7 @@ not failed).
 """
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -52,6 +63,10 @@ CEILING_SIZE = {115200: 64 * 1024, 921600: 256 * 1024, 2000000: 256 * 1024}
 # On 2 cores that costs the upload about one point (docs/bench.md says more).
 SIDE_BY_SIDE = (115200,)
 E2E_HEAP = "256K"
+STALL_BAUD = 921600
+STALL_SIZE = 100 * 1024  # the write's and the download's bytes
+STALL_DNS = {"peer.test": "127.0.0.1"}  # a name the emulator resolves (its dns_map)
+PARTS = ("recv", "e2e", "memory", "heap", "stalls")
 
 
 def say(text):
@@ -100,16 +115,25 @@ class DataHandler(socketserver.StreamRequestHandler):
         self.request.sendall(b"OK %d\n" % got if bad < 0 and got == n else b"BAD %d\n" % max(bad, got))
 
 
-def start_emulator(baud):
-    """tools/emulator.py --baud in its own process; returns (process, UART port)."""
-    proc = subprocess.Popen(
-        [sys.executable, str(TOOLS / "emulator.py"), "--port", "0", "--baud", str(baud)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def start_emulator(baud, control=False, config=None):
+    """tools/emulator.py --baud in its own process; returns (process, UART port).
+    control: also its control channel, whose port is then process.control_port;
+    config: a JSON file of Emulator options (--config)."""
+    cmd = [sys.executable, str(TOOLS / "emulator.py"), "--port", "0", "--baud", str(baud)]
+    if control:
+        cmd += ["--control-port", "0"]
+    if config:
+        cmd += ["--config", str(config)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     line = proc.stdout.readline()
     m = re.search(r"tcp://[\d.]+:(\d+)", line)
+    if control and m:
+        more = proc.stdout.readline()
+        c = re.search(r"control on tcp://[\d.]+:(\d+)", more)
+        line += more
+        proc.control_port = int(c.group(1)) if c else None
+        if not c:
+            m = None
     if not m:
         proc.kill()
         raise RuntimeError("emulator did not start: %r" % (line + proc.stdout.read()))
@@ -197,11 +221,15 @@ def receive_path(micropython, mpy_dir, runs, results):
 MEASURE_ERRORS = (RuntimeError, OSError, EOFError, subprocess.SubprocessError)
 
 
-def with_emulator(baud, what, measure, results):
+def with_emulator(baud, what, measure, results, **options):
     """measure(UART port) against a fresh emulator paced at baud; a failure is noted in
-    results["errors"] and the bench goes on. Returns what measure returned, or None."""
-    proc, port = start_emulator(baud)
+    results["errors"] and the bench goes on. Returns what measure returned, or None.
+    options go to start_emulator; with control=True measure gets (UART port,
+    control port)."""
+    proc, port = start_emulator(baud, **options)
     try:
+        if options.get("control"):
+            return measure(port, proc.control_port)
         return measure(port)
     except MEASURE_ERRORS as e:
         say("error: %s at %d baud: %s" % (what, baud, e))
@@ -251,6 +279,44 @@ def end_to_end(micropython, mpy_dir, runs, sizes, ceiling_sizes, results):
             else:
                 for i in range(runs):
                     one_run(baud, i)
+    finally:
+        server.stop()
+
+
+def stalls(micropython, mpy_dir, runs, size, results):
+    """tools/bench/stalls.py: each run a fresh emulator (paced, with its control
+    channel) and a fresh MicroPython process; results["stalls"][case] collects each
+    run's longest stall, heartbeat count and window (us), and "blocked" for dns."""
+    server = rdt.TcpServer(DataHandler)
+    config = ROOT / "build" / "bench" / "stalls-emulator.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps({"dns_map": STALL_DNS}), encoding="utf-8")
+    name = next(iter(STALL_DNS))
+    # ".frozen": the port's own frozen modules (asyncio), which MICROPYPATH replaces otherwise
+    path = [mpy_dir, BENCH, ".frozen"]
+    cmd = [micropython, "-X", "heapsize=" + E2E_HEAP, str(BENCH / "stalls.py")]
+    results["stall_baud"] = STALL_BAUD
+    results["stall_size"] = size
+    try:
+        for i in range(runs):
+            say("event loop stalls: %d baud, %d bytes, run %d of %d" % (STALL_BAUD, size, i + 1, runs))
+            out = with_emulator(
+                STALL_BAUD,
+                "event loop stalls",
+                lambda port, ctl: run(
+                    cmd + [str(port), str(ctl), str(server.port), str(size), name], path, timeout=180
+                ),
+                results,
+                control=True,
+                config=config,
+            )
+            for case, worst, beats, us, _at in lines(out or "", "STALL"):
+                entry = results["stalls"].setdefault(case, {"worst": [], "beats": [], "window": []})
+                entry["worst"].append(int(worst))
+                entry["beats"].append(int(beats))
+                entry["window"].append(int(us))
+            for case, us in lines(out or "", "BLOCK"):
+                results["stalls"].setdefault(case, {}).setdefault("blocked", []).append(int(us))
     finally:
         server.stop()
 
@@ -336,15 +402,28 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5, help="timed runs per receive-path figure (default 5)")
     ap.add_argument("--e2e-runs", type=int, default=3, help="runs per end-to-end figure (default 3)")
-    ap.add_argument("--quick", action="store_true", help="development: 1 run each, 64 KB transfers")
+    ap.add_argument("--stall-runs", type=int, default=3, help="runs of the event-loop stalls (default 3)")
     ap.add_argument(
-        "--out", default=str(ROOT / "docs"), help="where bench.md and bench.png go (default docs/)"
+        "--quick", action="store_true", help="development: 1 run each, 64 KB transfers (stalls: 100 KB)"
     )
+    ap.add_argument(
+        "--only",
+        metavar="PART[,PART...]",
+        help="run only these parts: %s (prints their rows; writes docs only with --out)" % ", ".join(PARTS),
+    )
+    ap.add_argument("--out", help="where bench.md and bench.png go (default docs/, not with --only)")
     args = ap.parse_args(argv)
+    parts = PARTS
+    if args.only:
+        parts = tuple(p.strip() for p in args.only.split(",") if p.strip())
+        unknown = [p for p in parts if p not in PARTS]
+        if unknown or not parts:
+            ap.error("--only: unknown part %s (choose from %s)" % (", ".join(unknown), ", ".join(PARTS)))
+    out_dir = args.out or (None if args.only else str(ROOT / "docs"))
     sizes = dict(E2E_SIZE)
     ceiling_sizes = dict(CEILING_SIZE)
     if args.quick:
-        args.runs = args.e2e_runs = 1
+        args.runs = args.e2e_runs = args.stall_runs = 1
         sizes = ceiling_sizes = {b: 64 * 1024 for b in BAUDS}
 
     t0 = time.monotonic()
@@ -361,28 +440,37 @@ def main(argv=None):
         "ceiling": {},
         "mem": {},
         "min_heap": None,
+        "stall_runs": args.stall_runs,
+        "stalls": {},
+        "parts": parts,
         "errors": [],
     }
-    steps = (
-        lambda: receive_path(micropython, mpy_dir, args.runs, results),
-        lambda: end_to_end(micropython, mpy_dir, args.e2e_runs, sizes, ceiling_sizes, results),
-        lambda: memory(micropython, mpy_dir, results),
-        lambda: smallest_heap(micropython, mpy_dir, results),
-    )
-    for step in steps:
+    steps = {
+        "recv": lambda: receive_path(micropython, mpy_dir, args.runs, results),
+        "e2e": lambda: end_to_end(micropython, mpy_dir, args.e2e_runs, sizes, ceiling_sizes, results),
+        "memory": lambda: memory(micropython, mpy_dir, results),
+        "heap": lambda: smallest_heap(micropython, mpy_dir, results),
+        "stalls": lambda: stalls(micropython, mpy_dir, args.stall_runs, STALL_SIZE, results),
+    }
+    for name in PARTS:
+        if name not in parts:
+            continue
         try:
-            step()
+            steps[name]()
         except MEASURE_ERRORS as e:
             say("error: %s" % e)
             results["errors"].append(str(e).splitlines()[0])
     results["seconds"] = time.monotonic() - t0
     rows = report.rows(results)
     print(report.table(rows))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    report.write_markdown(results, rows, out / "bench.md", quick=args.quick)
-    report.write_chart(results, out / "bench.png")
-    say("wrote %s and %s (%.0f s)" % (out / "bench.md", out / "bench.png", results["seconds"]))
+    if out_dir is None:
+        say("--only: docs/bench.md and docs/bench.png left as they are (%.0f s)" % results["seconds"])
+    else:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        report.write_markdown(results, rows, out / "bench.md", quick=args.quick)
+        report.write_chart(results, out / "bench.png")
+        say("wrote %s and %s (%.0f s)" % (out / "bench.md", out / "bench.png", results["seconds"]))
     return 1 if results["errors"] else 0
 
 
