@@ -16,6 +16,9 @@ IMPORT_TARGET = 16 * KB  # core import as .mpy: under this
 HEAP_TARGET = 48 * KB  # the 1 MB echo passes under this -X heapsize
 WASM_PACKAGE = "@micropython/micropython-webassembly-pyscript@1.27.0"  # the 32-bit port (run.py)
 SEND_SPREAD = 16  # bytes: send() costs "a constant" if sizes differ by at most this
+STALL_TARGET_US = 50_000  # the event loop's longest stall in each case: under this (issue 14)
+DNS_TIMEOUT_S = 15  # WizFi360.resolve's own deadline for AT+CIPDOMAIN
+PARTS = ("recv", "e2e", "memory", "heap", "stalls")  # run.py's parts; results["parts"] says which ran
 
 
 def med(values):
@@ -39,12 +42,47 @@ def under(value, target, unit=KB, name="KB"):
     return "MISSED by %.1f %s (%.0f%% over)" % ((value - target) / unit, name, (value / target - 1) * 100)
 
 
+def below_ms(value_us, target_us):
+    """A stall (us) against a target it must stay under (us)."""
+    if value_us is None:
+        return "not measured"
+    if value_us < target_us:
+        return "met, %.1f ms to spare" % ((target_us - value_us) / 1000)
+    return "MISSED by %.1f ms (%.0f%% over)" % (
+        (value_us - target_us) / 1000,
+        (value_us / target_us - 1) * 100,
+    )
+
+
+def ms(us):
+    return "%.1f ms" % (us / 1000)
+
+
 def kb(n):
     return "-" if n is None else "%.1f KB" % (n / KB)
 
 
 def rows(results):
+    parts = results.get("parts", PARTS)
     out = []
+    if "recv" in parts:
+        _receive_rows(results, out)
+    if "e2e" in parts:
+        _e2e_rows(results, out)
+    if "memory" in parts:
+        _memory_rows(results, out)
+    if "e2e" in parts:
+        _peak_row(results, out)
+    if "heap" in parts:
+        _heap_row(results, out)
+    if "memory" in parts:
+        _memory32_rows(results, out)
+    if "stalls" in parts:
+        _stall_rows(results, out)
+    return out
+
+
+def _receive_rows(results, out):
     recv = results["recv"]
     for impl, label in (("micropython", "unix port"), ("cpython", "CPython")):
         for size in (64, 536, 1460):
@@ -94,6 +132,9 @@ def rows(results):
                 verdict,
             )
         )
+
+
+def _e2e_rows(results, out):
     for (baud, way), entry in sorted(results["e2e"].items(), key=lambda kv: (kv[0][0], kv[0][1] != "down")):
         rate = med(entry["rates"])
         line = baud / 10
@@ -119,6 +160,9 @@ def rows(results):
                     "",
                 )
             )
+
+
+def _memory_rows(results, out):
     mem = results["mem"]
     for kind in ("py", "mpy", "romfs"):
         value = med(mem.get((kind, "import"), []))
@@ -154,7 +198,10 @@ def rows(results):
                 "",
             )
         )
-    peaks = [p for (baud, way), e in results["e2e"].items() if e["size"] >= 1024 * KB for p in e["peaks"]]
+
+
+def _peak_row(results, out):
+    peaks = [p for e in results["e2e"].values() if e["size"] >= 1024 * KB for p in e["peaks"]]
     out.append(
         (
             "Memory (unix port)",
@@ -164,6 +211,9 @@ def rows(results):
             "",
         )
     )
+
+
+def _heap_row(results, out):
     heap = results["min_heap"]
     out.append(
         (
@@ -174,7 +224,10 @@ def rows(results):
             under(heap, HEAP_TARGET),
         )
     )
-    value = med(mem.get(("mpy32", "import"), []))
+
+
+def _memory32_rows(results, out):
+    value = med(results["mem"].get(("mpy32", "import"), []))
     if value is not None:
         out.append(
             (
@@ -185,7 +238,54 @@ def rows(results):
                 "",
             )
         )
-    return out
+
+
+STALL_CASES = (  # (case, what; with a target?)
+    ("idle", "longest stall of a 10 ms heartbeat, idle: no I/O (this machine's own jitter)", False),
+    ("connect", "longest stall of a 10 ms heartbeat during a connect to a peer that accepts after 1 s", True),
+    ("write", "the same during a %s write (2 KB writes, each drained)", True),
+    ("download", "the same during a %s download", True),
+    ("all", "the same during all three at once", True),
+)
+
+
+def _stall_rows(results, out):
+    stalls = results.get("stalls", {})
+    baud = results.get("stall_baud", 921600)
+    size = _size(results.get("stall_size", 100 * KB))
+    section = "Event loop (unix port, asyncio, emulator at %d baud)" % baud
+    for case, what, targeted in STALL_CASES:
+        entry = stalls.get(case) or {}
+        worst = entry.get("worst") or []
+        if worst:
+            result = "%s median, %s worst (%d beats in %.2f s)" % (
+                ms(med(worst)),
+                ms(max(worst)),
+                med(entry["beats"]),
+                med(entry["window"]) / 1e6,
+            )
+        else:
+            result = "-"
+        out.append(
+            (
+                section,
+                what % size if "%s" in what else what,
+                result,
+                "< %d ms" % (STALL_TARGET_US // 1000) if targeted else "",
+                below_ms(max(worst) if worst else None, STALL_TARGET_US) if targeted else "",
+            )
+        )
+    blocked = (stalls.get("dns") or {}).get("blocked") or []
+    out.append(
+        (
+            "DNS lookup (unix port, emulator at %d baud)" % baud,
+            "getaddrinfo() of a name the emulator resolves: blocks the loop by design,"
+            " ends by its own %d s timeout" % DNS_TIMEOUT_S,
+            "%s median, %s worst" % (ms(med(blocked)), ms(max(blocked))) if blocked else "-",
+            "",
+            "blocks by design" if blocked else "not measured",
+        )
+    )
 
 
 def _size(n):
