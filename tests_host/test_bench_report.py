@@ -202,3 +202,12 @@ def test_only_the_parts_that_ran_have_rows():
         "< 50 ms",
         "not measured",
     )
+
+
+def test_stalls_with_a_uart_that_waits_as_a_picos_say_so_in_their_section():
+    r = results(stalls=stalls(), parts=("stalls",), stall_baud=921600, stall_txbuf=256)
+    assert {row[0] for row in report.rows(r)} == {
+        "Event loop (unix port, asyncio, emulator at 921600 baud; UART write() waits as on a Pico,"
+        " 256-byte TX buffer)",
+        DNS,
+    }

@@ -254,6 +254,10 @@ def _stall_rows(results, out):
     baud = results.get("stall_baud", 921600)
     size = _size(results.get("stall_size", 100 * KB))
     section = "Event loop (unix port, asyncio, emulator at %d baud)" % baud
+    if results.get("stall_txbuf"):
+        section = (
+            section[:-1] + "; UART write() waits as on a Pico, %d-byte TX buffer)" % results["stall_txbuf"]
+        )
     for case, what, targeted in STALL_CASES:
         entry = stalls.get(case) or {}
         worst = entry.get("worst") or []

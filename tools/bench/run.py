@@ -283,10 +283,12 @@ def end_to_end(micropython, mpy_dir, runs, sizes, ceiling_sizes, results):
         server.stop()
 
 
-def stalls(micropython, mpy_dir, runs, size, results):
+def stalls(micropython, mpy_dir, runs, size, results, txbuf=None):
     """tools/bench/stalls.py: each run a fresh emulator (paced, with its control
     channel) and a fresh MicroPython process; results["stalls"][case] collects each
-    run's longest stall, heartbeat count and window (us), and "blocked" for dns."""
+    run's longest stall, heartbeat count and window (us), and "blocked" for dns.
+    txbuf: the UART's write() waits as a Pico's does, with a transmit buffer of
+    that many bytes (stalls.py's TxWait)."""
     server = rdt.TcpServer(DataHandler)
     config = ROOT / "build" / "bench" / "stalls-emulator.json"
     config.parent.mkdir(parents=True, exist_ok=True)
@@ -295,8 +297,10 @@ def stalls(micropython, mpy_dir, runs, size, results):
     # ".frozen": the port's own frozen modules (asyncio), which MICROPYPATH replaces otherwise
     path = [mpy_dir, BENCH, ".frozen"]
     cmd = [micropython, "-X", "heapsize=" + E2E_HEAP, str(BENCH / "stalls.py")]
+    wait = [str(txbuf), str(STALL_BAUD)] if txbuf else []
     results["stall_baud"] = STALL_BAUD
     results["stall_size"] = size
+    results["stall_txbuf"] = txbuf
     try:
         for i in range(runs):
             say("event loop stalls: %d baud, %d bytes, run %d of %d" % (STALL_BAUD, size, i + 1, runs))
@@ -304,7 +308,7 @@ def stalls(micropython, mpy_dir, runs, size, results):
                 STALL_BAUD,
                 "event loop stalls",
                 lambda port, ctl: run(
-                    cmd + [str(port), str(ctl), str(server.port), str(size), name], path, timeout=180
+                    cmd + [str(port), str(ctl), str(server.port), str(size), name] + wait, path, timeout=180
                 ),
                 results,
                 control=True,
@@ -411,6 +415,13 @@ def main(argv=None):
         metavar="PART[,PART...]",
         help="run only these parts: %s (prints their rows; writes docs only with --out)" % ", ".join(PARTS),
     )
+    ap.add_argument(
+        "--tx-wait",
+        type=int,
+        metavar="BYTES",
+        help="stalls: the UART's write() waits as a Pico's does, with this transmit buffer "
+        "(256: a Pico's default); not for the published figures",
+    )
     ap.add_argument("--out", help="where bench.md and bench.png go (default docs/, not with --only)")
     args = ap.parse_args(argv)
     parts = PARTS
@@ -450,7 +461,7 @@ def main(argv=None):
         "e2e": lambda: end_to_end(micropython, mpy_dir, args.e2e_runs, sizes, ceiling_sizes, results),
         "memory": lambda: memory(micropython, mpy_dir, results),
         "heap": lambda: smallest_heap(micropython, mpy_dir, results),
-        "stalls": lambda: stalls(micropython, mpy_dir, args.stall_runs, STALL_SIZE, results),
+        "stalls": lambda: stalls(micropython, mpy_dir, args.stall_runs, STALL_SIZE, results, args.tx_wait),
     }
     for name in PARTS:
         if name not in parts:

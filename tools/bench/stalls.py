@@ -3,7 +3,13 @@
 # to the emulator (paced to a baud rate, with its control channel), after
 # wizfi360.install(), so that asyncio's streams use the driver.
 #
-#   micropython tools/bench/stalls.py EMU_PORT CONTROL_PORT DATA_PORT SIZE DNS_NAME
+#   micropython tools/bench/stalls.py EMU_PORT CONTROL_PORT DATA_PORT SIZE DNS_NAME [TXBUF BAUD]
+#
+# With TXBUF and BAUD the UART's write() waits as a Pico's machine.UART.write()
+# does: it returns only once every byte is in a TXBUF-byte transmit buffer that
+# the line empties at BAUD / 10 bytes a second (TxWait below; a Pico's default
+# txbuf is 256). The emulator paces the same bytes again once it has them, so
+# transfers take longer than they would on a board; the stalls are what counts.
 #
 # The heartbeat does `await asyncio.sleep_ms(10)` in a loop and keeps the largest
 # gap between two of its wake-ups beyond those 10 ms: the loop's longest stall.
@@ -35,7 +41,7 @@
 # README advises for a board (so a window does not include a module's first load).
 import gc
 import sys
-from time import ticks_diff, ticks_us
+from time import sleep_us, ticks_add, ticks_diff, ticks_us
 
 from pattern import PATTERN_LEN, pattern
 
@@ -55,6 +61,30 @@ CHUNK = 2048
 HOST = "127.0.0.1"
 
 _open_connection = asyncio.open_connection  # asyncio loads its stream module here
+
+
+class TxWait(SocketUART):
+    # write() returns once all its bytes are in a txbuf-byte buffer that the
+    # line empties at baud / 10 bytes a second: until then it waits, as
+    # machine.UART.write() does on a Pico (ports/rp2/machine_uart.c).
+    def __init__(self, host, port, txbuf, baud):
+        super().__init__(host, port)
+        self._txbuf = txbuf
+        self._rate = baud // 10  # bytes a second
+        self._empty_at = ticks_us()  # when the buffer will have been sent
+
+    def write(self, buf):
+        n = len(buf)
+        now = ticks_us()
+        ahead = ticks_diff(self._empty_at, now)
+        if ahead < 0:
+            ahead = 0
+            self._empty_at = now
+        over = ahead * self._rate // 1000000 + n - self._txbuf  # bytes that must go first
+        if over > 0:
+            sleep_us(over * 1000000 // self._rate)
+        self._empty_at = ticks_add(self._empty_at, n * 1000000 // self._rate)
+        return super().write(buf)
 
 
 def control(port, cmd):
@@ -211,11 +241,13 @@ async def main(ctl, data_port, size, name):
 def run():
     emu_port, ctl, data_port, size = (int(a) for a in sys.argv[1:5])
     name = sys.argv[5]
-    ssid = sys.argv[6] if len(sys.argv) > 6 else "WizFiTest"
-    key = sys.argv[7] if len(sys.argv) > 7 else "wizfi360pass"
-    wifi = wizfi360.WizFi360(SocketUART(HOST, emu_port))
+    if len(sys.argv) > 7:
+        uart = TxWait(HOST, emu_port, int(sys.argv[6]), int(sys.argv[7]))
+    else:
+        uart = SocketUART(HOST, emu_port)
+    wifi = wizfi360.WizFi360(uart)
     wifi.active(True)
-    wifi.connect(ssid, key)
+    wifi.connect("WizFiTest", "wizfi360pass")  # the emulator's default AP
     asyncio.run(main(ctl, data_port, size, name))
 
 
