@@ -17,6 +17,7 @@
 #   make repl          the board's REPL through mpremote (PORT=...)
 #   make test-board    tests_device/ on a real board: PORT=/dev/ttyACM0 (not in CI)
 #   make bench         speed and memory figures: a table, docs/bench.md and docs/bench.png
+#                      (ARGS="--only stalls" for the event-loop stalls alone, in 30 s, table only)
 #
 # Everything runs from the project's own .venv, created from requirements.txt
 # on first use and re-installed whenever requirements.txt changes. The

@@ -321,7 +321,9 @@ def write_markdown(results, rows_, path, quick=False):
         % (m["cpu"], m["cores"], m["micropython"], m["cpython"], m["mpy_cross"]),
         "Driver: %s." % m["driver"],
         "Each figure is the median of %d runs (receive path, allocation) or %d runs (end to end);"
-        " the whole bench took %.0f s." % (results["runs"], results["e2e_runs"], results["seconds"]),
+        " the event-loop stalls give the median and the worst of %d runs;"
+        " the whole bench took %.0f s."
+        % (results["runs"], results["e2e_runs"], results.get("stall_runs", 3), results["seconds"]),
     ]
     if quick:
         md += ["", "**Quick run (`--quick`): one run each and 64 KB transfers; not the published figures.**"]
@@ -382,6 +384,34 @@ METHODS = (
   opened and closed. The peak during the transfers is the largest live heap `e2e.py` saw, sampled
   every 64 KB. The smallest heap is bisected in 4K steps: `tests_device/test_echo_1mb.py` (one link,
   1 MB through an echo server, byte-exact) run with the package as `.mpy` under `-X heapsize=<n>K`.
+- **Event loop** (issue 14): `tools/bench/stalls.py` on the unix port (package as `.mpy`,
+  `-X heapsize=256K`), after `wizfi360.install()`, so that asyncio's own streams
+  (`asyncio.open_connection`) go through the driver; the emulator paced at 921600 baud, with its
+  control channel; 3 runs, each with a fresh emulator and MicroPython process. A heartbeat task does
+  `await asyncio.sleep_ms(10)` in a loop and keeps the largest gap between two of its wake-ups beyond
+  the 10 ms: the loop's longest stall. Each case is a window over which that stall and the heartbeat's
+  count are taken (the gap the window ends in included): a connect to a peer that accepts after 1 s
+  (the emulator's `connect-delay 1000` holds the module's `AT+CIPSTART` that long), then close; a
+  100 KB write to the bench's data server (`PUT`, 2 KB `write()`s each followed by `drain()`, until the
+  server says all bytes arrived and matched); a 100 KB download (`GET`, `readinto()` of 2 KB, every
+  byte checked); all three at once (the write's and the download's links opened first, so that the
+  delayed `AT+CIPSTART` is the connect's). The target, under 50 ms, is judged on the worst run.
+  Before the first window `wizfi360.stream` and asyncio's stream module are imported (README advises
+  importing early on a board), and each window starts after a `gc.collect()`. The idle row is the
+  heartbeat alone: this machine's own jitter (timer wake-ups; the emulator's and the data server's
+  threads share its cores). A stall shorter than the 10 ms sleep shows only in part, or not at all,
+  when it does not cover a wake-up. **DNS**: `socket.getaddrinfo()` of a name in the emulator's DNS
+  map, timed as a call: a lookup is a plain function, not a stream asyncio can wait on, so it blocks
+  the loop by design, for as long as the module takes, and ends by its own 15 s timeout
+  (`WizFi360.resolve`); the emulator answers at once, so this is the AT round trip only, where a real
+  module waits for the network's DNS server.
+- **What the stalls mean on a Pico**: Python code runs 100-250x slower on an RP2040 than on this unix
+  port (the UART line does not), so a stall measured here is a lower bound for the board, not an
+  estimate of it. Also unseen here: a Pico's `machine.UART.write()` returns only once every byte is
+  in its transmit buffer (256 bytes unless `txbuf=` says more), and the driver writes a send's data,
+  up to 2 KB, in one call, so each send holds the loop for the line time of what does not fit
+  (about 19 ms at 921600 baud, 155 ms at 115200). `make bench ARGS="--only stalls --tx-wait 256"`
+  runs the cases with a UART that waits so.
 - **Memory on 32 bits**: the unix port here is 64-bit; a Pico's pointers, object headers and heap
   blocks are half that size. `tools/bench/mem32.mjs` runs the same steps of `memuse.py`, with the
   same `.mpy` files, on MicroPython's WebAssembly port, which is 32-bit (the npm package
