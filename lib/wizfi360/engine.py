@@ -248,14 +248,10 @@ class Engine:
                 op = self._probe = Op(b"AT+GMR", _CMD, None, None, False, op.until)
             else:
                 q.pop(0)
-            self._write(op)
-
-    def _write(self, op):
-        self._op = op
-        op.written = True
-        p = self.parser
-        p.expect_lines = True
-        self.uart.write(op.cmd + b"\r\n")
+            self._op = op
+            op.written = True
+            self.parser.expect_lines = True
+            self.uart.write(op.cmd + b"\r\n")
 
     def submit(self, cmd, timeout_ms, kind=_CMD, conn=None, data=None, lines=False):
         # Queue cmd (bytes, no CR LF); the Op, which poll() moves on from
@@ -301,7 +297,13 @@ class Engine:
                 self.cancel(op)
             raise
         finally:
-            self._relax()
+            # The wait is over: rings fill up to link_size again.
+            self._starved = False
+            self.held = None
+            if self._grown:
+                for conn in self.links:
+                    if conn is not None and conn.limit > self.link_size:
+                        conn.limit = self.link_size
 
     def run(self, op):
         # Wait for op's final result (the blocking calls); returns it.
@@ -370,7 +372,7 @@ class Engine:
             else:
                 conn.error = errno.ECONNREFUSED
             if result == _TIMED_OUT and op.written and conn.state == _OPENING:
-                return  # it may open yet: the ID stays taken until the resync tells (_resynced)
+                return  # it may open yet: the ID stays taken until the resync tells
             self._end(conn)
         elif kind == _SEND:
             if result == _EV_SEND_FAIL or result == _EV_ERROR:
@@ -493,15 +495,6 @@ class Engine:
         ring.limit = new
         return True
 
-    def _relax(self):
-        # A wait is over: rings fill up to link_size again.
-        self._starved = False
-        self.held = None
-        if self._grown:
-            for conn in self.links:
-                if conn is not None and conn.limit > self.link_size:
-                    conn.limit = self.link_size
-
     # -- what the module says ------------------------------------------------
 
     def _event(self, kind, arg, buf, s, e):
@@ -524,7 +517,11 @@ class Engine:
             self.parser.expect_lines = self._orphan
             if op is self._probe:
                 self._probe = None
-                self._resynced()
+                # Every answer to commands before it has come: an ID whose
+                # AT+CIPSTART timed out and that did not open is free.
+                for conn in self.links:
+                    if conn is not None and conn.state == _OPENING and conn.error:
+                        self._end(conn)
             if kind == _EV_ALREADY:
                 # Manual 3.2.3.5 makes it the answer; ESP-style firmware
                 # adds ERROR after it, which must not answer the next command.
@@ -575,7 +572,27 @@ class Engine:
         elif kind == _EV_WIFI_DISCONNECT:
             self.wifi = _WIFI_DOWN
         elif kind == _EV_READY:
-            self._rebooted()
+            # The module restarted: connections, unsaved settings and every
+            # command it had are gone; no late answer will come.
+            self.reboots += 1
+            self.wifi = _WIFI_DOWN
+            self._owed = None
+            self._prompted = None
+            self._orphan = False
+            self._probe = None
+            op = self._op
+            self._op = None
+            if op is not None:
+                self._finish(op, _GONE)
+            q = self._queue
+            while q:
+                self._finish(q.pop(0), _GONE)
+            for conn in self.links:
+                if conn is not None:
+                    self._end(conn)
+            self.parser.expect_lines = False
+            if self.on_reboot is not None:
+                self.on_reboot()
         elif kind == _EV_DAMAGED:
             # The bytes lost may have held any link's data: no open
             # connection's stream can be trusted past this point (parser.py).
@@ -590,36 +607,6 @@ class Engine:
         if conn.dropped:  # its socket gave up waiting: close it now
             until = ticks_add(ticks_ms(), _CLOSE_MS)
             self._queue.append(Op(b"AT+CIPCLOSE=%d" % conn.link, _CLOSE, conn, None, False, until))
-
-    def _resynced(self):
-        # Every answer to commands before the probe has come: an ID whose
-        # AT+CIPSTART timed out and that did not open is free.
-        for conn in self.links:
-            if conn is not None and conn.state == _OPENING and conn.error:
-                self._end(conn)
-
-    def _rebooted(self):
-        # The module restarted: connections, unsaved settings and every
-        # command it had are gone; no late answer will come.
-        self.reboots += 1
-        self.wifi = _WIFI_DOWN
-        self._owed = None
-        self._prompted = None
-        self._orphan = False
-        self._probe = None
-        op = self._op
-        self._op = None
-        if op is not None:
-            self._finish(op, _GONE)
-        q = self._queue
-        while q:
-            self._finish(q.pop(0), _GONE)
-        for conn in self.links:
-            if conn is not None:
-                self._end(conn)
-        self.parser.expect_lines = False
-        if self.on_reboot is not None:
-            self.on_reboot()
 
     def _pay(self, data):
         # Write a send's data after its ">". Called from the parser: the

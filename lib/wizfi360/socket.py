@@ -3,8 +3,10 @@
 # Code written for usocket/socket runs unchanged: getaddrinfo() resolves with
 # AT+CIPDOMAIN, a socket holds one connection (engine.py, conn.py) on one of
 # the module's link IDs 0-4 (manual 3.2.3.5), and errors are OSError with the
-# errno lwIP sockets raise. Module-level functions use the most recently
-# created WizFi360.
+# errno lwIP sockets raise, and like theirs with the errno's name as the only
+# text (a message would be a string object on the heap); the README lists
+# what each means.
+# Module-level functions use the most recently created WizFi360.
 #
 # Blocking and non-blocking are one core: every call submits its command to
 # the engine; a blocking one then waits on it, a non-blocking one returns at
@@ -92,36 +94,30 @@ def _port(port):
     return port
 
 
+def _error(code):
+    # OSError(code), as lwIP's sockets raise it, with the errno's name as its
+    # text: a name MicroPython holds already (no string object on the heap),
+    # and CPython sets .errno only when given two arguments.
+    return OSError(code, errno.errorcode[code])
+
+
 def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
     port = _port(port)  # a bad port is refused before the module is asked
     ip = _pkg.current().resolve(host)
     return [(AF_INET, type or SOCK_STREAM, proto, "", (ip, port))]
 
 
-def _failed(err):
-    # The OSError for a connection's errno (Conn.error).
-    if err == errno.ECONNREFUSED:
-        return OSError(err, "connection refused")
-    if err == errno.EHOSTUNREACH:
-        return OSError(err, "Wi-Fi not connected")
-    if err == errno.ETIMEDOUT:
-        return OSError(err, "timed out")
-    if err == errno.EIO:
-        return OSError(err, "send failed")
-    return OSError(err, "link already connected")
-
-
 class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a class chosen at import
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0):
         if af != AF_INET:
-            raise OSError(errno.EOPNOTSUPP, "only AF_INET")
+            raise _error(errno.EOPNOTSUPP)
         if not (
             type == SOCK_STREAM
             and proto in (0, IPPROTO_TCP)
             or type == SOCK_DGRAM
             and proto in (0, IPPROTO_UDP)
         ):
-            raise OSError(errno.EOPNOTSUPP, "SOCK_STREAM (TCP) or SOCK_DGRAM (UDP)")
+            raise _error(errno.EOPNOTSUPP)
         self._type = type
         self._local = 0  # bound local port, 0: none
         self._listening = False
@@ -165,7 +161,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         if _port(port) == 0:
             raise ValueError("port must be 1-65535")
         if self._conn is not None:
-            raise OSError(errno.EALREADY, "already connected")
+            raise _error(errno.EALREADY)
         if self._tls:  # wrapped before connect: the module resolves for SNI
             from .ssl import start
 
@@ -184,14 +180,14 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         # AT+CIPSTART=<id>,<kind>,<ip>,<port><extra> (manual 3.2.3.5) on a
         # free ID. Non-blocking: EINPROGRESS, and POLLOUT once open.
         if self._closed:
-            raise OSError(errno.EBADF, "socket closed")
+            raise _error(errno.EBADF)
         args = b'"%s",%s,%d%s' % (kind, quote(ip, "host", 63), port, extra)  # refused before an ID is taken
         self._dev._resume()
         conn, op = self._at.open(args, self._ms(_CONNECT_MS), datagrams)
         self._conn = conn
         self._op = op
         if self._timeout_ms == 0 and not datagrams:  # UDP, which has no handshake, waits
-            raise OSError(errno.EINPROGRESS, "connecting")
+            raise _error(errno.EINPROGRESS)
         self._settle(True)
 
     def _settle(self, block):
@@ -221,7 +217,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         conn.error = 0
         if op.kind == _START:
             self._drop()
-        raise _failed(err)
+        raise _error(err)
 
     def close(self):
         self._closed = True
@@ -250,8 +246,8 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         conn = self._conn
         if conn is None:
             if self._closed:
-                raise OSError(errno.EBADF, "socket closed")
-            raise OSError(errno.ENOTCONN, "not connected")
+                raise _error(errno.EBADF)
+            raise _error(errno.ENOTCONN)
         return conn
 
     def _lost(self, conn):
@@ -260,7 +256,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         err = conn.error
         if err:
             conn.error = 0
-            raise _failed(err)
+            raise _error(err)
         if conn.state == _BROKEN:
             raise OSError(errno.EIO, "data lost on the UART")
 
@@ -276,7 +272,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             mv = mv[:_MAX_SEND]  # the rest is the caller's, as with any send()
         n = self._send(mv, b"")
         if n < 0:
-            raise OSError(errno.EAGAIN, "a send is in flight")
+            raise _error(errno.EAGAIN)
         return n
 
     def _send(self, mv, dest):
@@ -291,7 +287,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             if conn.state == _OPENING:
                 return -1  # a non-blocking connect in flight
             self._lost(conn)
-            raise OSError(errno.ECONNRESET, "connection closed by peer")
+            raise _error(errno.ECONNRESET)
         n = len(mv)
         if n == 0:
             return 0
@@ -310,9 +306,9 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             return n
         if conn.state != _OPEN:
             self._lost(conn)
-            raise OSError(errno.ECONNRESET, "connection closed by peer")
+            raise _error(errno.ECONNRESET)
         conn.error = 0
-        raise OSError(errno.EIO, "send failed")
+        raise _error(errno.EIO)
 
     def sendall(self, buf):
         mv = memoryview(buf)
@@ -353,7 +349,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             at.poll(conn)
             if not len(conn) and conn.state <= _OPEN:
                 self._settle(False)  # a failed connect shows here
-                raise OSError(errno.EAGAIN, "no data")
+                raise _error(errno.EAGAIN)
         else:
             at.wait(until, conn=conn)
         if len(conn):
@@ -508,4 +504,4 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         # Accepted for code written for lwIP; the module has no such options.
         if level == SOL_SOCKET and optname == SO_REUSEADDR:
             return
-        raise OSError(errno.EOPNOTSUPP, "socket option not supported")
+        raise _error(errno.EOPNOTSUPP)
