@@ -634,6 +634,62 @@ def test_send_fail():
     assert conn.error == errno.EIO
 
 
+def test_a_second_result_of_a_failed_send_is_not_the_next_sends():
+    # ESP AT 1.5 answered one send SEND FAIL, then SEND OK (module-notes).
+    # The stray SEND OK comes while the next CIPSEND waits for its ">": it is
+    # not that send's result, and the next send's data goes only after its
+    # own ">", its result only after its own "Recv <n> bytes".
+    eng, uart = engine(
+        [
+            (b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n>"]),
+            (b"hello", [b"\r\nRecv 5 bytes\r\n\r\nSEND FAIL\r\n"]),
+            (b"AT+CIPSEND=0,5\r\n", [b"\r\nSEND OK\r\n", Delay(20), b"\r\nOK\r\n>"]),
+            (b"world", [b"\r\nSEND OK\r\n", Delay(10), b"\r\nRecv 5 bytes\r\n\r\nSEND OK\r\n"]),
+        ]
+    )
+    (conn,) = open_conns(eng, uart)
+    assert send(eng, conn, b"hello") == EV_SEND_FAIL
+    conn.error = 0  # taken by the socket
+    op = eng.submit(b"AT+CIPSEND=0,5", 2000, SEND, conn, b"world")
+    poll_until(eng, lambda: b"world" in bytes(uart.written) or op.result != -1)
+    assert op.result == -1  # the stray SEND OK answered nothing
+    assert eng.run(op) == EV_SEND_OK
+    assert bytes(uart.written).endswith(b"AT+CIPSEND=0,5\r\nworld") and uart.idle()
+
+
+def test_a_send_ends_at_once_when_its_link_dies_without_a_result():
+    # The Mbed driver: the module "possibly doesn't reply" SEND OK or SEND
+    # FAIL when the link dies; only "<id>,CLOSED" comes. The send fails then,
+    # not at its deadline, and a SEND FAIL that comes after all is stale.
+    eng, uart = engine(
+        [
+            (b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n>"]),
+            (b"hello", [b"\r\nRecv 5 bytes\r\n0,CLOSED\r\n", Delay(50), b"\r\nSEND FAIL\r\n"]),
+            GMR,
+            (b"AT\r\n", [b"\r\nOK\r\n"]),
+        ]
+    )
+    (conn,) = open_conns(eng, uart)
+    t0 = time.monotonic()
+    assert send(eng, conn, b"hello", timeout_ms=5000) == EV_SEND_FAIL
+    assert time.monotonic() - t0 < 1.0  # well before its 5 s deadline
+    assert conn.state == CLOSED and conn.error == 0  # its end tells: ECONNRESET
+    assert eng.command(b"AT") == (EV_OK, None)  # the late SEND FAIL answered nothing
+
+
+def test_a_send_queued_for_a_link_that_ends_is_never_written():
+    # Written after "<id>,CLOSED", a CIPSEND would reach whoever the module
+    # gives the ID next.
+    eng, uart = engine([(b"AT+X\r\n", [Delay(20), b"0,CLOSED\r\n\r\nOK\r\n"])])
+    (conn,) = open_conns(eng, uart)
+    busy = eng.submit(b"AT+X", 1000)
+    op = eng.submit(b"AT+CIPSEND=0,5", 1000, SEND, conn, b"hello")
+    assert eng.run(busy) == EV_OK
+    assert op.result == EV_SEND_FAIL
+    eng.poll()
+    assert uart.writes == [b"AT+X\r\n"]
+
+
 def test_send_busy_then_ok():
     cmd = b"AT+CIPSEND=0,2\r\n"
     eng, uart = engine(

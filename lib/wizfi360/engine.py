@@ -38,9 +38,11 @@ from .parser import Parser
 _EV_LINE = const(0)
 _EV_OK = const(1)
 _EV_ERROR = const(2)
+_EV_SEND_OK = const(4)
 _EV_SEND_FAIL = const(5)
 _EV_ALREADY = const(6)
 _EV_PROMPT = const(7)
+_EV_RECV = const(8)
 _EV_BUSY = const(9)
 _EV_READY = const(10)
 _EV_WIFI_CONNECTED = const(11)
@@ -79,6 +81,15 @@ _WIFI_UP = const(2)  # WIFI GOT IP
 _WAITING = const(-1)
 _TIMED_OUT = const(-2)  # its deadline passed (the module may still answer)
 _GONE = const(-3)  # the module rebooted: no answer will come
+
+# Op.stage of a send (manual 3.2.3.8): AT+CIPSEND written; its ">" came and
+# the data went; "Recv <n> bytes" came, so the next SEND OK or SEND FAIL is
+# its result. A SEND OK or SEND FAIL at any other time answers no command in
+# flight: a late or second result of an earlier send (module-notes, "What
+# drivers written against real modules record").
+_ASKED = const(0)
+_PROMPTED = const(1)
+_RECEIVED = const(2)
 
 # Op.kind: what the engine does with the result.
 _CMD = const(0)
@@ -129,7 +140,7 @@ class Op:
         self.result = _WAITING
         self.written = False  # the module may have taken it
         self.echo = lines  # its echo may still come (echo is on after power-up)
-        self.prompted = False  # a send's ">" came and its data was written
+        self.stage = _ASKED  # a send's progress: _ASKED, _PROMPTED, _RECEIVED
         self.retry_ms = _BUSY_RETRY_MS  # the next wait after "busy p..."
         self.retry_at = ticks_ms()  # tick before which a busy op is not written again
 
@@ -330,7 +341,7 @@ class Engine:
         self._orphan = True  # its answer may still come
         if op is self._probe:
             self._probe = None  # the next op gets a resync of its own
-        if op.kind == _SEND and not op.prompted and self._owed is None:
+        if op.kind == _SEND and op.stage == _ASKED and self._owed is None:
             # No ">" yet: it may still come (behind a full ring, or the
             # module is slow) and take the next bytes written as the data.
             # Keep the data, write nothing until the ">" or a quiet line.
@@ -375,9 +386,11 @@ class Engine:
                 return  # it may open yet: the ID stays taken until the resync tells
             self._end(conn)
         elif kind == _SEND:
-            if result == _EV_SEND_FAIL or result == _EV_ERROR:
-                if not conn.error:
-                    conn.error = errno.EIO
+            # A send that failed on an open connection: EIO, raised by the
+            # socket's next call if nobody waits; on one that ended, its
+            # end (ECONNRESET) tells.
+            if (result == _EV_SEND_FAIL or result == _EV_ERROR) and conn.state == _OPEN and not conn.error:
+                conn.error = errno.EIO
         elif kind == _CLOSE:
             self._free(conn)
 
@@ -431,17 +444,29 @@ class Engine:
         return op
 
     def _end(self, conn):
-        # The module no longer holds conn's ID: a close of it not written
-        # yet is done (written, it would close whoever gets the ID next).
+        # The module no longer holds conn's ID. Its commands not written yet
+        # never will be (written, they would reach whoever gets the ID
+        # next): a close is done, a send failed. A send whose data went out
+        # fails now: a link that dies may end it with "<id>,CLOSED" alone,
+        # no SEND OK or SEND FAIL (module-notes), and one that comes late
+        # is dropped as stale.
         if conn.state != _BROKEN:  # BROKEN stays: an EOF would hide the loss
             conn.state = _CLOSED
         self._free(conn)
         for q in (self._later, self._queue):
-            for op in q:
-                if op.kind == _CLOSE and op.conn is conn:
-                    q.remove(op)
-                    op.result = _EV_OK
-                    break
+            k = 0
+            while k < len(q):
+                op = q[k]
+                if op.conn is conn and op.kind != _START:
+                    q.pop(k)
+                    op.result = _EV_OK if op.kind == _CLOSE else _EV_SEND_FAIL
+                else:
+                    k += 1
+        op = self._op
+        if op is not None and op.conn is conn and op.kind == _SEND and op.stage != _ASKED:
+            self._op = None
+            self._orphan = True
+            self._finish(op, _EV_SEND_FAIL)
 
     def _free(self, conn):
         i = conn.link
@@ -511,8 +536,13 @@ class Engine:
         elif kind <= _EV_ALREADY:  # OK, ERROR, FAIL, SEND OK, SEND FAIL, ALREADY CONNECTED
             if op is None or (self._probe is not None and not self._marker):
                 return  # stale: the answer of a command that timed out
-            if kind == _EV_OK and op.kind == _SEND and not op.prompted:
-                return  # AT+CIPSEND's OK: its result comes after the data
+            if op.kind == _SEND:
+                if kind == _EV_OK:
+                    return  # AT+CIPSEND's OK: its result comes after the data
+                if kind != _EV_ERROR and op.stage != _RECEIVED:
+                    return  # not this send's result (see _RECEIVED)
+            elif kind == _EV_SEND_OK or kind == _EV_SEND_FAIL:
+                return  # a late or second result of a send that ended
             self._op = None
             self.parser.expect_lines = self._orphan
             if op is self._probe:
@@ -532,11 +562,14 @@ class Engine:
             if owed is not None and (op is None or op.kind != _SEND):
                 self._owed = None
                 self._pay(owed.data)  # the late ">" of a send that expired
-            elif op is not None and op.kind == _SEND and not op.prompted:
-                op.prompted = True  # the next OK-like line is the result
+            elif op is not None and op.kind == _SEND and op.stage == _ASKED:
+                op.stage = _PROMPTED
                 self._prompted = op  # its data goes once this input is parsed (poll)
+        elif kind == _EV_RECV:
+            if op is not None and op.kind == _SEND and op.stage == _PROMPTED and arg == len(op.data):
+                op.stage = _RECEIVED
         elif kind == _EV_BUSY:
-            if op is not None and not op.prompted:
+            if op is not None and op.stage == _ASKED:
                 # Not taken (module-notes): written again after a pause.
                 self._op = None
                 op.written = False
