@@ -1189,3 +1189,33 @@ def test_lost_bytes_break_open_conns_and_stay_broken():
     assert b.state == BROKEN and eng.links == [None] * 5
     conn, op = eng.open(ARGS, 1000, datagrams=False)
     assert conn.link == 0 and conn.state == OPENING  # the ID is reusable
+
+
+# --------------------------------------------------------------------------
+# A frame that never completes (issue 15, items 3 and 12)
+
+
+def test_a_reboot_inside_a_payload_is_seen_within_a_few_seconds():
+    # The module rebooted after 10 of 1000 announced bytes: "ready" sits
+    # among the payload and nothing more comes. Once the line has been quiet
+    # inside the frame for a while, the frame is cut and the reboot handled
+    # like any other; none of the frame's bytes is readable.
+    eng, uart = engine()
+    (conn,) = open_conns(eng, uart)
+    uart.inject(b"\r\n+IPD,0,1000:0123456789\r\n\xff\xfe\x00ready\r\n")
+    t0 = time.monotonic()
+    poll_until(eng, lambda: eng.reboots == 1, ms=3000)
+    assert time.monotonic() - t0 < 2.5
+    assert conn.state == CLOSED and len(conn) == 0
+    assert eng.links == [None] * 5
+
+
+def test_a_frame_that_lost_bytes_and_went_quiet_breaks_the_links():
+    # Bytes lost on a UART without flow control, then a quiet line: the
+    # frame can never complete; it is cut, and no open link is trusted.
+    eng, uart = engine()
+    a, b = open_conns(eng, uart, 2)
+    uart.inject(b"\r\n+IPD,1,500:only part of it")
+    poll_until(eng, lambda: a.state == BROKEN, ms=3000)
+    assert b.state == BROKEN and len(a) == len(b) == 0
+    assert eng.parser.damaged == 1 and not eng.parser.in_frame()

@@ -17,6 +17,7 @@ import pytest
 from wizfi360.parser import (
     EV_ALREADY,
     EV_BUSY,
+    EV_DAMAGED,
     EV_ERROR,
     EV_FAIL,
     EV_LINE,
@@ -763,3 +764,56 @@ def test_handler_buffer_is_reused():
     p.feed(b"OK\r\n")
     assert [x[3] for x in seen] == [b"first", b"OK"]
     assert isinstance(seen[0][0], (bytearray, memoryview))
+
+
+# --------------------------------------------------------------------------
+# What real modules send beyond the manual (issue 15, module-notes)
+
+
+@pytest.mark.parametrize("noise", [b"\xff\xfe\x00", b"xx\xff", b"\x00\x80rl\xf2", b"\r\n\xfe"])
+def test_ready_after_boot_noise_on_the_same_line_is_a_reboot(noise):
+    f = run([noise + b"ready\r\n"])
+    assert [k for k, _, _ in f.events()] == [EV_READY]
+
+
+def test_a_text_line_ending_in_ready_is_not_a_reboot():
+    f = run([b"+X:already\r\n", b"already\r\n"])
+    assert [k for k, _, _ in f.events()] == [EV_LINE, EV_LINE]
+
+
+@pytest.mark.parametrize("note", [b"link is not valid", b"no change", b"UNLINK", b"ERR CODE:0x010b0000"])
+def test_firmware_notes_after_a_payload_are_no_sign_of_loss(note):
+    # ESP-style lines the manual does not list, right after a payload (no
+    # CR LF between, as for "<id>,CLOSED") while no command's output is
+    # expected: known, so the payload is good.
+    f = run([b"\r\n+IPD,0,3:abc" + note + b"\r\n\r\n+IPD,0,3:def\r\nWIFI GOT IP\r\n"])
+    assert f.p.damaged == 0
+    assert f.rings() == {0: b"abcdef"}
+
+
+def test_an_unknown_line_after_a_payload_still_is():
+    f = run([b"\r\n+IPD,0,3:abcxyzzy\r\n\r\n+IPD,0,3:def\r\n"])
+    assert f.p.damaged == 1
+
+
+def test_cut_frame_with_ready_in_its_payload_is_a_reboot():
+    # The module rebooted inside a frame: its "ready" is among the payload,
+    # the rest never comes. The owner cuts the frame once the line is quiet.
+    f = Feeder()
+    f.p.feed(b"\r\n+IPD,0,100:0123456789\r\n\xff\x00ready\r\n")
+    assert f.p.in_frame()
+    f.p.cut_frame()
+    f.drain()
+    assert not f.p.in_frame()
+    assert [k for k, _, _ in f.events()] == [EV_READY]
+    assert f.rings() == {}  # nothing of the cut frame is readable
+    f.feed(b"\r\nOK\r\n")  # parsing goes on at the next line
+    assert [k for k, _, _ in f.events()][-1] == EV_OK
+
+
+def test_cut_frame_without_ready_is_damage():
+    f = Feeder()
+    f.p.feed(b"\r\n+IPD,2,100:0123456789")
+    f.p.cut_frame()
+    assert [(k, a) for k, a, _ in f.events()] == [(EV_DAMAGED, 2)]
+    assert f.p.damaged == 1 and f.rings() == {}

@@ -110,6 +110,10 @@ def __getattr__(name):
 # the UART has been quiet this long after it: the line has paused, so no
 # byte of it can have been lost to an overflow that more input would show.
 _QUIET_COMMIT_MS = const(5)
+# A frame's bytes come back to back at the line rate (the module sends each
+# +IPD from its buffer): a line this quiet inside one, while the driver reads
+# (nothing held back), means the module rebooted in it or bytes were lost.
+_FRAME_STALL_MS = const(1000)
 _BUSY_RETRY_MS = const(20)
 _BUSY_RETRY_MAX_MS = const(500)
 _PAY_MS = const(2000)  # writing a send's data (_pay)
@@ -197,12 +201,16 @@ class Engine:
             got = True
         else:
             got = False
-            if p.check_state:
+            if p.check_state or p.in_frame():
                 if not self._dry:
                     self._dry = True
                     self._dry_at = ticks_ms()
-                elif ticks_diff(ticks_ms(), self._dry_at) >= _QUIET_COMMIT_MS:
-                    p.settle()
+                else:
+                    quiet = ticks_diff(ticks_ms(), self._dry_at)
+                    if quiet >= _QUIET_COMMIT_MS and p.check_state:
+                        p.settle()
+                    elif quiet >= _FRAME_STALL_MS and p.in_frame():
+                        p.cut_frame()  # a reboot or a loss inside it (parser.py)
         op = self._prompted
         if op is not None:
             # The ">" came: the data goes, unless the module said ERROR

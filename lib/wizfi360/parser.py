@@ -399,6 +399,26 @@ class Parser:
             self._dispatch(line, 0, n)
         return j + 1
 
+    def cut_frame(self):
+        # The frame in progress stopped short of its announced length and
+        # the line stays quiet (the owner tells): the module rebooted inside
+        # it (its "ready" then sits among the payload, module-notes) or bytes
+        # were lost. The frame's payload is dropped and parsing goes on at
+        # the next line; the owner hears EV_READY or EV_DAMAGED.
+        ring = self._ring
+        rebooted = False
+        if ring is not None:
+            rebooted = ring.find_pending(b"ready") >= 0
+            ring.rollback()
+        self._remain = 0
+        self._rec_due = False
+        self.check_state = 0
+        if rebooted:
+            self.handler(_EV_READY, 0, self.buf, 0, 0)
+        else:
+            self.damaged += 1
+            self.handler(_EV_DAMAGED, self.link, self.buf, 0, 0)
+
     def _checked(self):
         ring = self._ring
         if ring is not None:
@@ -574,6 +594,8 @@ class Parser:
             kind = _EV_STATION
         elif c == 65 and _is(b, s, e, b"ALREADY CONNECTED"):
             kind = _EV_ALREADY
+        elif n > 5 and b.find(b"ready", e - 5, e) == e - 5 and _noisy(b, s, e - 5):
+            kind = _EV_READY  # boot noise ran into it on one line (module-notes)
         cs = self.check_state
         if cs:
             # Right after a payload, an unknown line is the rest of a frame
@@ -582,7 +604,7 @@ class Parser:
             if kind == _EV_LINE:
                 if b.find(b"IPD,", s, e) >= 0:
                     self._damage()
-                elif cs == 3 or not self.expect_lines:
+                elif cs == 3 or not (self.expect_lines or _note(b, s, e, c)):
                     self.check_state = 3
                 else:
                     self._checked()
@@ -591,6 +613,28 @@ class Parser:
             else:
                 self._checked()
         self.handler(kind, arg, b, s, e)
+
+
+def _noisy(b, s, e):
+    # True if b[s:e] holds a byte no text line has (boot noise).
+    while s < e:
+        c = b[s]
+        if c < 32 or c > 126:
+            return True
+        s += 1
+    return False
+
+
+def _note(b, s, e, c):
+    # Lines ESP-style firmware sends besides the manual's (module-notes,
+    # "Format variants"): known, so no sign of lost bytes after a payload.
+    if c == 108:
+        return _is(b, s, e, b"link is not valid")
+    if c == 110:
+        return _is(b, s, e, b"no change")
+    if c == 85:
+        return _is(b, s, e, b"UNLINK")
+    return c == 69 and _starts(b, s, e, b"ERR CODE:")
 
 
 def _link_event(b, s, e):

@@ -142,6 +142,25 @@ class Ring:
             self._r = r - self._size if r >= self._size else r
         return n
 
+    def find_pending(self, needle):
+        # True-ish offset (>= 0) if needle (bytes) lies within the pending
+        # bytes, else -1. Searches each half of a wrapped ring; a needle
+        # across the wrap is not seen (used only to tell a reboot).
+        size = self._size
+        w = self._r + self._n
+        if w >= size:
+            w -= size
+        end = w + self._p
+        buf = self._buf
+        if end <= size:
+            i = buf.find(needle, w, end)
+            return i - w if i >= 0 else -1
+        i = buf.find(needle, w, size)
+        if i >= 0:
+            return i - w
+        i = buf.find(needle, 0, end - size)
+        return i + size - w if i >= 0 else -1
+
     def find(self, needle):
         # Offset from the oldest byte of the first occurrence of needle (a
         # one-byte bytes object such as b"\n"), or -1. Searches both halves
