@@ -31,7 +31,7 @@ except ImportError:
 
 from .clock import sleep_ms, ticks_add, ticks_ms
 from .engine import Engine
-from .escape import is_ip, quote, to_bytes, unquote
+from .escape import is_ip, quote, text, to_bytes, unquote
 
 # Private copies of parser.py's constants: folded at compile time, so they cost
 # no global and no interned name. The values are defined by parser.py and
@@ -445,7 +445,7 @@ class WizFi360:
         if op.result == _EV_OK:
             for ln in op.out or ():  # never None with lines=True
                 if ln.startswith(b"+CIPDOMAIN:"):
-                    ip = unquote(ln, 11, len(ln)).decode().strip()  # quoted or not (module-notes)
+                    ip = text(unquote(ln, 11, len(ln))).strip()  # quoted or not (module-notes)
                     if is_ip(ip):
                         return ip
         raise OSError(-2, "host not found: %s" % host)  # like getaddrinfo on MicroPython

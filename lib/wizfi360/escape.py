@@ -1,4 +1,5 @@
-# Quoting of user strings for AT commands, and the IPv4 literals they may be.
+# Text to and from the module: quoting of user strings for AT commands, the
+# IPv4 literals they may be, and the text and numbers of its answers.
 #
 # Manual 3.2.2.15: inside a quoted parameter, `"`, `\` and `,` must be
 # preceded by a backslash. CR, LF and NUL cannot be escaped at all (CR/LF
@@ -46,6 +47,24 @@ def unquote(b, s, e):
         out.append(c)
         s += 1
     return bytes(out)
+
+
+def text(b):
+    # An answer's field (bytes) as str. Line noise can put bytes there that
+    # are not UTF-8: that is a garbled answer, OSError(EIO), never a
+    # UnicodeError (module-notes, "The wire").
+    try:
+        return bytes(b).decode()
+    except ValueError:  # UnicodeError is one
+        raise OSError(5, "garbled answer from the module")  # EIO
+
+
+def number(b):
+    # An answer's numeric field (bytes) as int; OSError(EIO) if it is not one.
+    try:
+        return int(b)
+    except ValueError:
+        raise OSError(5, "garbled answer from the module")  # EIO
 
 
 def is_ip(host):

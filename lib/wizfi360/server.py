@@ -14,6 +14,8 @@ except ImportError:
         return x
 
 
+from .escape import number, text
+
 # For annotations only: server.py is loaded by socket.py, and imports
 # nothing of it back at run time.
 TYPE_CHECKING = False
@@ -76,7 +78,7 @@ def _peer(dev, link):
     for ln in dev._query(b"AT+CIPSTATUS", b"+CIPSTATUS:"):
         f = ln.split(b",")
         if len(f) >= 4 and f[0] == b"%d" % link:
-            return f[2].strip(b'"').decode(), int(f[3])
+            return text(f[2].strip(b'"')), number(f[3])
     return "0.0.0.0", 0
 
 

@@ -14,7 +14,7 @@ except ImportError:
 
 
 from .clock import sleep_ms
-from .escape import quote
+from .escape import quote, text
 
 # The type checker takes this name as true whatever its value: the import
 # below is for annotations only (no import of the package back at run time).
@@ -55,7 +55,7 @@ def version(self: "WizFi360"):
     # The AT firmware version line, e.g. "AT version:1.1.1.7(May  4 2021 15:14:59)".
     if self._version is None:
         out = self._ok(b"AT+GMR", None, True)
-        self._version = out[0].decode() if out else ""
+        self._version = text(out[0]) if out else ""
     return self._version
 
 

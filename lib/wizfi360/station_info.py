@@ -16,7 +16,7 @@ except ImportError:
         return x
 
 
-from .escape import is_ip, quote, unquote
+from .escape import is_ip, number, quote, text, unquote
 
 # The type checker takes this name as true whatever its value: the import
 # below is for annotations only (no import of the package back at run time).
@@ -47,7 +47,7 @@ def status(w: "WizFi360", param):
         f = around(info[0], 0, 3)
         if f is None:
             raise OSError(errno.EIO, "bad +CWJAP_CUR line")
-        return int(f[3])
+        return number(f[3])
     raise ValueError("unknown status param")
 
 
@@ -78,13 +78,13 @@ def read_ipconfig(w, query, prefix, dns_prefix):
     got = {}
     for ln in w._query(query, prefix):
         c = ln.find(b":")
-        got[bytes(ln[:c])] = unquote(ln, c + 1, len(ln)).decode()
+        got[bytes(ln[:c])] = text(unquote(ln, c + 1, len(ln)))
     dns = w._query(b"AT+CIPDNS_CUR?", dns_prefix) if dns_prefix else None
     return (
         got.get(b"ip", "0.0.0.0"),
         got.get(b"netmask", "0.0.0.0"),
         got.get(b"gateway", "0.0.0.0"),
-        unquote(dns[0], 0, len(dns[0])).decode().strip() if dns else "0.0.0.0",
+        text(unquote(dns[0], 0, len(dns[0]))).strip() if dns else "0.0.0.0",
     )
 
 
@@ -157,13 +157,13 @@ def config(self: "WizFi360", *args, persist=False, **kwargs):
         return mac_bytes(unquote(out[0], 0, len(out[0]))) if out else b""
     if k == "hostname":
         out = self._query(b"AT+CWHOSTNAME?", b"+CWHOSTNAME:")
-        return unquote(out[0], 0, len(out[0])).decode() if out else ""
+        return text(unquote(out[0], 0, len(out[0]))) if out else ""
     if k in ("ssid", "essid"):
         out = self._query(b"AT+CWJAP_CUR?", b"+CWJAP_CUR:")
         if not out:
             return ""
         f = around(out[0], 0, 3)
-        return strip_quotes(f[0]).decode() if f else ""
+        return text(strip_quotes(f[0])) if f else ""
     raise ValueError("unknown config param: %s" % k)
 
 
