@@ -2,7 +2,9 @@
 #
 #   make test          host tests (pytest) then device tests (MicroPython unix port)
 #   make test-host     pytest tests_host -q
-#   make test-device   tools/run_device_tests.py (ARGS="-k name" to filter)
+#   make test-device   tools/run_device_tests.py (ARGS="-k name" to filter;
+#                      QUIRKS=real: the emulator as real modules behave, see
+#                      tools/wizfi360_emu/quirks.py; WIZFI_QUIRKS=real works too)
 #   make mplib         the MicroPython libraries of requirements-mplib.txt into build/mplib
 #   make fuzz          the parser's property tests with many examples (FUZZ_EXAMPLES=20000)
 #   make soak          the soak test on the unix port, long (SOAK_CYCLES=5000)
@@ -32,6 +34,7 @@ MPLIB  := build/mplib
 MPLIB_STAMP := $(MPLIB)/.requirements-installed
 ARGS   ?=
 PORT   ?=
+QUIRKS ?=
 
 # What `make test` lints (the whole tree) and type-checks (the MicroPython
 # code, against the Pico stubs).
@@ -84,7 +87,7 @@ test-host: $(STAMP)
 	$(PY) -m pytest tests_host -q
 
 test-device: $(STAMP) $(MPLIB_STAMP)
-	$(PY) tools/run_device_tests.py $(ARGS)
+	$(PY) tools/run_device_tests.py $(if $(QUIRKS),--quirks $(QUIRKS)) $(ARGS)
 
 demo: $(STAMP)
 	$(PY) tools/demo.py $(ARGS)

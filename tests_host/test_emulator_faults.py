@@ -77,7 +77,7 @@ def test_replies_one_line_per_command(ctl):
     assert ctl("mute now") == "error takes no arguments"
     assert ctl("inject zz") == "error bad hex 'zz'"
     assert ctl("inject") == "error nothing to inject"
-    assert ctl("send-fault maybe") == "error want one of fail, error, closed, off"
+    assert ctl("send-fault maybe") == "error want one of fail, error, closed, vanish, off"
     assert ctl("busy 0", end=b"\r\n") == "ok"  # CR LF line ends too
 
 

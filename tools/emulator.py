@@ -4,12 +4,17 @@
 python tools/emulator.py --port 3600 [--pty] [--ap SSID:PASS ...] [--config FILE]
                          [--server-host H] [--ssl-reboot-below N] [--cipsto-unit S]
                          [--cwlif-unquoted] [--control-port N]
-                         [--prompt-space] [--baud N] [--verbose]
+                         [--prompt-space] [--baud N] [--quirks PROFILE]
+                         [--quirk NAME=VALUE ...] [--verbose]
 
 --control-port N opens the control channel on 127.0.0.1:N (0: any free port), through
 which tests in another process switch faults on: a module reboot, a Wi-Fi drop, busy
 answers, failed sends, a hung module, noise on the line. Its commands are described in
 tools/wizfi360_emu/control.py; e.g. `echo "busy 3" | nc 127.0.0.1 N`.
+
+--quirks real makes the module behave as real modules are known to (late and doubled
+results, boot noise on the ready line, SEND OK paced by the network, ...), --quirk
+NAME=VALUE sets one quirk on top; tools/wizfi360_emu/quirks.py documents each.
 """
 
 import argparse
@@ -85,6 +90,20 @@ def parse_args(argv):
         help="open the control channel (fault injection; see wizfi360_emu/control.py) on "
         "127.0.0.1:N, 0: any free port. Default: none",
     )
+    p.add_argument(
+        "--quirks",
+        default=None,
+        metavar="PROFILE",
+        help="the module's quirks: manual (default: as the manual says) or real "
+        "(what real modules are known to do; wizfi360_emu/quirks.py)",
+    )
+    p.add_argument(
+        "--quirk",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set one quirk on top of the profile (repeatable), e.g. prompt_delay_ms=600",
+    )
     p.add_argument("--verbose", "-v", action="store_true", help="log commands and frames to stderr")
     return p.parse_args(argv)
 
@@ -117,6 +136,17 @@ def build_kwargs(args):
         kwargs["dns_quoted"] = True
     if args.cwlif_unquoted:
         kwargs["cwlif_quoted"] = False
+    quirks = kwargs.get("quirks")
+    quirks = dict(quirks) if isinstance(quirks, dict) else {"profile": quirks or "manual"}
+    if args.quirks:
+        quirks["profile"] = args.quirks
+    for item in args.quirk:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError("--quirk wants NAME=VALUE, got %r" % item)
+        quirks[name] = value
+    if args.quirks or args.quirk or "quirks" in kwargs:
+        kwargs["quirks"] = quirks
     return kwargs
 
 
@@ -145,6 +175,9 @@ def main(argv=None):
         print("UART on pty %s" % emu.pty_path, flush=True)
     if emu.control_port is not None:
         print("control on tcp://127.0.0.1:%d" % emu.control_port, flush=True)
+    changed = emu.quirks.changed()
+    if changed:
+        print("quirks %s" % " ".join(sorted(changed)), flush=True)
     for ap in emu.aps:
         print(
             "AP %r password %r bssid %s channel %d" % (ap.ssid, ap.password, ap.bssid, ap.channel), flush=True

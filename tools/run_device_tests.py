@@ -7,6 +7,8 @@
                                                       "connect", and in the other
                                                       files the tests whose name does
     python tools/run_device_tests.py --board /dev/ttyACM0   on a real board (mpremote)
+    python tools/run_device_tests.py --quirks real    the emulator as real modules
+                                                      behave (WIZFI_QUIRKS=real too)
 
 Each file gets a fresh emulator (tools/wizfi360_emu), a TCP echo server and a
 port that refuses connections, all on 127.0.0.1, and the peers of
@@ -19,6 +21,9 @@ MicroPython libraries from PyPI that tests run unmodified (requirements-mplib.tx
 installed there by `make test-device`);
 WIZFI_EMU_CONTROL is the port of the emulator's control channel, through which
 the file switches faults on (emucontrol.emu(), wizfi360_emu/control.py).
+The emulator's quirks (wizfi360_emu/quirks.py) are the manual's unless --quirks
+PROFILE (or WIZFI_QUIRKS=PROFILE) names another profile, e.g. real; the test
+file then sees WIZFI_QUIRKS=PROFILE in its environment.
 The heap is 256K unless the file's leading comments say e.g. `# heapsize: 64K`;
 the emulator's line is unpaced unless they say e.g. `# baud: 921600`.
 A file whose leading comments say `# mpy: yes` runs on the package compiled to
@@ -124,7 +129,7 @@ class RefusedPort:
         self._sock.close()
 
 
-def start_emulator(baud=None):
+def start_emulator(baud=None, quirks=None):
     if str(TOOLS) not in sys.path:
         sys.path.insert(0, str(TOOLS))
     from wizfi360_emu import AccessPoint, Emulator
@@ -138,6 +143,7 @@ def start_emulator(baud=None):
         dns_map={"echo.test": "127.0.0.1", "tls.test": "127.0.0.1"},
         control_port=0,
         baud=baud,
+        quirks=quirks,
     )
     emu.start()
     return emu
@@ -294,14 +300,15 @@ def run_process(cmd, env, timeout):
         return out.decode("utf-8", "replace"), proc.returncode, True
 
 
-def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None):
+def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None, quirks=None):
     """Run one file against fresh servers. heap overrides its `# heapsize:`;
-    mpy_dir (from build_mpy) puts the compiled package first on MICROPYPATH."""
+    mpy_dir (from build_mpy) puts the compiled package first on MICROPYPATH;
+    quirks names the emulator's quirks profile (None: the manual's)."""
     t0 = time.monotonic()
     emu = echo = refused = udp = tls = http = https = blast = load = None
     try:
         try:
-            emu = start_emulator(baud(path))
+            emu = start_emulator(baud(path), quirks)
             echo = EchoServer()
             refused = RefusedPort()
             from testservers import Blast, HttpLoad, HttpServer, TlsEcho, UdpEcho
@@ -340,6 +347,9 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None):
             }
         )
         env.pop("WIZFI_TEST_K", None)
+        env.pop("WIZFI_QUIRKS", None)
+        if quirks:
+            env["WIZFI_QUIRKS"] = quirks
         if k and k not in path.name:
             env["WIZFI_TEST_K"] = k
         cmd = [micropython, "-X", "heapsize=" + (heap or heapsize(path)), str(path)]
@@ -455,8 +465,23 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per file (default 120)")
     ap.add_argument("--micropython", help="micropython binary (default: next to python, or PATH)")
     ap.add_argument("--board", metavar="PORT", help="run on a board at PORT through mpremote")
+    ap.add_argument(
+        "--quirks",
+        metavar="PROFILE",
+        default=os.environ.get("WIZFI_QUIRKS") or None,
+        help="the emulator's quirks profile: manual or real (default: $WIZFI_QUIRKS, else manual)",
+    )
     ap.add_argument("-v", "--verbose", action="store_true", help="print every file's output")
     args = ap.parse_args(argv)
+    if args.quirks:
+        if str(TOOLS) not in sys.path:
+            sys.path.insert(0, str(TOOLS))
+        from wizfi360_emu.quirks import PROFILES
+
+        if args.quirks not in PROFILES:
+            ap.error("--quirks: no profile %r (%s)" % (args.quirks, ", ".join(PROFILES)))
+        if args.board:
+            ap.error("--quirks is for the emulator, not a board")
 
     files = select_files(args.files)
     if args.board:
@@ -492,6 +517,7 @@ def main(argv=None):
                     args.k,
                     None,
                     mpy_dir if wants_mpy(p) else None,
+                    args.quirks,
                 )
                 for p in files
             ]
@@ -513,6 +539,8 @@ def main(argv=None):
     else:
         failed_run = bool(bad)
     print()
+    if args.quirks:
+        print("emulator quirks: %s" % args.quirks)
     if skipped:
         print("%d file%s skipped (see above why)" % (skipped, "" if skipped == 1 else "s"))
     print("%d passed, %d failed" % (passed, failed), flush=True)

@@ -13,11 +13,14 @@ clients (emu.add_station / emu.remove_station), the addresses. Flash is emu.flas
 _DEF commands write it, and emu.reboot() starts from it. Faults on demand (faults.py):
 a reboot, a Wi-Fi drop, busy answers, failed sends, a hung module, line noise; from
 another process through the control channel (control.py, Emulator(control_port=0)).
+Quirks (quirks.py): how real modules depart from the manual, one documented field each,
+in named profiles: Emulator(quirks="real"), tools/emulator.py --quirks real.
 
 Modules: core (the Emulator: UART bytes to commands, link data to +IPD), atparse (command
 lines), registry + handlers* (one function per command, table-driven), state (settings
 and flash), config (fake APs, options), links/udp/tls (link kinds), server (TCP server),
-softap (SoftAP clients), uart (the serial line), faults + control (fault injection).
+softap (SoftAP clients), uart (the serial line), faults + control (fault injection),
+quirks (the module's habits), modbuf (the module's own buffer, a quirk).
 """
 
 from .config import AccessPoint, load_config

@@ -24,6 +24,7 @@ OPTION_KEYS = (
     "cipsto_unit_s",
     "cwlif_quoted",
     "control_port",
+    "quirks",  # a profile name, or {"profile": "real", "<quirk>": value, ...} (quirks.py)
 )
 
 

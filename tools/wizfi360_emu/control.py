@@ -31,7 +31,9 @@ allowed), so that CR, LF and NUL pass. The commands:
                         taken (manual 2.3); busy 0 ends it
     send-fault <mode>   the next AT+CIPSEND fails: fail (SEND FAIL after the data),
                         error (ERROR after the ">" prompt), closed (the peer closes the
-                        link meanwhile); off: no fault. faults.py has the exact bytes.
+                        link meanwhile), vanish (as closed, and no SEND OK / SEND FAIL
+                        at all: "Recv <n> bytes", "<id>,CLOSED", nothing more); off: no
+                        fault. faults.py has the exact bytes.
     mute / unmute       the module hangs: it reads (and counts) command lines but
                         answers none and sends nothing; link data waits / it carries on
     connect-delay <ms>  the next AT+CIPSTART connects only after <ms> ms (a peer that
@@ -44,8 +46,21 @@ allowed), so that CR, LF and NUL pass. The commands:
                         100000, 4 MB in all): e.g. +IPD frames for an open link, for
                         data between a command and its result. <hex> is one word here
                         (no spaces); off: none
+    reboot-mid-frame [<after_bytes>]
+                        the next +IPD frame is cut by a reboot: its header (announcing
+                        the whole length), <after_bytes> bytes of its payload (default:
+                        half; at most all but one), then the reboot's boot noise and
+                        "ready" (quirks boot_noise, ready_same_line); the rest never
+                        comes. off: not
+    drop-mid-frame <n>  the next +IPD frame loses <n> bytes from the middle of its
+                        payload (a UART without flow control); its header still
+                        announces the whole length. 0: off
+    after-frame [<hex>] the bytes go to the host right after the next +IPD frame's
+                        payload (default "+NEWEVENT:1\r\n", an unsolicited line the
+                        host does not know); off: none
     clear               every fault off (busy, send-fault, mute, noise, connect-delay,
-                        before-result)
+                        before-result, reboot-mid-frame, drop-mid-frame, after-frame);
+                        the quirks stay
     commands            ok <n>: AT command lines received so far, also those answered
                         busy or dropped while muted (for "nothing was sent" checks)
     last-command        ok <hex>: the last of them without its CR LF (error if none)
@@ -55,6 +70,30 @@ allowed), so that CR, LF and NUL pass. The commands:
                         running=<0|1> (1: a command is taken and its final result not
                         yet written, e.g. an AT+CIPSTART held by connect-delay)
     help                ok <the command names>
+
+Quirks (quirks.py: the module's habits, one field each; a reboot keeps them):
+
+    quirks              ok <name>=<value> ... every quirk, in the form `quirk` takes
+                        (bools 0/1, ints, bytes in hex with - for none, words)
+    quirks <profile>    load a whole profile: manual (every quirk off) or real (what
+                        real modules are known to do; quirks.REAL)
+    quirk <name> <value>
+                        set one quirk from now on, e.g. `quirk prompt_delay_ms 600`,
+                        `quirk answer_noise ff`, `quirk cipstart_fail connect-fail`.
+                        The names (issue 15's numbers):
+                        doubled_result, doubled_result_ms (1); cipstart_fail
+                        (error | error-closed | connect-fail), cipstart_closed_ms (2);
+                        boot_noise, ready_same_line (4); net_latency_ms, net_window
+                        (5); dead_link_silent (6); cwlap_fields (5 | 7), cwlap_space
+                        (7); uart_flow_esp (8); module_buffer (9); cwsap_equals,
+                        cipsta_space, colon_space, sntp_asctime, ipd_ip_quoted,
+                        link_not_valid, unlink, no_change, err_code (10); firmware
+                        (1.1.1.7 | 1.0.3.4) (11); prompt_delay_ms (13);
+                        cipclose_delay_ms (14); answer_noise (15). The one-shot ones
+                        (3, 6, 10's unknown line, 12) are the faults reboot-mid-frame,
+                        send-fault vanish, after-frame and drop-mid-frame above.
+    dropped             ok <frames> <bytes>: what the module buffer (quirk
+                        module_buffer) has dropped so far
 
 Test clients of the module's TCP server (AT+CIPSERVER=1 must be on; clients.py): real
 TCP connections from this machine, numbered from 0, that the test is the peer of. Each
@@ -213,6 +252,47 @@ def _before_result(emu, args):
     emu.set_faults(before_result=(_repeated(args), 1))
 
 
+def _reboot_mid_frame(emu, args):
+    if args == ["off"]:
+        return emu.set_faults(reboot_mid_frame=None)
+    emu.set_faults(reboot_mid_frame=_int(args, 0, 1 << 20) if args else -1)
+
+
+def _drop_mid_frame(emu, args):
+    emu.set_faults(drop_mid_frame=_int(args, 0, 1 << 20))
+
+
+def _after_frame(emu, args):
+    if args == ["off"]:
+        return emu.set_faults(after_frame=b"")
+    emu.set_faults(after_frame=_hex(args) if args else b"+NEWEVENT:1\r\n")
+
+
+def _quirks(emu, args):
+    if len(args) > 1:
+        raise ControlError("want [<profile>]")
+    if args:
+        try:
+            emu.set_quirk("profile", args[0])
+        except ValueError as e:
+            raise ControlError(str(e)) from None
+    return emu.quirks.describe()
+
+
+def _quirk(emu, args):
+    if len(args) != 2:
+        raise ControlError("want <name> <value>")
+    try:
+        emu.set_quirk(args[0], args[1])
+    except ValueError as e:
+        raise ControlError(str(e)) from None
+
+
+def _dropped(emu, args):
+    _none(args)
+    return "%d %d" % emu.dropped
+
+
 def _clear(emu, args):
     _none(args)
     emu.clear_faults()
@@ -307,6 +387,9 @@ COMMANDS = {
     "unmute": _unmute,
     "connect-delay": _connect_delay,
     "before-result": _before_result,
+    "reboot-mid-frame": _reboot_mid_frame,
+    "drop-mid-frame": _drop_mid_frame,
+    "after-frame": _after_frame,
     "clear": _clear,
     "commands": _commands,
     "last-command": _last_command,
@@ -318,6 +401,9 @@ COMMANDS = {
     "client-eof": _client_eof,
     "client-close": _client_close,
     "link-reuse": _link_reuse,
+    "quirks": _quirks,
+    "quirk": _quirk,
+    "dropped": _dropped,
     "help": _help,
 }
 

@@ -5,7 +5,13 @@ Threads: the UART reader(s) call _on_rx; one executor thread runs the handlers; 
 reader thread per link calls _on_link_data/_on_link_closed; while AT+CIPSERVER=1, the
 server's threads call _on_server_client and _on_server_tick (idle timeout). Every UART
 write goes through the UartPort lock, so frames never interleave. Lock order: UART lock,
-then self._lock.
+then self._lock. With the module_buffer quirk, link readers queue their frames in a
+modbuf.ModuleBuffer (its lock is a leaf) and its writer thread writes them; writes due
+later (write_later: a doubled SEND OK, a late CLOSED) run on timer threads that take the
+UART lock like any writer.
+
+Quirks (quirks.py, Emulator(quirks="real" | Quirks | dict), emu.quirks, set_quirk): how
+the module departs from the manual, one documented field each, in named profiles.
 
 Options beyond the wire basics: ssl_reboot_below (an SSL AT+CIPSTART reboots the module
 while AT+CIPSSLSIZE is below it; 0 never), server_host (where AT+CIPSERVER listens, at the
@@ -14,8 +20,9 @@ lines "<ip>","<mac>" as in the manual's example, or <ip>,<mac>), control_port (N
 no control channel; 0: any free port on 127.0.0.1; see control.py). Test hooks: inject,
 inject_later, reboot, ap_drop, add_station, remove_station, factory_reset, link_close, faults (see
 faults.py: busy answers, CIPSEND failures, a hung module, line noise, a late connect,
-bytes before a result); clients (clients.py: test-side clients of the TCP server, and
-a link ID reused at once); server_port, control_port, flash.
+bytes before a result, +IPD frames cut by a reboot or short of bytes); clients (clients.py:
+test-side clients of the TCP server, and a link ID reused at once); server_port,
+control_port, flash, dropped (what the module_buffer quirk dropped).
 """
 
 import logging
@@ -33,6 +40,8 @@ from .config import default_aps, match_ap
 from .control import ControlServer
 from .faults import Faults
 from .links import Link, kill
+from .modbuf import ModuleBuffer
+from .quirks import make as make_quirks
 from .server import TcpServer
 from .softap import check_mac, free_ip, joined_events, left_event
 from .state import MAX_LINKS, ModuleState
@@ -43,6 +52,7 @@ log = logging.getLogger("wizfi360_emu")
 MAX_LINE = 1024
 FIN_FIRST_S = 0.1  # how long a new client waits for a link whose peer closed to be reported
 BUSY = b"busy p...\r\n"
+ERR_CODE = b"ERR CODE:0x01090000\r\n"  # the quirk err_code's line before ERROR
 
 
 class Ctx:
@@ -65,9 +75,12 @@ class Ctx:
 
     def final(self, data):
         """Write the final result (after the before-result fault's bytes, if it is on);
-        from then on a new command is accepted."""
+        from then on a new command is accepted. b"": no result at all (the module just
+        stops being busy)."""
         self.done = True
         emu = self.emu
+        if data == handlers.ERROR and emu.quirks.err_code:  # quirks.py: ERR CODE lines
+            data = ERR_CODE + data
         with emu._uart.lock:
             with emu._lock:
                 before = emu.faults.take_before_result() if self.gen == emu._gen else b""
@@ -93,6 +106,9 @@ class Ctx:
             emu._rx_data = bytearray()
             emu._rx_need = n
         self.out(handlers.OK)
+        delay = emu.quirks.prompt_delay_ms  # quirks.py: a late ">", the data counts already
+        if delay and not self.sleep(delay / 1000):
+            return None
         self.out(emu.prompt)  # separate write: +IPD may come in between
         with emu._cond:
             emu._cond.wait_for(lambda: emu._rx_need == 0 or not self.live())
@@ -120,6 +136,7 @@ class Emulator:
         cwlif_quoted=True,
         baud=None,
         control_port=None,
+        quirks=None,
     ):
         self.aps = list(default_aps() if aps is None else aps)
         self.host = host
@@ -135,6 +152,8 @@ class Emulator:
         self.server_host = server_host  # where AT+CIPSERVER listens
         self.cipsto_unit_s = cipsto_unit_s  # length of one AT+CIPSTO second
         self.cwlif_quoted = cwlif_quoted
+        self.quirks = make_quirks(quirks)  # quirks.py; None: the manual's module
+        self._modbuf = None  # modbuf.ModuleBuffer, once the module_buffer quirk is used
         self.commands = []  # every AT line received, without CRLF
         self.flash = ModuleState()  # what the _DEF commands saved
         self.state = self.flash.booted()
@@ -191,6 +210,8 @@ class Emulator:
         self._queue.put(None)
         if self._later is not None:
             self._later.put(None)
+        if self._modbuf is not None:
+            self._modbuf.stop()
         if self._control is not None:
             self._control.stop()
         self._uart.stop()  # first, so that no writer stays blocked on the host
@@ -252,7 +273,10 @@ class Emulator:
             for link in list(self.links.values()):
                 self.close_link(link, notify=False)
             log.info("reboot")
-            self._write((self.boot_garbage if garbage is None else garbage) + b"\r\nready\r\n")
+            if garbage is None:
+                garbage = self.boot_garbage or self.quirks.boot_noise
+            # quirks.py ready_same_line: the noise runs into "ready" (no line end between)
+            self._write(garbage + (b"ready\r\n" if self.quirks.ready_same_line else b"\r\nready\r\n"))
             saved = self.state.saved_ap
             if self.state.autoconn and saved and self.state.station():
                 threading.Thread(
@@ -313,6 +337,35 @@ class Emulator:
             for name, value in values.items():
                 setattr(self.faults, name, value)
             self._cond.notify_all()  # link readers held back by a mute
+
+    def set_quirk(self, name, text):
+        """Set one quirk from its text form (quirks.Quirks.set); ValueError if unknown or
+        bad. set_quirk("profile", "real") loads a whole profile."""
+        from .quirks import profile
+
+        with self._cond:
+            if name == "profile":
+                self.quirks = profile(text)
+            else:
+                self.quirks.set(name, text)
+
+    @property
+    def dropped(self):
+        """(frames, bytes) the module buffer (quirk module_buffer) has dropped so far."""
+        return tuple(self._modbuf.dropped) if self._modbuf is not None else (0, 0)
+
+    def write_later(self, seconds, data, gen):
+        """Write data to the host in `seconds`, from a timer thread, unless the module
+        has rebooted (or stopped) by then: a result or event that comes late."""
+
+        def fire():
+            with self._uart.lock:
+                if gen == self._gen and not self._stopping:
+                    self._write(data)
+
+        timer = threading.Timer(seconds, fire)
+        timer.daemon = True
+        timer.start()
 
     def clear_faults(self):
         with self._cond:
@@ -494,23 +547,65 @@ class Emulator:
         st = self.state
         head = b"\r\n+IPD,%d,%d" % (link.id, n) if st.mux else b"\r\n+IPD,%d" % n
         if st.dinfo:
-            head += b",%s,%d" % (sender[0].encode(), sender[1])
+            ip = b'"%s"' if self.quirks.ipd_ip_quoted else b"%s"  # quirks.py
+            head += b"," + ip % sender[0].encode() + b",%d" % sender[1]
         return head + b":"
 
     def _on_link_data(self, link, data, sender):
+        limit = self.quirks.module_buffer
+        if limit:  # the module takes the data into its own buffer (modbuf.py)
+            self._module_buffer().put_frame(self._gen, link, data, sender, limit)
+            return
         self._wait_unmuted(link)
+        self._write_frame(link, data, sender)
+
+    def _write_frame(self, link, data, sender):
+        """One +IPD frame to the host, with the frame faults (faults.py) if any are due."""
         with self._uart.lock:  # blocks while the host is not reading
             if link.closed:
                 return
+            with self._lock:
+                cut, drop, after = self.faults.take_frame_faults()
             frame = self._ipd_header(link, len(data), sender)
             log.info("+IPD link %d, %d bytes: %r", link.id, len(data), data[:64])
-            self._uart.write(self.faults.noise + frame + data)
+            if cut is not None:  # a reboot inside the payload: the rest never comes
+                k = len(data) // 2 if cut < 0 else min(cut, len(data) - 1)
+                self._uart.write(self.faults.noise + frame + data[:k])
+                self.reboot()
+                return
+            body = data
+            if drop:  # bytes lost from the middle of the payload
+                n = min(drop, len(data))
+                start = (len(data) - n) // 2
+                body = data[:start] + data[start + n :]
+            self._uart.write(self.faults.noise + frame + body + after)
             link.to_host += len(data)
 
     def _on_link_closed(self, link):
+        if self._modbuf is not None and (self.quirks.module_buffer or self._modbuf.busy(link)):
+            self._modbuf.put_close(self._gen, link)  # after the link's queued frames
+            return
         self._wait_unmuted(link)
         log.info("link %d closed by peer", link.id)
         self.close_link(link, notify=True)
+
+    def _module_buffer(self):
+        with self._lock:
+            if self._modbuf is None:
+                self._modbuf = ModuleBuffer(self)
+            return self._modbuf
+
+    def _buffered_item(self, gen, link, data, sender):
+        """The module buffer's writer: a queued frame, or (data None) the link's CLOSED;
+        nothing for a module that rebooted since."""
+        if gen != self._gen:
+            return
+        self._wait_unmuted(link)
+        if data is None:
+            log.info("link %d closed by peer", link.id)
+            self.close_link(link, notify=True)
+        else:
+            self._write_frame(link, data, sender)
 
     # --- UART input ------------------------------------------------------------------------
     def _on_rx(self, data):

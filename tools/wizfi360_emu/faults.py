@@ -22,14 +22,28 @@ a reboot clears them all, since a reset module is neither busy nor hung.
 - before_result: (bytes, times) written to the host right before the next final result
   (OK, ERROR, FAIL, SEND OK, SEND FAIL; for send_fault "error", before its ">" prompt),
   the bytes times over: e.g. +IPD frames for an open link, for "data before OK".
+
+One-shot faults of the next +IPD frame (issue 15; module-notes "What drivers written
+against real modules record": "A reboot can cut anything"); quirks.py has the module's
+habits, which a reboot keeps:
+- reboot_mid_frame: None, or how many payload bytes of the next frame go out (-1: half
+  of it; at most all but one) before the module reboots: the header announces the whole
+  length, the rest never comes, then (boot noise and) "ready" as in every reboot.
+- drop_mid_frame: n > 0: the next frame loses n bytes from the middle of its payload
+  (a UART without flow control overran); its header still announces the whole length.
+- after_frame: bytes written right after the next frame's payload (an unsolicited line
+  the host does not know, e.g. b"+NEWEVENT:1\r\n").
 """
 
 # fail: the data is taken, then "Recv <n> bytes" and "SEND FAIL"; the link stays open.
 # error: "ERROR" right after the ">" prompt: the module takes no data; bytes the host
 #   writes anyway are command-line garbage (up to the next line end, and ignored).
 # closed: the peer closes the link while the data comes in: "Recv <n> bytes", then
-#   "<id>,CLOSED", then "SEND FAIL", the order ESP-style firmware reports it in.
-SEND_FAULTS = ("fail", "error", "closed")
+#   "<id>,CLOSED", then "SEND FAIL", the order ESP-style firmware reports it in (with the
+#   dead_link_silent quirk: no SEND FAIL).
+# vanish: as closed, and never a SEND OK or SEND FAIL, whatever the quirks (issue 15 #6;
+#   module-notes "No result at all").
+SEND_FAULTS = ("fail", "error", "closed", "vanish")
 
 
 class Faults:
@@ -43,6 +57,9 @@ class Faults:
         self.noise = b""
         self.connect_delay_ms = 0
         self.before_result = None
+        self.reboot_mid_frame = None
+        self.drop_mid_frame = 0
+        self.after_frame = b""
 
     def take_busy(self):
         """True if this command line is to be answered busy (one fewer to go)."""
@@ -68,3 +85,10 @@ class Faults:
             return b""
         data, times = pending
         return data * times
+
+    def take_frame_faults(self):
+        """(reboot_mid_frame, drop_mid_frame, after_frame) for this +IPD frame; they go
+        out once."""
+        taken = (self.reboot_mid_frame, self.drop_mid_frame, self.after_frame)
+        self.reboot_mid_frame, self.drop_mid_frame, self.after_frame = None, 0, b""
+        return taken

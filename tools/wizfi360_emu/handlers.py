@@ -6,8 +6,7 @@ the TCP server), handlers_softap (SoftAP) and handlers_services (ping, SNTP).
 
 from .atparse import EXEC, QUERY, SET, ParamError
 from .config import match_ap
-from .registry import ERROR, FAIL, OK, TABLE, dispatch, handles, label, lines, need, saves, setting  # noqa: F401
-from .state import GMR
+from .registry import ERROR, FAIL, OK, TABLE, dispatch, handles, label, lines, need, noisy, saves, setting  # noqa: F401
 
 
 # --- system ------------------------------------------------------------------------------
@@ -35,7 +34,7 @@ def restore(ctx, cmd):
 
 @handles(b"+GMR", form=EXEC)
 def gmr(ctx, cmd):
-    ctx.out(GMR)
+    ctx.out(ctx.emu.quirks.gmr())  # the firmware quirk (quirks.py GMR)
 
 
 # --- settings: NAME=<value> stores it, NAME? answers +NAME:<value> ------------------------------
@@ -53,6 +52,13 @@ def _cipmux_changed(ctx, mux):
 setting("cwmode", (b"+CWMODE_CUR", b"+CWMODE_DEF"), lambda a: a.int(1, 3), on_set=_cwmode_changed)
 setting("autoconn", (b"+CWAUTOCONN",), lambda a: a.int(0, 1), flash=True)
 setting("hostname", (b"+CWHOSTNAME",), lambda a: a.str(1, 32), fmt='%s:"%s"')
+
+
+@handles(b"+CWHOSTNAME", form=QUERY)  # replaces setting()'s query: the answer_noise quirk
+def hostname_query(ctx, cmd):
+    lines(ctx, noisy(ctx, '%s:"%s"' % (label(cmd), ctx.state.hostname)))
+
+
 setting("mux", (b"+CIPMUX",), lambda a: a.int(0, 1), on_set=_cipmux_changed)
 setting("dinfo", (b"+CIPDINFO",), lambda a: a.int(0, 1))
 
@@ -87,7 +93,7 @@ def cwjap_query(ctx, cmd):
     if ap is None:
         lines(ctx, "No AP")
     else:
-        lines(ctx, '%s:"%s","%s",%d,%d' % (label(cmd), ap.ssid, ap.bssid, ap.channel, ap.rssi))
+        lines(ctx, noisy(ctx, '%s:"%s","%s",%d,%d' % (label(cmd), ap.ssid, ap.bssid, ap.channel, ap.rssi)))
 
 
 @handles(b"+CWQAP", form=EXEC)
@@ -96,20 +102,42 @@ def cwqap(ctx, cmd):
     ctx.emu.drop_wifi()
 
 
+# AT+CWLAPOPT's mask bits: the manual's five (3.2.2.14), then ESP AT's <freq offset> and
+# <freq cal> (bits 5, 6), which make the 7 fields the Mbed WizFi360 driver scans
+# (module-notes "What drivers written against real modules record", "+CWLAP field count").
+CWLAP_FIVE, CWLAP_SEVEN = 0x1F, 0x7F
+
+
+def _cwlap_fields(ap):
+    return (str(ap.ecn), '"%s"' % ap.ssid, str(ap.rssi), '"%s"' % ap.bssid, str(ap.channel), "0", "0")
+
+
 @handles(b"+CWLAP", form=EXEC)
 @handles(b"+CWLAP", form=SET)
 def cwlap(ctx, cmd):
+    """One line per AP, its fields as AT+CWLAPOPT chose (at power-up: the cwlap_fields
+    quirk, 5 or 7), "+CWLAP: (" with the cwlap_space quirk (manual 3.2.2.13's example)."""
     ssid = cmd.nargs(0, 1)[0].str(1, 32) if cmd.args else None
     if not ctx.state.station():
         raise ParamError("station mode is off")
+    quirks = ctx.emu.quirks
+    sort, mask = ctx.state.cwlapopt or (0, CWLAP_SEVEN if quirks.cwlap_fields == 7 else CWLAP_FIVE)
+    aps = [ap for ap in ctx.emu.aps if ssid in (None, ap.ssid)]
+    if sort:
+        aps.sort(key=lambda ap: -ap.rssi)
+    head = "+CWLAP: (" if quirks.cwlap_space else "+CWLAP:("
     lines(
         ctx,
-        *(
-            '+CWLAP:(%d,"%s",%d,"%s",%d)' % (ap.ecn, ap.ssid, ap.rssi, ap.bssid, ap.channel)
-            for ap in ctx.emu.aps
-            if ssid in (None, ap.ssid)
-        ),
+        *(head + ",".join(f for i, f in enumerate(_cwlap_fields(ap)) if mask >> i & 1) + ")" for ap in aps),
     )
+
+
+@handles(b"+CWLAPOPT", form=SET)
+def cwlapopt(ctx, cmd):
+    """<sort_enable>,<mask> (manual 3.2.2.14; mask bits 5-6 as ESP AT): until the next
+    reboot."""
+    args = cmd.nargs(2)
+    ctx.state.cwlapopt = (args[0].int(0, 1), args[1].int(0, CWLAP_SEVEN))
 
 
 # The other command groups register themselves on import.

@@ -11,6 +11,8 @@ from .udp import UdpLink, open_udp
 
 DEFAULT_SERVER_PORT = 333  # manual 3.2.3.4
 DONE = object()  # an opener that has given the final result itself
+SEND_OK = b"\r\nSEND OK\r\n"
+SEND_FAIL = b"\r\nSEND FAIL\r\n"
 
 
 class SslLink(Link):
@@ -99,13 +101,25 @@ def cipstart(ctx, cmd):
     if link is DONE:
         return
     if link is None:
-        return ctx.final(ERROR)
+        return _connect_failed(ctx, link_id)
     if emu.add_link(ctx, link):
         ctx.final(OK)
         emu.start_link(link)
     elif ctx.live():  # the server took this id meanwhile
         ctx.out(b"ALREADY CONNECTED\r\n")
         ctx.final(ERROR)
+
+
+def _connect_failed(ctx, link_id):
+    """A connection that failed, as the cipstart_fail quirk says (quirks.py): ERROR;
+    ERROR and a stray "<id>,CLOSED" later; or "<id>,CONNECT FAIL" and ERROR."""
+    emu = ctx.emu
+    mode = emu.quirks.cipstart_fail
+    if mode == "connect-fail":
+        ctx.out(emu.link_event(link_id, b"CONNECT FAIL"))
+    ctx.final(ERROR)
+    if mode == "error-closed":
+        emu.write_later(emu.quirks.cipstart_closed_ms / 1000, emu.link_event(link_id, b"CLOSED"), ctx.gen)
 
 
 # --- sending, closing, status ----------------------------------------------------------------------
@@ -120,22 +134,57 @@ def cipsend(ctx, cmd):
         ip = resolve(args[1].str(1, 128), ctx.emu.dns_map)
         addr = (ip, args[2].int(1, 65535))
         need(ip is not None, "unknown remote host")
-    link = ctx.emu.links.get(link_id)
+    emu = ctx.emu
+    quirks = emu.quirks
+    link = emu.links.get(link_id)
+    if link is None and quirks.link_not_valid:  # quirks.py: ESP AT says so first
+        ctx.out(b"link is not valid\r\n")
     need(link is not None, "link %d is not open" % link_id)
     need(addr is None or link.mode in (1, 2), "a remote needs a UDP link in mode 1 or 2")
-    fault = ctx.emu.take_send_fault()
+    fault = emu.take_send_fault()
     if fault == "error":  # faults.py: ERROR right after the prompt, no data taken
         ctx.out(OK)
-        return ctx.final(ctx.emu.prompt + ERROR)  # back to back, as a module sends them
+        return ctx.final(emu.prompt + ERROR)  # back to back, as a module sends them
     data = ctx.receive(length)
     if data is None:
         return  # module rebooted or stopped meanwhile
     ctx.out(b"\r\nRecv %d bytes\r\n" % length)
-    if fault == "closed":  # the peer closed the link meanwhile: the data goes nowhere
-        ctx.emu.close_link(link, notify=True)
-    with ctx.emu._uart.lock:  # SEND OK goes out before any answer of the peer's
+    if fault in ("closed", "vanish"):  # the peer closed the link meanwhile: the data goes nowhere
+        emu.close_link(link, notify=True)
+    elif fault is None and quirks.net_latency_ms and not link.closed:
+        # quirks.py: SEND OK once the network has acknowledged the data, window by window
+        rounds = -(-length // quirks.net_window) if quirks.net_window else 1
+        if not ctx.sleep(rounds * quirks.net_latency_ms / 1000):
+            return
+    with emu._uart.lock:  # SEND OK goes out before any answer of the peer's
         ok = fault is None and link.send(data, addr)
-        ctx.final(b"\r\nSEND OK\r\n" if ok else b"\r\nSEND FAIL\r\n")
+        dead = fault in ("closed", "vanish") or (fault is None and not ok)
+        if ok:
+            return ctx.final(SEND_OK)
+        if fault == "vanish" or (dead and quirks.dead_link_silent):
+            return ctx.final(b"")  # no result at all: only the link's CLOSED tells
+        if not quirks.doubled_result:
+            return ctx.final(SEND_FAIL)
+        if not quirks.doubled_result_ms:  # quirks.py: SEND FAIL, then SEND OK for the same send
+            return ctx.final(SEND_FAIL + SEND_OK)
+        ctx.final(SEND_FAIL)
+        emu.write_later(quirks.doubled_result_ms / 1000, SEND_OK, ctx.gen)
+
+
+def _close_delay(ctx):
+    """The cipclose_delay_ms quirk: the module takes that long (busy meanwhile) before it
+    closes and answers; False if it rebooted meanwhile."""
+    delay = ctx.emu.quirks.cipclose_delay_ms
+    return not delay or ctx.sleep(delay / 1000)
+
+
+def _close_one(ctx, link_id):
+    """Close link link_id: CLOSED, or for a link not open ERROR (after "UNLINK" with the
+    unlink quirk, as ESP AT)."""
+    if not ctx.emu.close_link(ctx.emu.links.get(link_id), notify=True):
+        if ctx.emu.quirks.unlink:
+            ctx.out(b"UNLINK\r\n")
+        need(False, "link %d is not open" % link_id)
 
 
 @handles(b"+CIPCLOSE", form=SET)
@@ -145,15 +194,19 @@ def cipclose(ctx, cmd):
     emu = ctx.emu
     if link_id == MAX_LINKS:
         need(emu.server is None, "AT+CIPCLOSE=5 is invalid while the server runs")
+        if not _close_delay(ctx):
+            return
         for link in sorted(emu.links.values(), key=lambda k: k.id):
             emu.close_link(link, notify=True)
-    else:
-        need(emu.close_link(emu.links.get(link_id), notify=True), "link %d is not open" % link_id)
+    elif _close_delay(ctx):
+        _close_one(ctx, link_id)
 
 
 @handles(b"+CIPCLOSE", form=EXEC)
 def cipclose_single(ctx, cmd):
-    need(not ctx.state.mux and ctx.emu.close_link(ctx.emu.links.get(0), notify=True), "no single link open")
+    need(not ctx.state.mux, "no single link open")
+    if _close_delay(ctx):
+        _close_one(ctx, 0)
 
 
 @handles(b"+CIPSTATUS", form=EXEC)
@@ -188,6 +241,8 @@ def cipserver(ctx, cmd):
         emu.stop_server(notify=True)
     elif emu.server is not None:
         need(emu.server.port == port, "the server runs on another port")
+        if emu.quirks.no_change:  # quirks.py: ESP AT says so, then OK
+            ctx.out(b"no change\r\n")
     else:
         try:
             emu.start_server(port)

@@ -4,7 +4,7 @@ import time
 
 from .atparse import QUERY, SET
 from .links import ping, resolve
-from .registry import ERROR, handles, lines, need
+from .registry import ERROR, colon, handles, lines, need
 from .state import SNTP_SERVERS
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -44,10 +44,12 @@ def sntpcfg_query(ctx, cmd):
     lines(ctx, "+CIPSNTPCFG:1,%d,%s" % (zone, ",".join('"%s"' % s for s in servers)))
 
 
-def format_time(t):
-    """Seconds since 1970 -> 'Thu Jan 01 00:00:00 1970' (manual 3.2.4.6)."""
+def format_time(t, asctime=False):
+    """Seconds since 1970 -> 'Thu Jan 01 00:00:00 1970' (manual 3.2.4.6), or with asctime
+    the day padded with a space, 'Thu Jan  1 00:00:00 1970' (module-notes "What drivers
+    written against real modules record": "+CIPSNTPTIME: Thu Aug  4 ...")."""
     tm = time.gmtime(t)
-    return "%s %s %02d %02d:%02d:%02d %d" % (
+    return ("%s %s %2d %02d:%02d:%02d %d" if asctime else "%s %s %02d %02d:%02d:%02d %d") % (
         _DAYS[tm.tm_wday],
         _MONTHS[tm.tm_mon - 1],
         tm.tm_mday,
@@ -64,4 +66,6 @@ def sntptime_query(ctx, cmd):
     joined an AP (it has a server to ask); before that, the module's 1970 epoch."""
     enable, zone, _ = ctx.state.sntp
     synced = enable and ctx.state.joined is not None
-    lines(ctx, "+CIPSNTPTIME:" + format_time(int(time.time()) + zone * 3600 if synced else 0))
+    quirks = ctx.emu.quirks  # colon_space, sntp_asctime (quirks.py)
+    now = int(time.time()) + zone * 3600 if synced else 0
+    lines(ctx, "+CIPSNTPTIME" + colon(ctx) + format_time(now, quirks.sntp_asctime))

@@ -28,7 +28,10 @@ def cwsap_set(ctx, cmd):
 
 @handles(b"+CWSAP_CUR", b"+CWSAP_DEF", form=QUERY)
 def cwsap_query(ctx, cmd):
-    lines(ctx, '%s:"%s","%s",%d,%d,%d,%d' % ((label(cmd),) + shown(ctx, cmd).softap))
+    """+CWSAP_CUR:"ssid",... or, with the cwsap_equals quirk, +CWSAP_CUR="ssid",... (manual
+    3.2.2.19's example)."""
+    sep = "=" if ctx.emu.quirks.cwsap_equals else ":"
+    lines(ctx, '%s%s"%s","%s",%d,%d,%d,%d' % ((label(cmd), sep) + shown(ctx, cmd).softap))
 
 
 @handles(b"+CIPAP_CUR", b"+CIPAP_DEF", form=SET)

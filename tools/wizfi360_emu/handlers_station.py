@@ -5,7 +5,7 @@ settings; _DEF forms also write flash (registry.targets) and their queries read 
 
 from .atparse import EXEC, QUERY, SET
 from .links import resolve
-from .registry import ERROR, handles, label, lines, need, need_joined, setting, shown, targets
+from .registry import ERROR, colon, handles, label, lines, need, need_joined, noisy, setting, shown, targets
 from .state import DEFAULT_DNS
 
 
@@ -20,12 +20,13 @@ def parse_ipconfig(cmd):
     return ip, args[1].ip(), args[2].netmask()
 
 
-def ipconfig_lines(ctx, cmd, config):
-    """+NAME:ip:"..", +NAME:gateway:"..", +NAME:netmask:".." (manual 3.2.2.7)."""
+def ipconfig_lines(ctx, cmd, config, name=None, wrap=str):
+    """+NAME:ip:"..", +NAME:gateway:"..", +NAME:netmask:".." (manual 3.2.2.7); name
+    replaces +NAME, wrap(line) changes each line."""
     lines(
         ctx,
         *(
-            '%s:%s:"%s"' % (label(cmd), key, value)
+            wrap('%s:%s:"%s"' % (name or label(cmd), key, value))
             for key, value in zip(("ip", "gateway", "netmask"), config)
         ),
     )
@@ -59,7 +60,12 @@ def cipsta_set(ctx, cmd):
 
 @handles(b"+CIPSTA_CUR", b"+CIPSTA_DEF", form=QUERY)
 def cipsta_query(ctx, cmd):
-    ipconfig_lines(ctx, cmd, shown(ctx, cmd).ipconfig())
+    """With the cipsta_space quirk "+ CIPSTA_CUR:ip:..." as manual 3.2.2.11's example; the
+    answer_noise quirk puts its bytes after the first colon of each line."""
+    name = label(cmd)
+    if ctx.emu.quirks.cipsta_space:
+        name = "+ " + name[1:]
+    ipconfig_lines(ctx, cmd, shown(ctx, cmd).ipconfig(), name, lambda line: noisy(ctx, line))
 
 
 # --- DNS -------------------------------------------------------------------------------------
@@ -76,7 +82,8 @@ def cipdns_set(ctx, cmd):
 
 @handles(b"+CIPDNS_CUR", b"+CIPDNS_DEF", form=QUERY)
 def cipdns_query(ctx, cmd):
-    lines(ctx, *("%s:%s" % (label(cmd), server) for server in shown(ctx, cmd).dns))
+    sep = colon(ctx)  # "+CIPDNS_CUR: 8.8.8.8" with the colon_space quirk (manual 3.2.2.10)
+    lines(ctx, *("%s%s%s" % (label(cmd), sep, server) for server in shown(ctx, cmd).dns))
 
 
 # --- MAC addresses (unicast, and the station's differs from the SoftAP's) ------------------------
@@ -94,10 +101,12 @@ _mac_setting("ap_mac", "sta_mac", b"+CIPAPMAC")
 @handles(b"+CIFSR", form=EXEC)
 def cifsr(ctx, cmd):
     st = ctx.state
+    found = []
     if st.softap_on():
-        lines(ctx, '+CIFSR:APIP,"%s"' % st.ap_ip[0], '+CIFSR:APMAC,"%s"' % st.ap_mac)
+        found += ['+CIFSR:APIP,"%s"' % st.ap_ip[0], '+CIFSR:APMAC,"%s"' % st.ap_mac]
     if st.station():
-        lines(ctx, '+CIFSR:STAIP,"%s"' % st.ipconfig()[0], '+CIFSR:STAMAC,"%s"' % st.sta_mac)
+        found += ['+CIFSR:STAIP,"%s"' % st.ipconfig()[0], '+CIFSR:STAMAC,"%s"' % st.sta_mac]
+    lines(ctx, *(noisy(ctx, t) for t in found))
 
 
 @handles(b"+CIPDOMAIN", form=SET)
@@ -109,4 +118,5 @@ def cipdomain(ctx, cmd):
         ctx.out(b"DNS Fail\r\n")
         ctx.final(ERROR)
     else:
-        lines(ctx, ('+CIPDOMAIN:"%s"' if ctx.emu.dns_quoted else "+CIPDOMAIN:%s") % ip)
+        quoted = ctx.emu.dns_quoted or ctx.emu.quirks.dns_quoted()  # the firmware quirk
+        lines(ctx, noisy(ctx, ('+CIPDOMAIN:"%s"' if quoted else "+CIPDOMAIN:%s") % ip))

@@ -4,7 +4,9 @@ AT+UART_CUR=<baudrate>,<databits>,<stopbits>,<parity>,<flow control> answers OK 
 old settings and then switches to the new ones; with pacing on (Emulator(baud=N), the
 emulator's --baud) both directions run at the new rate from then on. The host keeps
 talking to the same TCP port or pty: only the pace changes. AT+UART_CUR? reports the
-settings. A module reset returns to the power-up settings. Registered in registry.TABLE
+settings. A module reset returns to the power-up settings. <flow control> is 0-1 as the
+manual says, or 0-3 as ESP AT numbers it with the uart_flow_esp quirk (quirks.py: which
+one the firmware obeys is not known). Registered in registry.TABLE
 like every other command (core.py imports this module).
 """
 
@@ -25,7 +27,8 @@ def uart_cur_set(ctx, cmd):
     baud = args[0].int(600, 2000000)
     if baud not in BAUDS:
         raise ParamError("unsupported baud rate %d" % baud)
-    line = (baud, args[1].int(5, 8), args[2].int(1, 2), args[3].int(0, 2), args[4].int(0, 1))
+    flow = args[4].int(0, ctx.emu.quirks.uart_flow_max())
+    line = (baud, args[1].int(5, 8), args[2].int(1, 2), args[3].int(0, 2), flow)
     ctx.final(OK)  # still at the old rate
     if ctx.live():
         ctx.emu._uart.set_line(*line)

@@ -39,6 +39,21 @@ def label(cmd):
     return cmd.name.decode()
 
 
+def noisy(ctx, text):
+    """text with the answer_noise quirk's bytes right after its first colon (issue 15
+    #15: line noise inside an answer); lines() writes them back as the same bytes."""
+    noise = ctx.emu.quirks.answer_noise
+    if not noise:
+        return text
+    head, colon, tail = text.partition(":")
+    return head + colon + noise.decode("utf-8", "surrogateescape") + tail
+
+
+def colon(ctx):
+    """ ":" or, with the colon_space quirk, ": " (manual 3.2.2.10, 3.2.4.6 examples)."""
+    return ": " if ctx.emu.quirks.colon_space else ":"
+
+
 def need(condition, why):
     if not condition:
         raise ParamError(why)

@@ -9,11 +9,9 @@ are not plain numbers are tuples, so a copy never shares anything mutable.
 import ipaddress
 from dataclasses import dataclass, field
 
-GMR = (
-    b"AT version:1.1.1.7(May  4 2021 15:14:59)\r\n"
-    b"SDK version:3.2.0(a0ffff9f)\r\n"
-    b"compile time:May  4 2021 15:14:59\r\n"
-)
+from .quirks import GMR as _GMRS
+
+GMR = _GMRS["1.1.1.7"]  # AT+GMR of the manual profile (quirks.py has the others)
 
 STA_MAC = "00:08:dc:12:34:56"
 AP_MAC = "02:08:dc:12:34:56"
@@ -68,6 +66,7 @@ class ModuleState:
     cipsto: int = 180  # AT+CIPSTO, seconds (0: never)
     sntp: tuple = (0, 0, ())  # AT+CIPSNTPCFG (enable, timezone, servers)
     stations: dict = field(default_factory=dict)  # SoftAP clients: mac -> ip
+    cwlapopt: tuple = None  # AT+CWLAPOPT (sort, mask); None: the power-up one (quirks.py)
 
     def booted(self):
         """The state a reboot starts from when self is the flash."""
