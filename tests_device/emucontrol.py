@@ -131,3 +131,22 @@ def inject_later(data, times=1):
     """data, times over, goes to the host as if the module had sent it, after what
     earlier calls queued; returns at once (the emulator writes as the driver reads)."""
     emu("inject-later %s %d" % (data.hex(), times))
+
+
+# --- quirks (tools/wizfi360_emu/quirks.py): the module's habits, kept across reboots -------
+
+
+def emu_quirks():
+    """The emulator's quirks as a dict of strings (e.g. {"prompt_delay_ms": "0", ...});
+    run_device_tests.py --quirks real (WIZFI_QUIRKS=real) starts it with the real profile."""
+    return dict(item.split("=", 1) for item in emu("quirks").split())
+
+
+def quirk(name, value):
+    """Set one quirk from now on: quirk("prompt_delay_ms", 600), quirk("unlink", 1),
+    quirk("answer_noise", b"\\xff") (bytes go as hex), quirk("firmware", "1.0.3.4")."""
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).hex() or "-"
+    elif value is True or value is False:
+        value = int(value)
+    emu("quirk %s %s" % (name, value))
