@@ -303,10 +303,19 @@ class WizFi360:
         return out
 
     def _query(self, cmd, prefix, timeout_ms=None):
-        # Output lines of cmd that start with prefix, with the prefix removed.
-        n = len(prefix)
-        out = self._ok(cmd, timeout_ms, True) or ()  # never None with lines=True
-        return [ln[n:] for ln in out if ln[:n] == prefix]
+        # Output lines of cmd that start with prefix (b"+NAME:"), with the
+        # prefix and any spaces after it removed. Firmware varies where the
+        # manual's own examples do (module-notes, "Format variants"): a
+        # space after "+", "=" for ":", spaces after the colon.
+        n = len(prefix) - 1
+        head = prefix[:n]
+        found = []
+        for ln in self._ok(cmd, timeout_ms, True) or ():  # never None with lines=True
+            if ln[:2] == b"+ ":
+                ln = b"+" + ln[2:]
+            if ln[:n] == head and ln[n : n + 1] in b":=":
+                found.append(ln[n + 1 :].lstrip())
+        return found
 
     # -- module ----------------------------------------------------------
 

@@ -594,8 +594,11 @@ class Parser:
             kind = _EV_STATION
         elif c == 65 and _is(b, s, e, b"ALREADY CONNECTED"):
             kind = _EV_ALREADY
-        elif n > 5 and b.find(b"ready", e - 5, e) == e - 5 and _noisy(b, s, e - 5):
-            kind = _EV_READY  # boot noise ran into it on one line (module-notes)
+        elif n > 5 and c != 43 and b.find(b"ready", e - 5, e) == e - 5:
+            # Boot noise ran into it on one line (module-notes): printable
+            # ("ets Jan  8 2013,...") or not. Command output, which might
+            # end so (a host name), starts with "+".
+            kind = _EV_READY
         cs = self.check_state
         if cs:
             # Right after a payload, an unknown line is the rest of a frame
@@ -613,16 +616,6 @@ class Parser:
             else:
                 self._checked()
         self.handler(kind, arg, b, s, e)
-
-
-def _noisy(b, s, e):
-    # True if b[s:e] holds a byte no text line has (boot noise).
-    while s < e:
-        c = b[s]
-        if c < 32 or c > 126:
-            return True
-        s += 1
-    return False
 
 
 def _note(b, s, e, c):

@@ -115,7 +115,14 @@ def scan(self: "WizFi360", timeout_ms=15000):
         e = ln.rfind(b")")
         if s < 0 or e < s:
             continue
-        f = around(ln[s + 1 : e], 1, 3)
+        # (ecn,"ssid",rssi,"mac",channel) as in the manual, or with two more
+        # fields (freq offset, freq cal) as the Mbed driver reads them: the
+        # count follows AT+CWLAPOPT (module-notes). The SSID, raw, may hold
+        # commas: 7 fields only if that split leaves it and the MAC quoted.
+        body = ln[s + 1 : e]
+        f = around(body, 1, 5)
+        if f is None or not (_quoted(f[1]) and _quoted(f[3])):
+            f = around(body, 1, 3)
         if f is None:
             continue
         try:
@@ -178,6 +185,11 @@ def around(line, left, right):
     if len(tail) <= right:
         return None
     return parts[:left] + tail
+
+
+def _quoted(b):
+    b = bytes(b).strip()
+    return len(b) >= 2 and b[0] == 34 and b[-1] == 34
 
 
 def strip_quotes(b):
