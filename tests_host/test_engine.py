@@ -1070,6 +1070,41 @@ def test_a_close_while_a_server_listens_is_written_when_the_peer_stays():
     assert uart.writes == [b"AT+CIPCLOSE=0\r\n"] and eng.links[0] is None
 
 
+def test_a_close_behind_a_slow_send_lingers_from_its_send_ok():
+    # An asyncio server closes as soon as its last write is taken, while that
+    # send is still in flight and SEND OK is paced by the network (70 ms
+    # here). The peer has the data, and closes, only after SEND OK: the
+    # linger counts from there, so no AT+CIPCLOSE goes to an ID that the
+    # peer's CLOSED frees and a new client takes at once.
+    eng, uart = engine(
+        [
+            (b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n>"]),
+            (
+                b"hello",
+                [
+                    b"\r\nRecv 5 bytes\r\n",
+                    Delay(70),
+                    b"\r\nSEND OK\r\n",
+                    Delay(20),
+                    b"0,CLOSED\r\n0,CONNECT\r\n",
+                ],
+            ),
+        ]
+    )
+    eng.accepted = []
+    uart.inject(b"0,CONNECT\r\n")
+    poll_until(eng, lambda: eng.accepted)
+    conn = eng.accepted.pop()
+    send_op = eng.submit(b"AT+CIPSEND=0,5", 2000, SEND, conn, b"hello")
+    close_op = eng.close(conn)
+    assert eng.run(close_op) == EV_OK
+    assert send_op.result == EV_SEND_OK
+    poll_until(eng, lambda: eng.accepted)  # the new client on ID 0
+    time.sleep(0.1)
+    eng.poll()
+    assert b"CIPCLOSE" not in bytes(uart.written) and eng.links[0] is eng.accepted[0]
+
+
 def test_a_queued_close_is_dropped_when_its_id_ends_first():
     # A close queued behind another command is never written once the peer's
     # CLOSED has freed the ID: written, it would close the ID's next owner.

@@ -125,7 +125,9 @@ _NO_PROMPT_MS = const(100)
 # next client at once (module-notes, "Bugs other drivers shipped" 11): an
 # AT+CIPCLOSE written just after the peer closed would close that client.
 # Peers often close right after the last data (HTTP), so a close waits this
-# long for the peer's own "<id>,CLOSED", which makes it unnecessary.
+# long for the peer's own "<id>,CLOSED", which makes it unnecessary: counted
+# from the connection's last send done (its SEND OK), since the peer has
+# the data only then, and a socket may close with sends still queued.
 _LINGER_MS = const(50)
 
 
@@ -233,8 +235,15 @@ class Engine:
                 self._op = None
         q = self._queue
         later = self._later
-        while later and ticks_diff(now, later[0].retry_at) >= 0:
-            q.append(later.pop(0))  # the peer did not close it meanwhile
+        k = 0
+        while k < len(later):
+            op = later[k]
+            if ticks_diff(now, op.retry_at) >= 0 and not self._sending(op.conn):
+                later.pop(k)  # the peer did not close it meanwhile
+                op.until = ticks_add(now, _CLOSE_MS)
+                q.append(op)
+            else:
+                k += 1
         k = 0
         while k < len(q):  # ops that waited past their deadline behind others
             op = q[k]
@@ -271,6 +280,16 @@ class Engine:
             op.written = True
             self.parser.expect_lines = True
             self.uart.write(op.cmd + b"\r\n")
+
+    def _sending(self, conn):
+        # True while a send of conn's is queued or in flight.
+        op = self._op
+        if op is not None and op.conn is conn:
+            return True
+        for op in self._queue:
+            if op.conn is conn:
+                return True
+        return False
 
     def submit(self, cmd, timeout_ms, kind=_CMD, conn=None, data=None, lines=False):
         # Queue cmd (bytes, no CR LF); the Op, which poll() moves on from
@@ -394,6 +413,9 @@ class Engine:
                 return  # it may open yet: the ID stays taken until the resync tells
             self._end(conn)
         elif kind == _SEND:
+            for close in self._later:  # the peer has the data only now
+                if close.conn is conn:
+                    close.retry_at = ticks_add(ticks_ms(), _LINGER_MS)
             # A send that failed on an open connection: EIO, raised by the
             # socket's next call if nobody waits; on one that ended, its
             # end (ECONNRESET) tells.
