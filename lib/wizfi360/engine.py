@@ -38,6 +38,7 @@ from .parser import Parser
 _EV_LINE = const(0)
 _EV_OK = const(1)
 _EV_ERROR = const(2)
+_EV_FAIL = const(3)
 _EV_SEND_OK = const(4)
 _EV_SEND_FAIL = const(5)
 _EV_ALREADY = const(6)
@@ -118,9 +119,6 @@ _BUSY_RETRY_MS = const(20)
 _BUSY_RETRY_MAX_MS = const(500)
 _PAY_MS = const(2000)  # writing a send's data (_pay)
 _CLOSE_MS = const(5000)  # AT+CIPCLOSE of a connection nobody holds any more
-# A line this quiet, with nothing held back behind a full ring, brings no
-# late ">" for a send that timed out before it (see Engine._expire).
-_NO_PROMPT_MS = const(100)
 # While the module's server listens, a closed connection's ID goes to the
 # next client at once (module-notes, "Bugs other drivers shipped" 11): an
 # AT+CIPCLOSE written just after the peer closed would close that client.
@@ -175,7 +173,6 @@ class Engine:
         self._dry_at = 0  # since then (ticks_ms)
         self._orphan = False  # results may still come that answer no op
         self._owed: "Op | None" = None  # a send that expired before its ">" (late prompt)
-        self._owed_at = 0  # when input last came while one is owed (ticks_ms)
         self._prompted: "Op | None" = None  # a send whose ">" just came: its data is due
         self._probe: "Op | None" = None  # AT+GMR resync: results before its marker line are stale
         self._marker = False
@@ -252,16 +249,13 @@ class Engine:
                 self._finish(op, _TIMED_OUT)
             else:
                 k += 1
-        owed = self._owed
-        if owed is not None:
+        if self._owed is not None:
             # Nothing is written while a send that expired may still get its
-            # ">": the module would take the next command as its data.
-            if got or self.parser.pending():
-                self._owed_at = now  # input, or input held back: the ">" may be behind it
-                return
-            if ticks_diff(now, self._owed_at) < _NO_PROMPT_MS:
-                return
-            self._owed = None  # the module never took that command
+            # ">", however late: the module would take the next bytes, a
+            # command, as its data. Its ">" (the data goes then), its ERROR
+            # or "busy" (no data wanted) or a reboot ends the wait (_event);
+            # commands queued meanwhile end by their deadlines.
+            return
         if self._op is None and q:
             op = q[0]
             if ticks_diff(now, op.retry_at) < 0:
@@ -377,7 +371,6 @@ class Engine:
                     op.data = bytes(op.data)  # pyright: ignore[reportArgumentType]
                 except MemoryError:
                     pass
-            self._owed_at = ticks_ms()
             self._owed = op
         self._finish(op, _TIMED_OUT)
 
@@ -565,6 +558,8 @@ class Engine:
                     op.out.append(bytes(buf[s:e]))
         elif kind <= _EV_ALREADY:  # OK, ERROR, FAIL, SEND OK, SEND FAIL, ALREADY CONNECTED
             if op is None or (self._probe is not None and not self._marker):
+                if self._owed is not None and (kind == _EV_ERROR or kind == _EV_FAIL):
+                    self._owed = None  # the expired send's answer: no ">", no data wanted
                 return  # stale: the answer of a command that timed out
             if op.kind == _SEND:
                 if kind == _EV_OK:
@@ -599,7 +594,9 @@ class Engine:
             if op is not None and op.kind == _SEND and op.stage == _PROMPTED and arg == len(op.data):
                 op.stage = _RECEIVED
         elif kind == _EV_BUSY:
-            if op is not None and op.stage == _ASKED:
+            if op is None and self._owed is not None:
+                self._owed = None  # the expired send was not taken
+            elif op is not None and op.stage == _ASKED:
                 # Not taken (module-notes): written again after a pause.
                 self._op = None
                 op.written = False
