@@ -118,6 +118,11 @@ _FRAME_STALL_MS = const(1000)
 _BUSY_RETRY_MS = const(20)
 _BUSY_RETRY_MAX_MS = const(500)
 _PAY_MS = const(2000)  # writing a send's data (_pay)
+# A line this quiet, with nothing held back behind a full ring, brings no
+# late ">" for a send that expired before it: a module that took the command
+# prompts long before (a ">" 600 ms late is survived: tests_host/test_engine.py),
+# and a module that hung and dropped it must not stop the driver for good.
+_NO_PROMPT_MS = const(2000)
 _CLOSE_MS = const(5000)  # AT+CIPCLOSE of a connection nobody holds any more
 # While the module's server listens, a closed connection's ID goes to the
 # next client at once (module-notes, "Bugs other drivers shipped" 11): an
@@ -173,6 +178,7 @@ class Engine:
         self._dry_at = 0  # since then (ticks_ms)
         self._orphan = False  # results may still come that answer no op
         self._owed: "Op | None" = None  # a send that expired before its ">" (late prompt)
+        self._owed_at = 0  # when input last came while one is owed (ticks_ms)
         self._prompted: "Op | None" = None  # a send whose ">" just came: its data is due
         self._probe: "Op | None" = None  # AT+GMR resync: results before its marker line are stale
         self._marker = False
@@ -251,11 +257,19 @@ class Engine:
                 k += 1
         if self._owed is not None:
             # Nothing is written while a send that expired may still get its
-            # ">", however late: the module would take the next bytes, a
-            # command, as its data. Its ">" (the data goes then), its ERROR
-            # or "busy" (no data wanted) or a reboot ends the wait (_event);
-            # commands queued meanwhile end by their deadlines.
-            return
+            # ">": the module would take the next bytes, a command, as its
+            # data. Its ">" (the data goes then), its ERROR or "busy" (no
+            # data wanted) or a reboot ends the wait (_event); commands queued
+            # meanwhile end by their deadlines. So does a line quiet for
+            # _NO_PROMPT_MS with nothing held back: a module that hung and
+            # dropped the command (it then never answers) must not stop the
+            # driver for good.
+            if got or self.parser.pending():
+                self._owed_at = now  # input, or input held back: the ">" may be behind it
+                return
+            if ticks_diff(now, self._owed_at) < _NO_PROMPT_MS:
+                return
+            self._owed = None
         if self._op is None and q:
             op = q[0]
             if ticks_diff(now, op.retry_at) < 0:
@@ -371,6 +385,7 @@ class Engine:
                     op.data = bytes(op.data)  # pyright: ignore[reportArgumentType]
                 except MemoryError:
                     pass
+            self._owed_at = ticks_ms()
             self._owed = op
         self._finish(op, _TIMED_OUT)
 
