@@ -162,8 +162,8 @@ class RateUART:
 def test_set_uart_switches_both_sides(emu):
     uart = RateUART(emu)
     w = wizfi360.WizFi360(uart)
-    w.set_uart(921600)
-    assert emu.commands[-2:] == [b"AT+UART_CUR=921600,8,1,0,0", b"AT"]
+    assert w.set_uart(921600) == 0
+    assert emu.commands[-3:] == [b"AT+UART_CUR=921600,8,1,0,0", b"AT", b"AT+UART_CUR?"]
     assert uart.inits == [(921600, 0)] and uart.module_rate == 921600
     assert w.version().startswith("AT version:")
     with pytest.raises(ValueError):
@@ -178,3 +178,38 @@ def test_set_uart_recovers_when_the_module_stays_behind(emu):
     assert e.value.errno == errno.EIO
     assert uart.inits == [(230400, 0), (115200, 0)]  # the host went back
     assert w.version().startswith("AT version:")  # and talks to the module again
+
+
+# Flow control's number is in doubt (module-notes, "Flow control value"): the
+# manual's 1 for RTS/CTS, or ESP AT's 3 (1 being RTS only there).
+
+
+def test_set_uart_flow_sends_3_and_reads_it_back_where_the_firmware_takes_it():
+    from wizfi360_emu import AccessPoint, Emulator
+
+    with Emulator(aps=[AccessPoint(SSID, KEY)], tcp_port=0, quirks={"uart_flow_esp": True}) as emu:
+        uart = RateUART(emu)
+        w = wizfi360.WizFi360(uart)
+        assert w.set_uart(921600, flow=True) == 3
+        assert emu.commands[-3:] == [b"AT+UART_CUR=921600,8,1,0,3", b"AT", b"AT+UART_CUR?"]
+
+
+def test_set_uart_flow_falls_back_to_the_manuals_1(emu):
+    uart = RateUART(emu)
+    w = wizfi360.WizFi360(uart)
+    assert w.set_uart(921600, flow=True) == 1  # 3 refused: the manual's firmware
+    assert emu.commands[-4:] == [
+        b"AT+UART_CUR=921600,8,1,0,3",
+        b"AT+UART_CUR=921600,8,1,0,1",
+        b"AT",
+        b"AT+UART_CUR?",
+    ]
+
+
+def test_set_uart_flow_refused_or_unknown_is_an_error(emu):
+    w = wizfi360.WizFi360(RateUART(emu))
+    with pytest.raises(OSError) as e:
+        w.set_uart(921600, flow=2)  # the manual's firmware has no 2
+    assert e.value.errno == errno.EIO
+    with pytest.raises(ValueError):
+        w.set_uart(921600, flow=4)

@@ -14,7 +14,7 @@ except ImportError:
 
 
 from .clock import sleep_ms
-from .escape import quote, text
+from .escape import number, quote, text
 
 # The type checker takes this name as true whatever its value: the import
 # below is for annotations only (no import of the package back at run time).
@@ -137,15 +137,35 @@ def set_uart(self: "WizFi360", baudrate, flow=False):
     # answers OK at the old rate, then switches; the host UART follows
     # (uart.init, where it has one). If the module does not answer at the
     # new rate, the host goes back to the old one and says so.
+    #
+    # flow: False (none), True (RTS and CTS both ways), or the number to
+    # send (0-3). Which number means RTS/CTS is in doubt (module-notes,
+    # "Flow control value"): the manual says 1; ESP AT, which WizFi360's
+    # firmware follows, and the Mbed WizFi360 driver, written against real
+    # modules, use 3 for both (1 is RTS only: the module would not stop when
+    # the host asks). True sends 3, and 1 only if the module refuses 3. The
+    # setting is read back (AT+UART_CUR?) so that the driver never runs
+    # without the backpressure it asked for; returns the number the module
+    # reports.
     if baudrate not in _BAUDS:
         raise ValueError("baud rate must be one of %s" % (_BAUDS,))
+    if flow is True:
+        values = (3, 1)
+    elif flow is False or flow in (0, 1, 2, 3):
+        values = (int(flow),)
+    else:
+        raise ValueError("flow must be True, False or 0-3")
     uart = self._at.uart
     old = getattr(self, "_baud", 115200)
-    self._ok(b"AT+UART_CUR=%d,8,1,0,%d" % (baudrate, 1 if flow else 0))
+    for value in values:
+        if self._cmd(b"AT+UART_CUR=%d,8,1,0,%d" % (baudrate, value))[0] == _EV_OK:
+            break
+    else:
+        raise OSError(errno.EIO, "the module refused flow control %d" % values[-1])
     init = getattr(uart, "init", None)
     if init is not None:
         sleep_ms(20)  # let the OK leave at the old rate before switching
-        init(baudrate=baudrate, flow=_flow(uart, flow))
+        init(baudrate=baudrate, flow=_flow(uart, value))
     try:
         self._sync(1000)
     except OSError:
@@ -153,10 +173,19 @@ def set_uart(self: "WizFi360", baudrate, flow=False):
             init(baudrate=old, flow=0)
         raise OSError(errno.EIO, "module not answering at %d baud; host UART back at %d" % (baudrate, old))
     self._baud = baudrate
+    got = self._query(b"AT+UART_CUR?", b"+UART_CUR:")
+    f = got[0].split(b",") if got else ()
+    if len(f) < 5 or number(f[4]) != value:
+        raise OSError(errno.EIO, "the module does not report flow control %d" % value)
+    return value
 
 
-def _flow(uart, on):
-    # UART.RTS | UART.CTS where the UART class has them (rp2, esp32).
-    if not on:
+def _flow(uart, value):
+    # The host UART's flow control (UART.RTS | UART.CTS where the class has
+    # them: rp2, esp32) for the module's: none for 0; RTS only for 2 (the
+    # module obeys its CTS, which the host's RTS drives, and drives no RTS of
+    # its own); both for 1 and 3.
+    if not value:
         return 0
-    return getattr(uart, "RTS", 0) | getattr(uart, "CTS", 0)
+    rts = getattr(uart, "RTS", 0)
+    return rts if value == 2 else rts | getattr(uart, "CTS", 0)
