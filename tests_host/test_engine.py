@@ -1021,6 +1021,48 @@ def test_a_late_closed_for_an_opening_conn_is_ignored():
     assert conn.state == OPEN and eng.links[0] is conn
 
 
+def test_error_then_a_late_closed_does_not_end_the_retry_on_that_id():
+    # WiFiEspAT issue 94 (module-notes): ERROR to AT+CIPSTART, then ~30 ms
+    # later "<id>,CLOSED". An immediate retry takes the same ID; the late
+    # CLOSED is the failed attempt's word and must not end the retry.
+    eng, uart = engine(
+        [
+            (START % 0, [b"\r\nERROR\r\n", Delay(30), b"0,CLOSED\r\n"]),
+            (START % 0, [Delay(60), b"0,CONNECT\r\n\r\nOK\r\n"]),
+        ]
+    )
+    eng.wifi = 2  # joined (engine.WIFI_UP): a refusal is the peer's
+    conn, op = eng.open(ARGS, 1000, datagrams=False)
+    assert eng.run(op) == EV_ERROR and conn.error == errno.ECONNREFUSED
+    assert eng.links == [None] * 5
+    retry, op = eng.open(ARGS, 1000, datagrams=False)
+    assert retry.link == 0
+    assert eng.run(op) == EV_OK
+    assert retry.state == OPEN and eng.links[0] is retry and uart.idle()
+
+
+def test_a_close_answered_late_does_not_end_the_next_connection_on_its_id():
+    # AT+CIPCLOSE answered after its deadline: its "0,CLOSED" comes while the
+    # next connection on ID 0 opens (behind the resync the timeout calls for)
+    # and must not end it.
+    eng, uart = engine(
+        [
+            (b"AT+CIPCLOSE=0\r\n", [Delay(150), b"0,CLOSED\r\n\r\nOK\r\n"]),
+            GMR,
+            (START % 0, [b"0,CONNECT\r\n\r\nOK\r\n"]),
+        ]
+    )
+    (old,) = open_conns(eng, uart)
+    op = eng.close(old, 50)
+    with pytest.raises(OSError):
+        eng.run(op)
+    new, op = eng.open(ARGS, 2000, datagrams=False)
+    assert new.link == 0
+    assert eng.run(op) == EV_OK
+    assert new.state == OPEN and eng.links[0] is new
+    assert uart.writes == [b"AT+CIPCLOSE=0\r\n", b"AT+GMR\r\n", START % 0]
+
+
 def test_events_for_free_ids_change_nothing():
     eng, uart = engine([(START % 0, [])])
     conn, op = eng.open(ARGS, 1000, datagrams=False)  # ID 0 OPENING, not answered
