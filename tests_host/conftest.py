@@ -34,6 +34,30 @@ def emu():
 
 
 @pytest.fixture
+def control_emulator():
+    """An emulator with one AP and a control channel (tools/wizfi360_emu/control.py);
+    peer.test resolves to 127.0.0.1. The emulator tests that steer it name it as their
+    `emu` fixture."""
+    from wizfi360_emu import AccessPoint, Emulator
+
+    dns = {"peer.test": "127.0.0.1"}
+    e = Emulator(aps=[AccessPoint(SSID, KEY)], join_delay_s=0.01, control_port=0, dns_map=dns)
+    e.start()
+    yield e
+    e.stop()
+
+
+@pytest.fixture
+def ctl(emu):
+    """The control channel of the test's emulator (a `control_emulator`)."""
+    from test_emulator_faults import Control
+
+    c = Control(emu.control_port)
+    yield c
+    c.close()
+
+
+@pytest.fixture
 def driver(emu):
     """A WizFi360 on the emulator's UART port, not joined."""
     import wizfi360

@@ -8,7 +8,7 @@ import emulator as cli
 import pytest
 from test_emulator import ERROR, OK, Client, start_link
 
-from wizfi360_emu import AccessPoint, Emulator
+from wizfi360_emu import Emulator
 from wizfi360_emu.control import COMMANDS
 
 BUSY = b"busy p...\r\n"
@@ -35,18 +35,8 @@ class Control:
 
 
 @pytest.fixture
-def emu():
-    e = Emulator(aps=[AccessPoint("WizFiTest", "wizfi360pass")], join_delay_s=0.01, control_port=0)
-    e.start()
-    yield e
-    e.stop()
-
-
-@pytest.fixture
-def ctl(emu):
-    c = Control(emu.control_port)
-    yield c
-    c.close()
+def emu(control_emulator):
+    return control_emulator
 
 
 def state(ctl):

@@ -10,7 +10,7 @@ import emulator as cli
 import pytest
 import run_device_tests as rdt
 from test_emulator import ERROR, OK, Client, IpdStream, collect, start_link
-from test_emulator_faults import BUSY, Control, prompt, state
+from test_emulator_faults import BUSY, prompt, state
 
 from wizfi360_emu import AccessPoint, Emulator
 from wizfi360_emu.quirks import PROFILES, REAL, Quirks, make, profile
@@ -20,23 +20,8 @@ SEND_FAIL = b"\r\nSEND FAIL\r\n"
 
 
 @pytest.fixture
-def emu():
-    e = Emulator(
-        aps=[AccessPoint("WizFiTest", "wizfi360pass")],
-        join_delay_s=0.01,
-        control_port=0,
-        dns_map={"peer.test": "127.0.0.1"},
-    )
-    e.start()
-    yield e
-    e.stop()
-
-
-@pytest.fixture
-def ctl(emu):
-    c = Control(emu.control_port)
-    yield c
-    c.close()
+def emu(control_emulator):
+    return control_emulator
 
 
 def quirk(ctl, name, value):

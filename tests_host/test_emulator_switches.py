@@ -7,24 +7,12 @@ import time
 
 import pytest
 from test_emulator import ERROR, OK, Client, join, start_link
-from test_emulator_faults import BUSY, Control, prompt, state
-
-from wizfi360_emu import AccessPoint, Emulator
+from test_emulator_faults import BUSY, prompt, state
 
 
 @pytest.fixture
-def emu():
-    e = Emulator(aps=[AccessPoint("WizFiTest", "wizfi360pass")], join_delay_s=0.01, control_port=0)
-    e.start()
-    yield e
-    e.stop()
-
-
-@pytest.fixture
-def ctl(emu):
-    c = Control(emu.control_port)
-    yield c
-    c.close()
+def emu(control_emulator):
+    return control_emulator
 
 
 def ipd(link_id, payload, port):

@@ -143,37 +143,27 @@ class Ring:
         return n
 
     def find_pending(self, needle):
-        # True-ish offset (>= 0) if needle (bytes) lies within the pending
-        # bytes, else -1. Searches each half of a wrapped ring; a needle
+        # Offset of needle (bytes) within the pending bytes, or -1. A needle
         # across the wrap is not seen (used only to tell a reboot).
-        size = self._size
         w = self._r + self._n
-        if w >= size:
-            w -= size
-        end = w + self._p
-        buf = self._buf
-        if end <= size:
-            i = buf.find(needle, w, end)
-            return i - w if i >= 0 else -1
-        i = buf.find(needle, w, size)
-        if i >= 0:
-            return i - w
-        i = buf.find(needle, 0, end - size)
-        return i + size - w if i >= 0 else -1
+        return self._search(needle, w - self._size if w >= self._size else w, self._p)
 
     def find(self, needle):
         # Offset from the oldest byte of the first occurrence of needle (a
         # one-byte bytes object such as b"\n"), or -1. Searches both halves
         # of a wrapped ring in place.
-        r = self._r
-        end = r + self._n
+        return self._search(needle, self._r, self._n)
+
+    def _search(self, needle, start, n):
+        # needle in the n bytes from index start (wrapping), as an offset.
         size = self._size
+        end = start + n
         buf = self._buf
         if end <= size:
-            i = buf.find(needle, r, end)
-            return i - r if i >= 0 else -1
-        i = buf.find(needle, r, size)
+            i = buf.find(needle, start, end)
+            return i - start if i >= 0 else -1
+        i = buf.find(needle, start, size)
         if i >= 0:
-            return i - r
+            return i - start
         i = buf.find(needle, 0, end - size)
-        return i + size - r if i >= 0 else -1
+        return i + size - start if i >= 0 else -1
