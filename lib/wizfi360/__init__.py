@@ -37,11 +37,9 @@ from .escape import is_ip, quote, text, to_bytes, unquote
 # no global and no interned name. The values are defined by parser.py and
 # must match (tests_host/test_const_copies.py checks).
 _EV_OK = const(1)
-_EV_FAIL = const(3)
 
 # Private copies of engine.py's constants (Op.result).
 _WAITING = const(-1)
-_TIMED_OUT = const(-2)
 
 _DNS_MS = const(15000)  # AT+CIPDOMAIN
 
@@ -53,10 +51,10 @@ _WIFI_UP = const(2)
 
 __version__ = "0.1.0"
 
-# The type checker takes this name as true whatever its value: it reads the
-# declarations below, which never run.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
+# For the type checker only: MicroPython folds the constant and compiles the
+# blocks under it away (no global, no interned name); the checker reads them.
+_TYPE_CHECKING = const(0)
+if _TYPE_CHECKING:
     from .engine import Op
 
 # status() values, as network.WLAN on the Pico W reports them.
@@ -155,7 +153,7 @@ class WizFi360:
 
     # The less used methods, declared here, forward to modules loaded on
     # their first call (see the top of this file).
-    if TYPE_CHECKING:
+    if _TYPE_CHECKING:
         from .softap import SoftAP
 
         _softap: SoftAP | None
@@ -384,27 +382,9 @@ class WizFi360:
             at.wifi = _WIFI_UP
             self._status = STAT_GOT_IP
             return
-        code = 1 if result == _TIMED_OUT else 4
-        if result == _EV_FAIL:
-            for ln in op.out or ():  # never None with lines=True
-                if ln.startswith(b"+CWJAP"):
-                    try:
-                        code = int(ln[ln.find(b":") + 1 :])
-                    except ValueError:
-                        pass
-        # +CWJAP_CUR:<code> (3.2.2.15): 1 timed out, 2 wrong password, 3 AP
-        # not found, 4 (or anything else) failed. (Not a table: one on the
-        # heap for good, where this runs only when a join fails.)
-        status = STAT_CONNECT_FAIL
-        if code == 1:
-            err, reason = errno.ETIMEDOUT, "join timed out"
-        elif code == 2:
-            err, reason, status = errno.EACCES, "wrong password", STAT_WRONG_PASSWORD
-        elif code == 3:
-            err, reason, status = errno.ENOENT, "AP not found", STAT_NO_AP_FOUND
-        else:
-            err, reason = errno.ECONNREFUSED, "join failed"
-        self._status = status
+        from .station_info import join_failure  # only when a join fails
+
+        err, reason, self._status = join_failure(op)
         if block:
             raise OSError(err, reason)
 

@@ -73,9 +73,10 @@ _POLL_ERR = const(0x08)
 _POLL_HUP = const(0x10)
 _EINVAL = const(22)
 
-# The type checker takes this name as true whatever its value.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
+# For the type checker only: MicroPython folds the constant and compiles the
+# blocks under it away (no global, no interned name); the checker reads them.
+_TYPE_CHECKING = const(0)
+if _TYPE_CHECKING:
     from .conn import Conn
     from .engine import Op
 

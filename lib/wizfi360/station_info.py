@@ -29,13 +29,41 @@ if TYPE_CHECKING:
 # must match (tests_host/test_const_copies.py checks).
 _WIFI_DOWN = const(0)
 
-_STAT_IDLE = const(0)  # wizfi360.STAT_IDLE
+# wizfi360's STAT_* values, and engine.py's and parser.py's constants.
+_STAT_IDLE = const(0)
+_STAT_CONNECT_FAIL = const(-1)
+_STAT_NO_AP_FOUND = const(-2)
+_STAT_WRONG_PASSWORD = const(-3)
+_TIMED_OUT = const(-2)
+_EV_FAIL = const(3)
 
 
 def disconnect(self: "WizFi360"):
     self._cmd(b"AT+CWQAP")  # 3.2.2.18
     self._at.wifi = _WIFI_DOWN
     self._status = _STAT_IDLE
+
+
+def join_failure(op):
+    # (errno, reason, status()) for a join (AT+CWJAP, 3.2.2.15) that failed:
+    # op is its engine.Op. +CWJAP_CUR:<code> says why: 1 timed out, 2 wrong
+    # password, 3 AP not found, 4 (or anything else) failed. Loaded only
+    # when a join fails, so the table costs no heap before.
+    code = 1 if op.result == _TIMED_OUT else 4
+    if op.result == _EV_FAIL:
+        for ln in op.out or ():  # never None with lines=True
+            if ln.startswith(b"+CWJAP"):
+                try:
+                    code = int(ln[ln.find(b":") + 1 :])
+                except ValueError:
+                    pass
+    if code == 1:
+        return errno.ETIMEDOUT, "join timed out", _STAT_CONNECT_FAIL
+    if code == 2:
+        return errno.EACCES, "wrong password", _STAT_WRONG_PASSWORD
+    if code == 3:
+        return errno.ENOENT, "AP not found", _STAT_NO_AP_FOUND
+    return errno.ECONNREFUSED, "join failed", _STAT_CONNECT_FAIL
 
 
 def status(w: "WizFi360", param):
