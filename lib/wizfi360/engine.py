@@ -290,7 +290,7 @@ class Engine:
             self.uart.write(op.cmd + b"\r\n")
 
     def _sending(self, conn):
-        # True while a send of conn's is queued or in flight.
+        # True while an op of conn's (a send) is queued or in flight.
         op = self._op
         if op is not None and op.conn is conn:
             return True
