@@ -115,15 +115,18 @@ class DataHandler(socketserver.StreamRequestHandler):
         self.request.sendall(b"OK %d\n" % got if bad < 0 and got == n else b"BAD %d\n" % max(bad, got))
 
 
-def start_emulator(baud, control=False, config=None):
+def start_emulator(baud, control=False, config=None, quirks=None):
     """tools/emulator.py --baud in its own process; returns (process, UART port).
     control: also its control channel, whose port is then process.control_port;
-    config: a JSON file of Emulator options (--config)."""
+    config: a JSON file of Emulator options (--config); quirks: {name: value} of
+    quirks to turn on (--quirk name=value, wizfi360_emu/quirks.py)."""
     cmd = [sys.executable, str(TOOLS / "emulator.py"), "--port", "0", "--baud", str(baud)]
     if control:
         cmd += ["--control-port", "0"]
     if config:
         cmd += ["--config", str(config)]
+    for name, value in (quirks or {}).items():
+        cmd += ["--quirk", "%s=%s" % (name, value)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     line = proc.stdout.readline()
     m = re.search(r"tcp://[\d.]+:(\d+)", line)
@@ -239,32 +242,43 @@ def with_emulator(baud, what, measure, results, **options):
         stop_emulator(proc)
 
 
-def end_to_end(micropython, mpy_dir, runs, sizes, ceiling_sizes, results):
+def end_to_end(
+    micropython, mpy_dir, runs, sizes, ceiling_sizes, results, keys=("e2e", "ceiling"), quirks=None
+):
+    """The driver (e2e.py) and the bare client (ceiling.py) at each of BAUDS: their
+    rates go to results[keys[0]] and results[keys[1]], by (baud, way). quirks: the
+    emulator's (start_emulator), the same for both."""
     server = rdt.TcpServer(DataHandler)
+    e2e_key, ceiling_key = keys
+    model = " (network model)" if quirks else ""
     data = bytes(pattern())
     cmd = [micropython, "-X", "heapsize=" + E2E_HEAP, str(BENCH / "e2e.py")]
 
     def one_run(baud, i):
         size, top = sizes[baud], ceiling_sizes[baud]
-        say("emulator's ceiling: %d baud, %d bytes each way, run %d of %d" % (baud, top, i + 1, runs))
+        say(
+            "emulator's ceiling%s: %d baud, %d bytes each way, run %d of %d" % (model, baud, top, i + 1, runs)
+        )
         rates = with_emulator(
             baud,
-            "the ceiling",
+            "the ceiling" + model,
             lambda port: ceiling.transfer(port, server.port, top, data),
             results,
+            quirks=quirks,
         )
         for way, rate in zip(("down", "up"), rates or ()):
-            entry = results["ceiling"].setdefault((baud, way), {"size": top, "rates": []})
+            entry = results[ceiling_key].setdefault((baud, way), {"size": top, "rates": []})
             entry["rates"].append(rate)
-        say("end to end: %d baud, %d bytes each way, run %d of %d" % (baud, size, i + 1, runs))
+        say("end to end%s: %d baud, %d bytes each way, run %d of %d" % (model, baud, size, i + 1, runs))
         out = with_emulator(
             baud,
-            "end to end",
+            "end to end" + model,
             lambda port: run(cmd + [str(port), str(server.port), str(size)], [mpy_dir, BENCH]),
             results,
+            quirks=quirks,
         )
         for way, n, us, peak in lines(out or "", "E2E"):
-            entry = results["e2e"].setdefault((baud, way), {"size": int(n), "rates": [], "peaks": []})
+            entry = results[e2e_key].setdefault((baud, way), {"size": int(n), "rates": [], "peaks": []})
             entry["rates"].append(int(n) / (int(us) / 1e6))
             entry["peaks"].append(int(peak))
 
