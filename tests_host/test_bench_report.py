@@ -211,3 +211,84 @@ def test_stalls_with_a_uart_that_waits_as_a_picos_say_so_in_their_section():
         " 256-byte TX buffer)",
         DNS,
     }
+
+
+NET = "End to end, network model (unix port, emulator: SEND OK after ceil(n / 1460) round trips of 35 ms)"
+
+
+def net(**over):
+    # The netmodel part's results as run.py collects them: B/s per run, driver and bare client.
+    r = results(
+        parts=("netmodel",),
+        net_quirks={"net_latency_ms": 35, "net_window": 1460},
+        net_e2e={
+            (921600, "down"): {"size": 128 * 1024, "rates": [86016.0, 88064.0, 87040.0], "peaks": [0] * 3},
+            (921600, "up"): {"size": 128 * 1024, "rates": [20480.0, 21504.0, 19456.0], "peaks": [0] * 3},
+            (2000000, "up"): {"size": 128 * 1024, "rates": [20480.0], "peaks": [0]},
+        },
+        net_ceiling={
+            (921600, "down"): {"size": 128 * 1024, "rates": [89088.0]},
+            (921600, "up"): {"size": 128 * 1024, "rates": [21504.0, 22528.0]},  # median 22016
+            (2000000, "up"): {"size": 128 * 1024, "rates": [24576.0]},
+        },
+    )
+    r.update(over)
+    return r
+
+
+def test_network_model_driver_as_a_share_of_the_bare_client_within_10_percent_on_uploads():
+    rows_ = report.rows(net())
+    assert {row[0] for row in rows_} == {NET}
+    got = by_measure(rows_)
+    # Medians: 20480 / 22016 B/s = 93.0% of the bare client: within 10%, 3% above the 90% target.
+    assert got["upload 128 KB at 921600 baud, driver / bare client"] == (
+        "20.0 / 21.5 KB/s: 93.0% (of the line: 22.2% / 23.9%)",
+        "≥ 90% of the bare client",
+        "met, +3%",
+    )
+    # 20480 / 24576 B/s = 83.3%: more than 10% behind the bare client.
+    assert got["upload 128 KB at 2000000 baud, driver / bare client"] == (
+        "20.0 / 24.0 KB/s: 83.3% (of the line: 10.2% / 12.3%)",
+        "≥ 90% of the bare client",
+        "MISSED by 7%",
+    )
+    # Downloads: side by side, no target (the model paces sends only).
+    assert got["download 128 KB at 921600 baud, driver / bare client"] == (
+        "85.0 / 87.0 KB/s: 97.7% (of the line: 94.4% / 96.7%)",
+        "",
+        "",
+    )
+    # Rows go by rate, each download before its upload.
+    assert [row[1].split(" at ")[1] for row in rows_] == [
+        "921600 baud, driver / bare client",
+        "921600 baud, driver / bare client",
+        "2000000 baud, driver / bare client",
+    ]
+    assert rows_[0][1].startswith("download")
+
+
+def test_network_model_without_the_bare_client_or_without_anything_is_not_measured():
+    bare_failed = net(net_ceiling={})
+    got = by_measure(report.rows(bare_failed))
+    assert got["upload 128 KB at 921600 baud, driver / bare client"] == (
+        "20.0 / - KB/s",
+        "≥ 90% of the bare client",
+        "not measured",
+    )
+    driver_failed = by_measure(report.rows(net(net_e2e={})))
+    assert driver_failed["upload 128 KB at 2000000 baud, driver / bare client"] == (
+        "- / 24.0 KB/s",
+        "≥ 90% of the bare client",
+        "not measured",
+    )
+    nothing = report.rows(net(net_e2e={}, net_ceiling={}))
+    assert nothing == [(NET, "upload, driver / bare client", "-", "≥ 90% of the bare client", "not measured")]
+
+
+def test_network_model_rows_only_when_its_part_ran_and_apart_from_the_plain_end_to_end():
+    assert NET not in {row[0] for row in report.rows(net(parts=("e2e",)))}
+    both = report.rows(net(parts=("e2e", "netmodel")))
+    sections = [row[0] for row in both]
+    assert sections.index(NET) > sections.index("End to end (unix port, emulator)")
+    # The plain end-to-end rows are unchanged by the model's.
+    assert by_measure(both)["upload 1 MB at 921600 baud"][2] == "MISSED by 4%"

@@ -12,13 +12,17 @@ KB = 1024
 
 RECV_TARGETS = {64: 5 * MBPS, 1460: 25 * MBPS}  # unix port, bytes/s
 E2E_TARGETS = {"down": 0.95, "up": 0.90}  # of the line rate (baud / 10)
+# Under the emulator's network model (issue 16): the driver's upload within 10% of a bare
+# client speaking the raw protocol to the same emulator. Downloads: the share, no target.
+NET_TARGETS = {"up": 0.90}  # of the bare client's rate
 IMPORT_TARGET = 16 * KB  # core import as .mpy: under this
 HEAP_TARGET = 48 * KB  # the 1 MB echo passes under this -X heapsize
 WASM_PACKAGE = "@micropython/micropython-webassembly-pyscript@1.27.0"  # the 32-bit port (run.py)
 SEND_SPREAD = 16  # bytes: send() costs "a constant" if sizes differ by at most this
 STALL_TARGET_US = 50_000  # the event loop's longest stall in each case: under this (issue 14)
 DNS_TIMEOUT_S = 15  # WizFi360.resolve's own deadline for AT+CIPDOMAIN
-PARTS = ("recv", "e2e", "memory", "heap", "stalls")  # run.py's parts; results["parts"] says which ran
+# run.py's parts; results["parts"] says which ran
+PARTS = ("recv", "e2e", "netmodel", "memory", "heap", "stalls")
 
 
 def med(values):
@@ -69,6 +73,8 @@ def rows(results):
         _receive_rows(results, out)
     if "e2e" in parts:
         _e2e_rows(results, out)
+    if "netmodel" in parts:
+        _net_rows(results, out)
     if "memory" in parts:
         _memory_rows(results, out)
     if "e2e" in parts:
@@ -160,6 +166,49 @@ def _e2e_rows(results, out):
                     "",
                 )
             )
+
+
+def _net_rows(results, out):
+    """The driver against the bare client (ceiling.py), both under the network model."""
+    quirks = results.get("net_quirks") or {}
+    section = (
+        "End to end, network model (unix port, emulator: SEND OK after ceil(n / %s) round trips of %s ms)"
+    )
+    section %= (quirks.get("net_window", "?"), quirks.get("net_latency_ms", "?"))
+    driver, bare = results.get("net_e2e", {}), results.get("net_ceiling", {})
+    if not driver and not bare:  # the part ran and nothing came of it
+        target = "≥ %d%% of the bare client" % (NET_TARGETS["up"] * 100)
+        out.append((section, "upload, driver / bare client", "-", target, "not measured"))
+    for baud, way in sorted(set(driver) | set(bare), key=lambda k: (k[0], k[1] != "down")):
+        mine, theirs = driver.get((baud, way)), bare.get((baud, way))
+        rate = med(mine["rates"]) if mine else None
+        top = med(theirs["rates"]) if theirs else None
+        size = (mine or theirs)["size"]
+        target = NET_TARGETS.get(way)
+        line = baud / 10
+        share = rate / top if rate and top else None
+        result = "%s / %s KB/s" % (_kbs(rate), _kbs(top))
+        if share is not None:
+            result += ": %.1f%% (of the line: %.1f%% / %.1f%%)" % (
+                share * 100,
+                rate / line * 100,
+                top / line * 100,
+            )
+        out.append(
+            (
+                section,
+                "%s %s at %d baud, driver / bare client"
+                % ("download" if way == "down" else "upload", _size(size), baud),
+                result,
+                "≥ %d%% of the bare client" % (target * 100) if target else "",
+                at_least(share, target) if target else "",
+            )
+        )
+
+
+def _kbs(rate):
+    """A rate in KB/s (1024 B/s), or "-"."""
+    return "-" if rate is None else "%.1f" % (rate / KB)
 
 
 def _memory_rows(results, out):
@@ -375,6 +424,19 @@ METHODS = (
   emulator hands bytes over only once the line has carried them and its threads wake a little late
   at each turn of the line, as a real module takes time to answer; the gap between this line and the
   driver's figure is what the driver itself costs.
+- **Network model** (issue 15 item 5, issue 16): the same driver and bare-client runs, the same
+  sizes for both (128 KB each way, 32 KB at 115200, where the three runs go side by side as above),
+  with the emulator's network model on: `--quirk net_latency_ms=35 --quirk net_window=1460`, the
+  values of its "real" profile (`tools/wizfi360_emu/quirks.py`) and nothing else of it. A send's
+  `SEND OK` then comes only `ceil(n / 1460)` round trips of 35 ms after its data arrived, as real
+  firmware acknowledges a send once the network has (CMSIS-Driver's validation of a WizFi360 at
+  921600 baud: ~85 KB/s down, ~23 KB/s up), so a 2048-byte send costs two round trips and uploads run
+  at about a quarter of the line rate; downloads are paced by the line alone (but for the `GET`'s
+  own `SEND OK`, one round trip inside the timed window: about a point of 32 KB at 115200). The
+  row gives both rates (KB/s, 1024 B), the driver's as a share of the bare client's, and each as a
+  share of the line rate; the target, from issue 16, is the driver's upload within 10% of the bare
+  client's.
+  `make bench ARGS="--only netmodel"` runs this part alone (about 2 minutes).
 - **Memory**: `tools/bench/memuse.py`: live heap (`gc.mem_alloc()` after `gc.collect()`) before and
   after `import wizfi360` plus `from wizfi360 import socket`, with the package as `.py` and as `.mpy`,
   and as `.mpy` in a ROMFS image (`mpremote romfs build`) mounted with `vfs.VfsRom`, which is how a

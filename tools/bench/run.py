@@ -14,13 +14,19 @@
    which tests_device/test_echo_1mb.py passes with .mpy files; the import also
    on a 32-bit MicroPython (the WebAssembly port, tools/bench/mem32.mjs, with
    Node.js; npm installs it into build/).
+4b. Network model: the same downloads and uploads, by the driver and by the bare
+   client (tools/bench/ceiling.py), with the emulator's network model on
+   (net_latency_ms and net_window of the "real" quirks profile: a send's SEND OK
+   only after ceil(n / window) round trips), at 115200, 921600 and 2000000 baud
+   (smaller transfers: the model makes uploads 4x slower); the driver's figure
+   as a share of the bare client's.
 5. Event loop: the longest stall of a 10 ms asyncio heartbeat while asyncio's
    streams, through the driver, connect to a peer that accepts after 1 s, write
    100 KB, download 100 KB, and all three at once, the emulator paced at 921600
    baud (tools/bench/stalls.py on the unix port); and how long a DNS lookup
    blocks the loop (by design).
 
---only runs some of the parts (recv, e2e, memory, heap, stalls; e.g.
+--only runs some of the parts (recv, e2e, netmodel, memory, heap, stalls; e.g.
 `make bench ARGS="--only stalls"`): it prints their rows and writes
 docs/bench.md and docs/bench.png only if --out is given.
 
@@ -53,6 +59,8 @@ import report  # noqa: E402
 import run_device_tests as rdt  # noqa: E402
 from pattern import PATTERN_LEN, pattern  # noqa: E402
 
+from wizfi360_emu.quirks import REAL as REAL_QUIRKS  # noqa: E402
+
 BAUDS = (115200, 921600, 2000000)
 MB = 1024 * 1024
 E2E_SIZE = {115200: MB, 921600: MB, 2000000: MB}
@@ -66,7 +74,14 @@ E2E_HEAP = "256K"
 STALL_BAUD = 921600
 STALL_SIZE = 100 * 1024  # the write's and the download's bytes
 STALL_DNS = {"peer.test": "127.0.0.1"}  # a name the emulator resolves (its dns_map)
-PARTS = ("recv", "e2e", "memory", "heap", "stalls")
+# The network model (issue 15 item 5): the "real" profile's values of its two quirks
+# only, so that the figures measure the model and nothing else the profile turns on.
+NET_QUIRKS = {name: REAL_QUIRKS[name] for name in ("net_latency_ms", "net_window")}
+# Under the model an upload runs at about a quarter of the line rate (2048-byte sends:
+# 22 KB/s at 921600 baud), so the transfers are smaller than E2E_SIZE for the bench to
+# stay within ten minutes; the driver and the bare client carry the same bytes.
+NET_SIZE = {115200: 32 * 1024, 921600: 128 * 1024, 2000000: 128 * 1024}
+PARTS = ("recv", "e2e", "netmodel", "memory", "heap", "stalls")
 
 
 def say(text):
@@ -447,9 +462,11 @@ def main(argv=None):
     out_dir = args.out or (None if args.only else str(ROOT / "docs"))
     sizes = dict(E2E_SIZE)
     ceiling_sizes = dict(CEILING_SIZE)
+    net_sizes = dict(NET_SIZE)
     if args.quick:
         args.runs = args.e2e_runs = args.stall_runs = 1
         sizes = ceiling_sizes = {b: 64 * 1024 for b in BAUDS}
+        net_sizes = {b: min(64 * 1024, n) for b, n in NET_SIZE.items()}
 
     t0 = time.monotonic()
     micropython = rdt.find_micropython(None)
@@ -463,6 +480,9 @@ def main(argv=None):
         "alloc_send": {},
         "e2e": {},
         "ceiling": {},
+        "net_e2e": {},
+        "net_ceiling": {},
+        "net_quirks": dict(NET_QUIRKS),
         "mem": {},
         "min_heap": None,
         "stall_runs": args.stall_runs,
@@ -473,6 +493,16 @@ def main(argv=None):
     steps = {
         "recv": lambda: receive_path(micropython, mpy_dir, args.runs, results),
         "e2e": lambda: end_to_end(micropython, mpy_dir, args.e2e_runs, sizes, ceiling_sizes, results),
+        "netmodel": lambda: end_to_end(
+            micropython,
+            mpy_dir,
+            args.e2e_runs,
+            net_sizes,
+            net_sizes,
+            results,
+            keys=("net_e2e", "net_ceiling"),
+            quirks=NET_QUIRKS,
+        ),
         "memory": lambda: memory(micropython, mpy_dir, results),
         "heap": lambda: smallest_heap(micropython, mpy_dir, results),
         "stalls": lambda: stalls(micropython, mpy_dir, args.stall_runs, STALL_SIZE, results, args.tx_wait),
