@@ -14,7 +14,11 @@
 # include("$(BOARD_DIR)/manifest.py") in place of the port's one below.
 # Syntax: MicroPython 1.20 and newer ("Manifest files" in the MicroPython docs).
 
-metadata(description="MicroPython driver for the WIZnet WizFi360 Wi-Fi module", version="0.1.0")
+metadata(
+    description="MicroPython driver for the WIZnet WizFi360 Wi-Fi module",
+    version="0.1.0",
+    license="MIT",
+)
 
 include("$(PORT_DIR)/boards/manifest.py")
 

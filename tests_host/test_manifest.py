@@ -40,3 +40,9 @@ def test_manifest_version_matches_the_package():
     version = re.search(r'__version__ = "([^"]+)"', init).group(1)
     assert meta[2]["version"] == version
     assert json.loads((REPO / "package.json").read_text())["version"] == version
+
+
+def test_manifest_declares_the_licence_of_LICENSE():
+    (meta,) = [c for c in load_manifest() if c[0] == "metadata"]
+    assert meta[2]["license"] == "MIT"
+    assert (REPO / "LICENSE").read_text().startswith("MIT License\n")
