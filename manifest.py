@@ -14,9 +14,14 @@
 # include("$(BOARD_DIR)/manifest.py") in place of the port's one below.
 # Syntax: MicroPython 1.20 and newer ("Manifest files" in the MicroPython docs).
 
+# The version is set in one place, lib/wizfi360/__init__.py's __version__ line.
+# The manifest tool runs this file from its own folder, so the path is relative to it.
+with open("lib/wizfi360/__init__.py") as f:
+    version = [line.split('"')[1] for line in f if line.startswith("__version__ = ")][0]
+
 metadata(
     description="MicroPython driver for the WIZnet WizFi360 Wi-Fi module",
-    version="0.1.0",
+    version=version,
     license="MIT",
 )
 

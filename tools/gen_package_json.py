@@ -4,19 +4,30 @@
     python tools/gen_package_json.py           rewrite package.json
     python tools/gen_package_json.py --check   exit 1 if package.json is out of date
 
-The "version" already in package.json is kept (0.1.0 when there is none).
-Each entry maps the installed path to a URL relative to package.json, e.g.
+The version is lib/wizfi360/__init__.py's __version__, the one place it is set
+(manifest.py reads it there too; CHANGELOG.md names it). Each entry maps the
+installed path to a URL relative to package.json, e.g.
 ["wizfi360/socket.py", "lib/wizfi360/socket.py"].
 """
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "wizfi360"
-DEFAULT_VERSION = "0.1.0"
+VERSION_LINE = re.compile(r'^__version__ = "([^"]+)"$', re.M)
+
+
+def package_version(root=ROOT):
+    """The package's __version__, read from the text of its __init__.py (not imported)."""
+    init = root / "lib" / PACKAGE / "__init__.py"
+    found = VERSION_LINE.findall(init.read_text())
+    if len(found) != 1:
+        raise SystemExit('%s: expected one line __version__ = "X.Y.Z", found %d' % (init, len(found)))
+    return found[0]
 
 
 def package_urls(root=ROOT):
@@ -38,8 +49,7 @@ def main(argv=None):
 
     path = ROOT / "package.json"
     old_text = path.read_text() if path.exists() else ""
-    version = json.loads(old_text).get("version", DEFAULT_VERSION) if old_text else DEFAULT_VERSION
-    new_text = render(package_urls(), version)
+    new_text = render(package_urls(), package_version())
 
     if args.check:
         if new_text != old_text:
