@@ -1,26 +1,29 @@
 # wizfi360: build, test and tool entry points.
 #
-#   make test          host tests (pytest) then device tests (MicroPython unix port)
-#   make test-host     pytest tests_host -q
-#   make test-device   tools/run_device_tests.py (ARGS="-k name" to filter;
-#                      QUIRKS=real: the emulator as real modules behave, see
-#                      tools/wizfi360_emu/quirks.py; WIZFI_QUIRKS=real works too)
+#   make help          this list (what `make` alone does)
+#   make test          every suite: host, device, device with real quirks, lint, typecheck
+#   make test-host     the host tests: pytest tests_host -q
+#   make test-device   the device tests on the MicroPython unix port, against the emulator
+#                      (ARGS="-k name" to filter; QUIRKS=real: the emulator as real
+#                      modules behave, see tools/wizfi360_emu/quirks.py; WIZFI_QUIRKS=real works too)
 #   make test-device-real  the core device tests with the emulator's "real" quirks
-#   make mplib         the MicroPython libraries of requirements-mplib.txt into build/mplib
+#   make test-board    the device tests on a real board: PORT=/dev/ttyACM0 (not in CI)
 #   make fuzz          the parser's property tests with many examples (FUZZ_EXAMPLES=20000)
 #   make soak          the soak test on the unix port, long (SOAK_CYCLES=5000)
-#   make demo          tools/demo.py
-#   make emulator      tools/emulator.py (ARGS="--help" for its options)
-#   make package-json  regenerate package.json from lib/wizfi360
 #   make lint          ruff check + ruff format --check (LINT_FILES=..., default: everything)
 #   make typecheck     pyright (basedpyright) against the Pico's MicroPython stubs
 #                      (TYPE_FILES=..., default: lib/, main.py, board.py, boot.py)
+#   make demo          the firmware against the emulator and an HTTP sink (tools/demo.py)
+#   make emulator      the emulated module, tools/emulator.py (ARGS="--help" for its options)
 #   make deploy        compile and copy the driver and the firmware to a board
 #                      (PORT=/dev/ttyACM0 to choose it, ARGS="--dry-run" to see how)
 #   make repl          the board's REPL through mpremote (PORT=...)
-#   make test-board    tests_device/ on a real board: PORT=/dev/ttyACM0 (not in CI)
 #   make bench         speed and memory figures: a table, docs/bench.md and docs/bench.png
 #                      (ARGS="--only stalls" for the event-loop stalls alone, in 30 s, table only)
+#   make package-json  regenerate package.json from lib/wizfi360 (its version: __version__)
+#   make mplib         the MicroPython libraries of requirements-mplib.txt into build/mplib
+#   make .venv         the project's .venv from requirements.txt (the other targets do it too)
+#   make clean         remove .venv, build/ and the caches
 #
 # Everything runs from the project's own .venv, created from requirements.txt
 # on first use and re-installed whenever requirements.txt changes. The
@@ -44,7 +47,14 @@ TYPE_CLEAN := main.py board.py boot.py lib/wizfi360
 LINT_FILES ?= .
 TYPE_FILES ?=
 
-.PHONY: all .venv mplib test test-host test-device test-device-real fuzz soak demo emulator package-json lint typecheck deploy repl test-board clean
+.PHONY: help all .venv mplib test test-host test-device test-device-real fuzz soak demo emulator package-json lint typecheck deploy repl test-board clean
+
+# `make` alone lists the targets: the header comment's "make NAME" lines.
+.DEFAULT_GOAL := help
+help:
+	@echo "wizfi360: make TARGET, one of:"
+	@sed -n 's/^#   make /  /p' $(firstword $(MAKEFILE_LIST))
+	@echo "Options (ARGS=, PORT=, QUIRKS=, ...): the comment at the top of the Makefile."
 
 all: test
 
