@@ -334,9 +334,10 @@ class Engine:
                     )
                 if until is not None and ticks_diff(until, ticks_ms()) <= 0:
                     raise OSError(errno.ETIMEDOUT, "timed out")
-                # A send's ">" and SEND OK come back within a few bytes' time:
+                # A send's ">" and "Recv" come back within a few bytes' time:
                 # at 2,000,000 baud a sleep costs more than the line does.
-                if not got and (op is None or op.kind != _SEND):
+                # Its SEND OK waits for the network (module-notes): no spin.
+                if not got and (op is None or op.kind != _SEND or op.stage == _RECEIVED):
                     pause()
         except OSError:
             if op is not None:
