@@ -189,9 +189,9 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         self._op = op
         if self._timeout_ms == 0 and not datagrams:  # UDP, which has no handshake, waits
             raise _error(errno.EINPROGRESS)
-        self._settle(True)
+        self._take_result(True)
 
-    def _settle(self, block):
+    def _take_result(self, block):
         # Take the result of this socket's connect or send in flight: raises
         # its failure (once). block: wait for it; else leave it in flight.
         op = self._op
@@ -253,7 +253,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
 
     def _lost(self, conn):
         # conn ended; what came before the end has been read.
-        self._settle(False)  # a failed connect raises here
+        self._take_result(False)  # a failed connect raises here
         err = conn.error
         if err:
             conn.error = 0
@@ -281,7 +281,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         # -1 on a non-blocking socket whose previous send is in flight.
         conn = self._live()
         nonblocking = self._timeout_ms == 0
-        self._settle(not nonblocking)
+        self._take_result(not nonblocking)
         if self._op is not None:
             return -1
         if conn.state != _OPEN:
@@ -349,7 +349,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         if self._timeout_ms == 0:
             at.poll(conn)
             if not len(conn) and conn.state <= _OPEN:
-                self._settle(False)  # a failed connect shows here
+                self._take_result(False)  # a failed connect shows here
                 raise _error(errno.EAGAIN)
         else:
             at.wait(until, conn=conn)
