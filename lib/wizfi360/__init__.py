@@ -38,9 +38,6 @@ from .escape import is_ip, quote, text, to_bytes, unquote
 # must match (tests_host/test_const_copies.py checks).
 _EV_OK = const(1)
 
-# Private copies of engine.py's constants (Op.result).
-_WAITING = const(-1)
-
 _DNS_MS = const(15000)  # AT+CIPDOMAIN
 
 # Private copies of engine.py's constants: folded at compile time, so they cost
@@ -369,13 +366,11 @@ class WizFi360:
         if op is None:
             return
         at = self._at
-        if op.result == _WAITING:
-            if not block:
+        try:
+            if not at.done(op, block):
                 return
-            try:
-                at.run(op)
-            except OSError:
-                pass  # timed out: as the module's own timeout below
+        except OSError:
+            pass  # timed out: as the module's own timeout below
         self._join = None
         result = op.result
         if result == _EV_OK:

@@ -360,6 +360,16 @@ class Engine:
             raise OSError(errno.ETIMEDOUT, "timed out")
         return op.result
 
+    def done(self, op, block):
+        # True once op has its final result. block: wait for it (raising as
+        # run() does); else poll once and tell.
+        if op.result == _WAITING:
+            if not block:
+                self.poll()
+                return op.result != _WAITING
+            self.run(op)
+        return True
+
     def cancel(self, op):
         # The caller no longer waits for op. Not written yet: it never will
         # be. In flight: its answer may still come, and is dropped.

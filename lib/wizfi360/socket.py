@@ -197,19 +197,13 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         op = self._op
         if op is None:
             return
-        at = self._at
-        if op.result == _WAITING:
-            if not block:
-                at.poll()
-                if op.result == _WAITING:
-                    return
-            else:
-                try:
-                    at.run(op)
-                except OSError:
-                    if op.kind == _START:
-                        self._drop()
-                    raise
+        try:
+            if not self._at.done(op, block):
+                return
+        except OSError:
+            if op.kind == _START:
+                self._drop()
+            raise
         self._op = None
         conn = self._conn
         if conn is None or not conn.error:
