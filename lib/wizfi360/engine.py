@@ -151,6 +151,7 @@ class Op:
         self.echo = lines  # its echo may still come (echo is on after power-up)
         self.stage = _ASKED  # a send's progress: _ASKED, _PROMPTED, _RECEIVED
         self.retry_ms = _BUSY_RETRY_MS  # the next wait after "busy p..."
+        self.restarted = False  # an AT+CIPSTART answered ALREADY CONNECTED was tried again
         self.retry_at = ticks_ms()  # tick before which a busy op is not written again
 
 
@@ -411,11 +412,11 @@ class Engine:
                 if conn.state == _OPENING:
                     self._opened(conn)
                 return
-            if result == _EV_ALREADY and not op.retry_ms < 0:
+            if result == _EV_ALREADY and not op.restarted:
                 # The module still holds this ID: its close timed out while
                 # the module did not answer. Close it, then start again.
                 op.result = _WAITING
-                op.retry_ms = -1  # once
+                op.restarted = True  # once
                 q = self._queue
                 q.insert(0, op)
                 q.insert(0, Op(b"AT+CIPCLOSE=%d" % conn.link, _CMD, None, None, False, op.until))
