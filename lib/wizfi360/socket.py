@@ -265,22 +265,20 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             return send(self, mv)
         if len(mv) > _MAX_SEND:
             mv = mv[:_MAX_SEND]  # the rest is the caller's, as with any send()
-        n = self._send(mv, b"")
-        if n < 0:
-            raise _error(errno.EAGAIN)
-        return n
+        return self._send(mv, b"")
 
-    def _send(self, mv, dest):
-        # One AT+CIPSEND of mv (at most 2048 bytes). Returns its length, or
-        # -1 on a non-blocking socket whose previous send is in flight.
+    def _send(self, mv, dest, partial=False):
+        # One AT+CIPSEND of mv (at most 2048 bytes); returns its length. On
+        # a non-blocking socket whose send or connect is still in flight:
+        # -1 if partial (write()), else EAGAIN.
         conn = self._live()
         nonblocking = self._timeout_ms == 0
         self._take_result(not nonblocking)
-        if self._op is not None:
-            return -1
+        if self._op is not None or conn.state == _OPENING:
+            if partial:
+                return -1
+            raise _error(errno.EAGAIN)
         if conn.state != _OPEN:
-            if conn.state == _OPENING:
-                return -1  # a non-blocking connect in flight
             self._lost(conn)
             raise _error(errno.ECONNRESET)
         n = len(mv)
@@ -327,18 +325,18 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             return len(mv)
         if len(mv) > _MAX_SEND:
             mv = mv[:_MAX_SEND]
-        n = self._send(mv, b"")
+        n = self._send(mv, b"", True)
         return None if n < 0 else n
 
     # -- receiving ---------------------------------------------------------
 
     def _wait(self, until):
-        # This socket's connection once it holds data (True) or has ended
-        # with everything read (False). until: tick deadline, or None.
+        # This socket's connection once it holds data, or None once it has
+        # ended with everything read. until: tick deadline, or None.
         # Raises EAGAIN on a non-blocking socket with nothing to read.
         conn = self._live()
         if len(conn):
-            return True
+            return conn
         at = self._at
         if self._timeout_ms == 0:
             at.poll(conn)
@@ -348,9 +346,9 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         else:
             at.wait(until, conn=conn)
         if len(conn):
-            return True
+            return conn
         self._lost(conn)
-        return False
+        return None
 
     def _until(self):
         t = self._timeout_ms
@@ -361,9 +359,10 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             return self.recvfrom(bufsize)[0]
         if bufsize < 0:
             raise ValueError("bufsize must be >= 0")
-        if not self._wait(self._until()):
+        conn = self._wait(self._until())
+        if conn is None:
             return b""
-        data = self._live().take(bufsize)
+        data = conn.take(bufsize)
         self._at.poll()  # input held back by a full ring can flow again
         return data
 
@@ -377,9 +376,10 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             data = self.recvfrom(n)[0]
             buf[: len(data)] = data
             return len(data)
-        if not self._wait(self._until()):
+        conn = self._wait(self._until())
+        if conn is None:
             return 0
-        return self._live().get_into(buf, 0, n)
+        return conn.get_into(buf, 0, n)
 
     def readinto(self, buf, nbytes=None):
         # Stream read: fills nbytes (default len(buf)) unless EOF, a timeout
@@ -407,7 +407,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         if self._type == SOCK_DGRAM:
             raise OSError(errno.EOPNOTSUPP, "stream reads on a UDP socket: use recv/recvfrom")
         try:
-            return 1 if self._wait(until) else 0
+            return 0 if self._wait(until) is None else 1
         except OSError as e:
             if e.errno == errno.EAGAIN:
                 return 0 if partial else -1

@@ -18,8 +18,6 @@ except ImportError:
         return x
 
 
-import errno
-
 from .clock import ticks_ms
 
 # Private copies of parser.py's constants: folded at compile time, so they cost
@@ -54,15 +52,9 @@ def _datagram(buf):
     return mv
 
 
-def _sent(n):
-    if n < 0:
-        raise OSError(errno.EAGAIN, "a send is in flight")
-    return n
-
-
 def send(sock, buf):
     sock._live()
-    return _sent(sock._send(_datagram(buf), b""))
+    return sock._send(_datagram(buf), b"")
 
 
 def sendto(sock, buf, address):
@@ -73,16 +65,16 @@ def sendto(sock, buf, address):
     ip = sock._dev.resolve(host)
     if sock._conn is None:
         sock._open(b"UDP", ip, port, b",%d,%d" % (_local_port(sock), _ANY_PEER), True)
-    return _sent(sock._send(mv, b',"%s",%d' % (ip.encode(), port)))
+    return sock._send(mv, b',"%s",%d' % (ip.encode(), port))
 
 
 def recvfrom(sock, bufsize):
     # One datagram (cut to bufsize, the rest dropped) and its sender.
     if bufsize < 0:
         raise ValueError("bufsize must be >= 0")
-    if not sock._wait(sock._until()):
+    ring = sock._wait(sock._until())
+    if ring is None:
         return b"", None
-    ring = sock._live()
     rec = ring.take(_RECORD)
     n = rec[0] << 8 | rec[1]
     data = ring.take(n if n < bufsize else bufsize)
