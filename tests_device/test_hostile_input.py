@@ -472,7 +472,7 @@ def test_constructor_numbers():
     before = wizfi360._current
     problems = []
     try:
-        for kwargs in ({"timeout_ms": -1}, {"rx_size": 10}, {"link_size": 10}):
+        for kwargs in ({"timeout_ms": -1}, {"rx_size": 10}, {"link_size": 10}, {"rx_budget": -1}):
             uart = _SilentUART()
             try:
                 wizfi360.WizFi360(uart, **kwargs)
