@@ -150,3 +150,19 @@ def quirk(name, value):
     elif value is True or value is False:
         value = int(value)
     emu("quirk %s %s" % (name, value))
+
+
+class ResetLine:
+    """The module's RST pin (WizFi360(uart, reset=...)) off-board: the emulated
+    module restarts when the line goes high again after low, as a real one
+    does (module-notes "The board"). pulses counts those restarts."""
+
+    def __init__(self):
+        self.level = 1
+        self.pulses = 0
+
+    def __call__(self, level):
+        if level and not self.level:
+            self.pulses += 1
+            emu("reboot")
+        self.level = level

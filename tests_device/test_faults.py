@@ -248,10 +248,44 @@ def test_mute_every_call_ends_by_its_deadline():
         emucontrol.emu("unmute")
         sock.close()
         other.close()
+    # The send written into the silence may still get its ">" (the module
+    # would take the next bytes as its data), so nothing is written until the
+    # module speaks: here its own watchdog restarts it (the next test has the
+    # driver do it on the RST pin).
+    emucontrol.emu("reboot")
     # Back in step: commands work, and every link ID is usable again.
     if not w.isconnected():
         w.connect(s["ssid"], s["key"])
     true(w.ifconfig()[0] != "0.0.0.0")
+    _five_sockets_work()
+
+
+def test_a_module_that_hangs_mid_send_is_reset_on_its_pin():
+    # A send written to a module that then hangs: without its ">" nothing may
+    # be written (it may still take the next bytes as the data), so after a
+    # quiet line the driver restarts the module on its RST pin. The socket is
+    # then reset, and everything else works again without the test's help.
+    emucontrol.emu("clear")
+    pin = emucontrol.ResetLine()
+    w = board.fresh_wifi(reset=pin)
+    s = board.settings()
+    sock = _echo_socket()
+    try:
+        _echo(sock, b"before")
+        emucontrol.emu("mute")
+        sock.settimeout(1)
+        _times_out(1000, "send", sock.send, b"into the void")
+        eq(pin.pulses, 1)  # the one of WizFi360(reset=...)
+        # A join waits behind the send until the reset, which ends it.
+        e = raises(OSError, w.connect, s["ssid"], s["key"], timeout_ms=15000)
+        eq(e.errno, errno.ECONNABORTED)
+        eq(pin.pulses, 2)
+        w.connect(s["ssid"], s["key"])
+        _eof_or_error(sock)  # the link went with the restart
+        raises(OSError, sock.send, b"after the restart")
+    finally:
+        emucontrol.emu("unmute")
+        sock.close()
     _five_sockets_work()
 
 

@@ -726,8 +726,9 @@ def test_send_times_out_without_send_ok():
 
 # A send that timed out before its ">": the module may still give it, and
 # then takes the next bytes written as that send's data. The engine keeps it
-# (eng._owed) and writes nothing until the late ">" (then the data goes) or
-# 100 ms of quiet line with nothing held back.
+# (eng._owed) and writes nothing until the late ">" (then the data goes), an
+# ERROR or "busy" (no data wanted) or a reboot; a module quiet for 2 s is reset
+# on its RST pin, if the engine has one.
 
 
 # Its ">" comes 100 ms late; the data that follows is answered as usual.
@@ -843,8 +844,8 @@ def test_a_prompt_behind_a_full_ring_holds_every_command_until_the_ring_is_read(
 
 
 def test_a_command_behind_a_timed_out_send_still_ends_by_its_deadline():
-    # No ">" comes, but link 0's data keeps the line busy, so the engine
-    # never sees the 100 ms of quiet: the command queued behind the owed send
+    # No ">" comes, and link 0's data keeps the line busy: the command queued
+    # behind the owed send
     # must still time out at its own deadline (module-notes, bug 3), unwritten.
     eng, uart = engine([(b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n"]), GMR, (b"AT\r\n", [b"\r\nOK\r\n"])])
     (conn,) = open_conns(eng, uart)
@@ -860,6 +861,57 @@ def test_a_command_behind_a_timed_out_send_still_ends_by_its_deadline():
     assert ei.value.errno == errno.ETIMEDOUT
     assert time.monotonic() - t0 < 0.3
     assert uart.writes == [b"AT+CIPSEND=0,5\r\n"]
+
+
+def test_a_prompt_that_never_comes_holds_every_command_without_a_reset_pin():
+    # A module that took AT+CIPSEND and then hung may still wait for the
+    # data: without a RST pin there is no way out that writes nothing, so
+    # nothing is written, however long the quiet, until the module speaks.
+    eng, uart = engine([(b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n"]), (b"AT\r\n", [b"\r\nOK\r\n"])])
+    (conn,) = open_conns(eng, uart)
+    with pytest.raises(OSError):
+        send(eng, conn, b"hello", timeout_ms=40)
+    for _ in range(2):
+        with pytest.raises(OSError) as ei:
+            eng.command(b"AT", timeout_ms=1300)
+        assert ei.value.errno == errno.ETIMEDOUT
+    assert uart.writes == [b"AT+CIPSEND=0,5\r\n"]
+    uart.inject(b"\r\nready\r\n")  # the module's own watchdog, or a power cycle
+    poll_until(eng, lambda: eng.reboots == 1)
+    assert eng.command(b"AT", 1000) == (EV_OK, None)
+    assert uart.writes == [b"AT+CIPSEND=0,5\r\n", b"AT\r\n"]
+
+
+class ResetPin:
+    """A module's RST line: the module restarts ("ready") when it goes high
+    again after low, as module-notes' board section says."""
+
+    def __init__(self, uart):
+        self.uart = uart
+        self.levels = []
+
+    def __call__(self, level):
+        self.levels.append(level)
+        if level:
+            self.uart.inject(Delay(50), b"\xff\xfe\r\nready\r\n")
+
+
+def test_a_prompt_that_never_comes_resets_the_module_on_its_reset_pin():
+    # With the RST pin, 2 s of quiet after an expired send ends in a hardware
+    # reset: the link is gone with the module's state, the commands that
+    # waited meanwhile end with it, and the next one is written at once.
+    eng, uart = engine([(b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n"]), (b"AT\r\n", [b"\r\nOK\r\n"])])
+    (conn,) = open_conns(eng, uart)
+    pin = eng.reset_pin = ResetPin(uart)
+    with pytest.raises(OSError):
+        send(eng, conn, b"hello", timeout_ms=40)
+    op = eng.submit(b"AT", 5000)
+    poll_until(eng, lambda: op.result != WAITING, ms=5000)
+    assert op.result == GONE  # ended by the reboot, never written
+    assert pin.levels == [0, 1]
+    assert eng.reboots == 1 and eng._owed is None and conn.state == CLOSED
+    assert eng.command(b"AT", 1000) == (EV_OK, None)
+    assert uart.writes == [b"AT+CIPSEND=0,5\r\n", b"AT\r\n"]
 
 
 def test_a_reboot_cancels_a_timed_out_send():

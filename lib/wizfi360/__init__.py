@@ -134,7 +134,7 @@ class WizFi360:
         _ms(timeout_ms)
         self._at = Engine(uart, rx_size, link_size, link_max, rx_budget)
         self._at.on_reboot = self._on_reboot
-        self._reset_pin = reset
+        self._at.reset_pin = reset  # also the way out of a hang mid-send (engine.py)
         self.timeout_ms = timeout_ms
         self._version: "str | None" = None
         self._status = STAT_IDLE
@@ -216,15 +216,16 @@ class WizFi360:
     def reset(self, timeout_ms=5000):
         # Hardware reset: RST low for ~0.1 s (module-notes "The board"), then
         # wait for the module's "ready".
-        if self._reset_pin is None:
-            raise ValueError("no reset pin given")
         at = self._at
+        pin = at.reset_pin
+        if pin is None:
+            raise ValueError("no reset pin given")
         seen = at.reboots
         at.on_reboot = None
         try:
-            self._reset_pin(0)
+            pin(0)
             sleep_ms(100)
-            self._reset_pin(1)
+            pin(1)
             until = ticks_add(ticks_ms(), timeout_ms)
             while at.reboots == seen:
                 if not at.idle(until):

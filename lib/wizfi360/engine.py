@@ -118,11 +118,15 @@ _FRAME_STALL_MS = const(1000)
 _BUSY_RETRY_MS = const(20)
 _BUSY_RETRY_MAX_MS = const(500)
 _PAY_MS = const(2000)  # writing a send's data (_pay)
-# A line this quiet, with nothing held back behind a full ring, brings no
-# late ">" for a send that expired before it: a module that took the command
-# prompts long before (a ">" 600 ms late is survived: tests_host/test_engine.py),
-# and a module that hung and dropped it must not stop the driver for good.
+# A send that expired before its ">" holds the line until the ">" (however
+# late), an ERROR, "busy" or a reboot: the module may be waiting for its n
+# bytes, and would take anything written as them (manual 3.2.3.7). Quiet this
+# long, with nothing held back behind a full ring, the module has hung with
+# the command: the engine resets it on its RST pin when it has one (the only
+# way out that writes nothing), low for _RESET_LOW_MS (module-notes "The
+# board"), and again after as long if no "ready" comes.
 _NO_PROMPT_MS = const(2000)
+_RESET_LOW_MS = const(100)
 _CLOSE_MS = const(5000)  # AT+CIPCLOSE of a connection nobody holds any more
 # While the module's server listens, a closed connection's ID goes to the
 # next client at once (module-notes, "Bugs other drivers shipped" 11): an
@@ -180,6 +184,8 @@ class Engine:
         self._orphan = False  # results may still come that answer no op
         self._owed: "Op | None" = None  # a send that expired before its ">" (late prompt)
         self._owed_at = 0  # when input last came while one is owed (ticks_ms)
+        self.reset_pin = None  # the module's RST line (active low), if the board wired one
+        self._low_until: "int | None" = None  # RST held low until then (ticks_ms)
         self._prompted: "Op | None" = None  # a send whose ">" just came: its data is due
         self._probe: "Op | None" = None  # AT+GMR resync: results before its marker line are stale
         self._marker = False
@@ -256,21 +262,24 @@ class Engine:
                 self._finish(op, _TIMED_OUT)
             else:
                 k += 1
+        low = self._low_until
+        if low is not None and ticks_diff(now, low) >= 0:
+            self._low_until = low = None
+            self._owed_at = now
+            self.reset_pin(1)  # pyright: ignore[reportOptionalCall]
         if self._owed is not None:
             # Nothing is written while a send that expired may still get its
-            # ">": the module would take the next bytes, a command, as its
-            # data. Its ">" (the data goes then), its ERROR or "busy" (no
-            # data wanted) or a reboot ends the wait (_event); commands queued
-            # meanwhile end by their deadlines. So does a line quiet for
-            # _NO_PROMPT_MS with nothing held back: a module that hung and
-            # dropped the command (it then never answers) must not stop the
-            # driver for good.
+            # ">" (see _NO_PROMPT_MS); commands queued meanwhile end by their
+            # deadlines. Its ">" (the data goes then), its ERROR or "busy" (no
+            # data wanted) or a reboot ends the wait (_event).
             if got or self.parser.pending():
                 self._owed_at = now  # input, or input held back: the ">" may be behind it
-                return
-            if ticks_diff(now, self._owed_at) < _NO_PROMPT_MS:
-                return
-            self._owed = None
+            elif low is None and ticks_diff(now, self._owed_at) >= _NO_PROMPT_MS:
+                pin = self.reset_pin
+                if pin is not None:
+                    self._low_until = ticks_add(now, _RESET_LOW_MS)
+                    pin(0)
+            return
         if self._op is None and q:
             op = q[0]
             if ticks_diff(now, op.retry_at) < 0:

@@ -35,6 +35,7 @@ _STAT_CONNECT_FAIL = const(-1)
 _STAT_NO_AP_FOUND = const(-2)
 _STAT_WRONG_PASSWORD = const(-3)
 _TIMED_OUT = const(-2)
+_GONE = const(-3)  # engine.py: the module rebooted
 _EV_FAIL = const(3)
 
 
@@ -49,6 +50,8 @@ def join_failure(op):
     # op is its engine.Op. +CWJAP_CUR:<code> says why: 1 timed out, 2 wrong
     # password, 3 AP not found, 4 (or anything else) failed. Loaded only
     # when a join fails, so the table costs no heap before.
+    if op.result == _GONE:
+        return errno.ECONNABORTED, "the module restarted during the join", _STAT_CONNECT_FAIL
     code = 1 if op.result == _TIMED_OUT else 4
     if op.result == _EV_FAIL:
         for ln in op.out or ():  # never None with lines=True
