@@ -84,3 +84,16 @@ def test_no_module_imports_the_public_names(repo_root):
         for m in imports.finditer(src):
             names = {n.strip(" ()\n") for n in m.group(1).split(",")}
             assert not names & (set(DEFINED_BY) | {"consts"}), "%s: %s" % (path.name, m.group(0))
+
+
+def test_private_copies_of_the_status_values_match(repo_root):
+    # wizfi360.STAT_* (network.WLAN's status() values) are copied as _STAT_*.
+    import wizfi360
+
+    seen = 0
+    for path in sources(repo_root):
+        for name, value in PRIVATE.findall(path.read_text()):
+            if name.startswith("STAT_"):
+                assert getattr(wizfi360, name) == int(value), "%s: _%s" % (path.name, name)
+                seen += 1
+    assert seen

@@ -5,7 +5,7 @@ TYPE_CHECKING) do not count: they never run.
     0 support      clock, bufcopy, _copy_viper, consts
     1 bytes        ring, conn, parser, escape
     2 engine       engine
-    3 APIs         wizfi360 (__init__), socket, stream, server, udp, ssl, aio,
+    3 APIs         wizfi360 (__init__), startup, socket, stream, server, udp, ssl, aio,
                    station_info, services, softap; hostuart (the UART off the board,
                    which asks the package for the port's own socket module)
 """
@@ -25,6 +25,7 @@ LAYERS = {
     "escape": 1,
     "engine": 2,
     "__init__": 3,
+    "startup": 3,
     "socket": 3,
     "stream": 3,
     "server": 3,

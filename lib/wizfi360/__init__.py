@@ -29,7 +29,6 @@ except ImportError:
         return x
 
 
-from .clock import sleep_ms, ticks_add, ticks_ms
 from .engine import Engine
 from .escape import is_ip, quote, text, to_bytes, unquote
 
@@ -141,12 +140,12 @@ class WizFi360:
         self._sta = False
         self._ap = False
         self._softap = None
-        self._need_setup = False
+        self._need_setup = True
         self._join: "Op | None" = None  # a join (connect()) not answered yet
         _current = self
         if reset is not None:
             self.reset()
-        self._setup()
+        self._resume()
 
     # The less used methods, declared here, forward to modules loaded on
     # their first call (see the top of this file).
@@ -214,59 +213,9 @@ class WizFi360:
     # -- start-up --------------------------------------------------------
 
     def reset(self, timeout_ms=5000):
-        # Hardware reset: RST low for ~0.1 s (module-notes "The board"), then
-        # wait for the module's "ready".
-        at = self._at
-        pin = at.reset_pin
-        if pin is None:
-            raise ValueError("no reset pin given")
-        seen = at.reboots
-        at.on_reboot = None
-        try:
-            pin(0)
-            sleep_ms(100)
-            pin(1)
-            until = ticks_add(ticks_ms(), timeout_ms)
-            while at.reboots == seen:
-                if not at.idle(until):
-                    raise OSError(errno.ETIMEDOUT, "module did not report ready after reset")
-        finally:
-            at.on_reboot = self._on_reboot
-        self._need_setup = True
+        from .startup import reset
 
-    def _sync(self, timeout_ms=3000):
-        # Send AT until the module answers OK (it may still be booting, or be
-        # printing boot noise; manual 3.2.1.1).
-        until = ticks_add(ticks_ms(), timeout_ms)
-        at = self._at
-        while True:
-            try:
-                if at.command(b"AT", 300)[0] == _EV_OK:
-                    return
-            except OSError:
-                at.forget_timeout()
-            if not at.idle(until):
-                raise OSError(errno.ETIMEDOUT, "no answer from the module")
-
-    def _setup(self):
-        # Echo off (3.2.1.2), multi-link mode (3.2.3.3), +IPD with the remote
-        # address (3.2.3.14). Run at start and again after the module reboots.
-        self._need_setup = False
-        self._sync()
-        self._ok(b"ATE0")
-        mux = b"AT+CIPMUX=1"
-        if self._at.command(mux)[0] != _EV_OK:
-            self._at.command(b"AT+CIPCLOSE=5")  # links left open by an earlier run
-            self._ok(mux)
-        self._ok(b"AT+CIPDINFO=1")
-        # Joined already (auto-connect, or a host restart)? (3.2.3.7)
-        # STATUS:2 got an address, 3 links open, 4 links closed. (Split when
-        # run: a constant tuple would stay on the heap.)
-        st = self._query(b"AT+CIPSTATUS", b"STATUS:")
-        if st and st[0].strip() in b"2 3 4".split():
-            self._at.wifi = _WIFI_UP
-            self._status = STAT_GOT_IP
-        self._mode(self._sta, self._ap)
+        reset(self, timeout_ms)
 
     def _mode(self, sta, ap):
         # AT+CWMODE_CUR (3.2.2.1): 1 station, 2 SoftAP, 3 both at once.
@@ -284,7 +233,9 @@ class WizFi360:
     def _resume(self):
         # Before a command: a module that rebooted unasked is set up again.
         if self._need_setup:
-            self._setup()
+            from .startup import setup
+
+            setup(self)
 
     def _cmd(self, cmd, timeout_ms=None, lines=False):
         timeout_ms = self.timeout_ms if timeout_ms is None else _ms(timeout_ms)

@@ -167,7 +167,9 @@ def set_uart(self: "WizFi360", baudrate, flow=False):
         sleep_ms(20)  # let the OK leave at the old rate before switching
         init(baudrate=baudrate, flow=_flow(uart, value))
     try:
-        self._sync(1000)
+        from .startup import sync
+
+        sync(self, 1000)
     except OSError:
         if init is not None:
             init(baudrate=old, flow=0)

@@ -1,0 +1,87 @@
+# Bringing the module up: a hardware reset, waiting for it to answer, and
+# the settings the driver relies on. WizFi360 runs setup() when it is created
+# and again before its next command after the module restarted; reset() is
+# WizFi360.reset(). Loaded on the first of those: the code is needed once per
+# start, not on every command.
+
+import errno
+
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
+except ImportError:
+
+    def const(x):
+        return x
+
+
+from .clock import sleep_ms, ticks_add, ticks_ms
+
+# Private copies of parser.py's and engine.py's constants (see
+# tests_host/test_const_copies.py).
+_EV_OK = const(1)
+_WIFI_UP = const(2)
+_STAT_GOT_IP = const(3)  # wizfi360.STAT_GOT_IP
+
+_TYPE_CHECKING = const(0)
+if _TYPE_CHECKING:
+    from . import WizFi360
+
+
+def reset(w: "WizFi360", timeout_ms):
+    # Hardware reset: RST low for ~0.1 s (module-notes "The board"), then
+    # wait for the module's "ready". It is set up again before its next
+    # command.
+    at = w._at
+    pin = at.reset_pin
+    if pin is None:
+        raise ValueError("no reset pin given")
+    seen = at.reboots
+    on_reboot = at.on_reboot
+    at.on_reboot = None
+    try:
+        pin(0)
+        sleep_ms(100)
+        pin(1)
+        until = ticks_add(ticks_ms(), timeout_ms)
+        while at.reboots == seen:
+            if not at.idle(until):
+                raise OSError(errno.ETIMEDOUT, "module did not report ready after reset")
+    finally:
+        at.on_reboot = on_reboot
+    w._need_setup = True
+
+
+def sync(w: "WizFi360", timeout_ms=3000):
+    # Send AT until the module answers OK (it may still be booting, or be
+    # printing boot noise; manual 3.2.1.1).
+    until = ticks_add(ticks_ms(), timeout_ms)
+    at = w._at
+    while True:
+        try:
+            if at.command(b"AT", 300)[0] == _EV_OK:
+                return
+        except OSError:
+            at.forget_timeout()
+        if not at.idle(until):
+            raise OSError(errno.ETIMEDOUT, "no answer from the module")
+
+
+def setup(w: "WizFi360"):
+    # Echo off (3.2.1.2), multi-link mode (3.2.3.3), +IPD with the remote
+    # address (3.2.3.14).
+    w._need_setup = False
+    sync(w)
+    at = w._at
+    w._ok(b"ATE0")
+    mux = b"AT+CIPMUX=1"
+    if at.command(mux)[0] != _EV_OK:
+        at.command(b"AT+CIPCLOSE=5")  # links left open by an earlier run
+        w._ok(mux)
+    w._ok(b"AT+CIPDINFO=1")
+    # Joined already (auto-connect, or a host restart)? (3.2.3.7)
+    # STATUS:2 got an address, 3 links open, 4 links closed.
+    st = w._query(b"AT+CIPSTATUS", b"STATUS:")
+    if st and st[0].strip() in (b"2", b"3", b"4"):
+        at.wifi = _WIFI_UP
+        w._status = _STAT_GOT_IP
+    w._mode(w._sta, w._ap)
