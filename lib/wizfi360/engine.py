@@ -185,7 +185,7 @@ class Engine:
         self._owed: "Op | None" = None  # a send that expired before its ">" (late prompt)
         self._owed_at = 0  # when input last came while one is owed (ticks_ms)
         self.reset_pin = None  # the module's RST line (active low), if the board wired one
-        self._low_until: "int | None" = None  # RST held low until then (ticks_ms)
+        self._low_until = None  # RST held low until then (ticks_ms)
         self._prompted: "Op | None" = None  # a send whose ">" just came: its data is due
         self._probe: "Op | None" = None  # AT+GMR resync: results before its marker line are stale
         self._marker = False
