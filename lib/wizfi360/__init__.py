@@ -132,7 +132,6 @@ class WizFi360:
             raise ValueError("rx_budget must be >= 0")
         _ms(timeout_ms)
         self._at = Engine(uart, rx_size, link_size, link_max, rx_budget)
-        self._at.on_reboot = self._on_reboot
         self._at.reset_pin = reset  # also the way out of a hang mid-send (engine.py)
         self.timeout_ms = timeout_ms
         self._version: "str | None" = None
@@ -140,7 +139,7 @@ class WizFi360:
         self._sta = False
         self._ap = False
         self._softap = None
-        self._need_setup = True
+        self._setup_at = -1  # engine.reboots when the module was last set up (startup.py)
         self._join: "Op | None" = None  # a join (connect()) not answered yet
         _current = self
         if reset is not None:
@@ -225,14 +224,9 @@ class WizFi360:
         self._sta = sta
         self._ap = ap
 
-    def _on_reboot(self):
-        # Called from inside the parser: only note it; commands run later.
-        self._need_setup = True
-        self._status = STAT_IDLE
-
     def _resume(self):
         # Before a command: a module that rebooted unasked is set up again.
-        if self._need_setup:
+        if self._setup_at != self._at.reboots:
             from .startup import setup
 
             setup(self)

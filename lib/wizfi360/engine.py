@@ -54,11 +54,6 @@ _EV_LINK_CLOSED = const(15)
 _EV_LINK_FAIL = const(17)
 _EV_DAMAGED = const(18)
 
-# For the type checker only (see parser.py).
-_TYPE_CHECKING = const(0)
-if _TYPE_CHECKING:
-    from typing import Callable
-
 # The constants below up to _WIFI_UP are private like parser.py's (folded at
 # compile time, no global, no interned name); socket.py and the others hold
 # private copies of those they use, consts.py the public names (OPEN, ...),
@@ -171,7 +166,7 @@ class Engine:
         self.links: list = [None] * _LINKS  # the Conn each ID names now, as the module sees it
         self._spare: list = []  # ring storage of link_size from ended connections, for reuse
         self.wifi = _WIFI_DOWN
-        self.reboots = 0  # "ready" lines seen after start-up
+        self.reboots = 0  # "ready" lines seen after start-up: the owner sets the module up again
         self._op: "Op | None" = None  # the command written and not answered yet
         self._queue: list = []  # Ops not written yet, in order
         self._later: list = []  # closes that wait for the peer first (_LINGER_MS), due at retry_at
@@ -189,7 +184,6 @@ class Engine:
         self._prompted: "Op | None" = None  # a send whose ">" just came: its data is due
         self._probe: "Op | None" = None  # AT+GMR resync: results before its marker line are stale
         self._marker = False
-        self.on_reboot: "Callable[[], None] | None" = None  # called when the module reboots unasked
         self.accepted: "list | None" = None  # while a server listens: Conns of new clients, oldest first
 
     # -- the non-blocking core ---------------------------------------------
@@ -687,8 +681,6 @@ class Engine:
                 if conn is not None:
                     self._end(conn)
             self.parser.expect_lines = False
-            if self.on_reboot is not None:
-                self.on_reboot()
         elif kind == _EV_DAMAGED:
             # The bytes lost may have held any link's data: no open
             # connection's stream can be trusted past this point (parser.py).

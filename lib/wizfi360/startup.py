@@ -36,19 +36,13 @@ def reset(w: "WizFi360", timeout_ms):
     if pin is None:
         raise ValueError("no reset pin given")
     seen = at.reboots
-    on_reboot = at.on_reboot
-    at.on_reboot = None
-    try:
-        pin(0)
-        sleep_ms(100)
-        pin(1)
-        until = ticks_add(ticks_ms(), timeout_ms)
-        while at.reboots == seen:
-            if not at.idle(until):
-                raise OSError(errno.ETIMEDOUT, "module did not report ready after reset")
-    finally:
-        at.on_reboot = on_reboot
-    w._need_setup = True
+    pin(0)
+    sleep_ms(100)
+    pin(1)
+    until = ticks_add(ticks_ms(), timeout_ms)
+    while at.reboots == seen:
+        if not at.idle(until):
+            raise OSError(errno.ETIMEDOUT, "module did not report ready after reset")
 
 
 def sync(w: "WizFi360", timeout_ms=3000):
@@ -69,9 +63,9 @@ def sync(w: "WizFi360", timeout_ms=3000):
 def setup(w: "WizFi360"):
     # Echo off (3.2.1.2), multi-link mode (3.2.3.3), +IPD with the remote
     # address (3.2.3.14).
-    w._need_setup = False
-    sync(w)
     at = w._at
+    w._setup_at = at.reboots
+    sync(w)
     w._ok(b"ATE0")
     mux = b"AT+CIPMUX=1"
     if at.command(mux)[0] != _EV_OK:
