@@ -67,11 +67,10 @@ $(STAMP): requirements.txt
 
 mplib: $(MPLIB_STAMP)
 
-# --target into a fresh directory: nothing left over from an older pin.
-$(MPLIB_STAMP): requirements-mplib.txt $(STAMP)
-	rm -rf $(MPLIB)
-	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-compile \
-		--target $(MPLIB) -r requirements-mplib.txt
+# Into a fresh directory (nothing left over from an older pin); pip for wheels,
+# micropython-lib's source-only sdists unpacked (tools/install_mplib.py says why).
+$(MPLIB_STAMP): requirements-mplib.txt tools/install_mplib.py $(STAMP)
+	$(PY) tools/install_mplib.py --target $(MPLIB) requirements-mplib.txt
 	touch $@
 
 # Runs every suite even when one fails, and fails if any failed.
