@@ -26,6 +26,9 @@ PROFILE (or WIZFI_QUIRKS=PROFILE) names another profile, e.g. real; the test
 file then sees WIZFI_QUIRKS=PROFILE in its environment.
 The heap is 256K unless the file's leading comments say e.g. `# heapsize: 64K`;
 the emulator's line is unpaced unless they say e.g. `# baud: 921600`.
+Peers that cost more to start run only for the files whose leading comments ask,
+e.g. `# peers: mqtt ntp`: mqtt is amqtt, a real MQTT broker (WIZFI_MQTT_PORT), ntp
+a minimal NTP server (WIZFI_NTP_PORT, testservers.NtpServer).
 A file whose leading comments say `# mpy: yes` runs on the package compiled to
 .mpy instead: lib/wizfi360 and the test helpers (harness, board) are compiled
 once per run with mpy-cross (-march of the micropython binary, for the viper
@@ -62,6 +65,9 @@ DEFAULT_HEAP = "256K"
 HEAP_RE = re.compile(r"#\s*heapsize:\s*(\d+[KkMm]?)\s*$")
 MPY_RE = re.compile(r"#\s*mpy:\s*yes\s*$")
 BAUD_RE = re.compile(r"#\s*baud:\s*(\d+)\s*$")
+PEERS_RE = re.compile(r"#\s*peers:\s*(.*?)\s*$")
+# the peers a file may ask for: name -> (testservers class, its port's variable)
+OPTIONAL_PEERS = {"mqtt": ("MqttBroker", "WIZFI_MQTT_PORT"), "ntp": ("NtpServer", "WIZFI_NTP_PORT")}
 BUILD_MPY = ROOT / "build" / "mpy"
 # MicroPython libraries from PyPI (requirements-mplib.txt), put there by the Makefile
 MPLIB = ROOT / "build" / "mplib"
@@ -193,6 +199,17 @@ def baud(path):
     return int(m.group(1)) if m else None
 
 
+def peers(path):
+    """The optional peers the file's leading comments ask for (`# peers: mqtt ntp`);
+    ValueError for a name OPTIONAL_PEERS lacks."""
+    m = leading_comment(path, PEERS_RE)
+    names = m.group(1).replace(",", " ").split() if m else []
+    unknown = [n for n in names if n not in OPTIONAL_PEERS]
+    if unknown:
+        raise ValueError("unknown peers %s (known: %s)" % (", ".join(unknown), ", ".join(OPTIONAL_PEERS)))
+    return names
+
+
 def wants_mpy(path):
     """True if the file's leading comments say `# mpy: yes`."""
     return leading_comment(path, MPY_RE) is not None
@@ -306,6 +323,7 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None, quirks
     quirks names the emulator's quirks profile (None: the manual's)."""
     t0 = time.monotonic()
     emu = echo = refused = udp = tls = http = https = blast = load = None
+    extra = {}  # optional peers: their port's variable -> the server
     try:
         try:
             emu = start_emulator(baud(path), quirks)
@@ -319,6 +337,11 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None, quirks
             https = HttpServer(tls=True)
             blast = Blast()
             load = HttpLoad()
+            import testservers
+
+            for name in peers(path):
+                cls, var = OPTIONAL_PEERS[name]
+                extra[var] = getattr(testservers, cls)()
         except Exception as e:  # a broken emulator fails the file, not the run
             return FileResult(
                 path,
@@ -346,6 +369,9 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None, quirks
                 "WIZFI_KEY": KEY,
             }
         )
+        for _, var in OPTIONAL_PEERS.values():
+            env.pop(var, None)
+        env.update({var: str(server.port) for var, server in extra.items()})
         env.pop("WIZFI_TEST_K", None)
         env.pop("WIZFI_QUIRKS", None)
         if quirks:
@@ -356,7 +382,7 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None, quirks
         out, rc, timed_out = run_process(cmd, env, timeout)
         return judge(path, out, rc, timed_out, timeout, time.monotonic() - t0)
     finally:
-        for server in (load, blast, https, http, tls, udp, refused, echo, emu):
+        for server in [*extra.values(), load, blast, https, http, tls, udp, refused, echo, emu]:
             if server is not None:
                 try:
                     server.stop()

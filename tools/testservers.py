@@ -1,7 +1,9 @@
 """Peers on 127.0.0.1 for the device tests besides the TCP echo: a UDP echo, a TLS echo
 and an HTTP(S) server, TLS with a throwaway self-signed certificate (made with openssl
 once per process); a peer that streams as soon as a client connects (Blast), and HTTP
-clients on this side for a server the test runs on the driver (HttpLoad)."""
+clients on this side for a server the test runs on the driver (HttpLoad). Started only
+for the files that ask for them (`# peers: mqtt ntp`): a real MQTT broker (amqtt, from
+PyPI) and a minimal NTP server (NtpServer)."""
 
 import http.client
 import http.server
@@ -9,10 +11,13 @@ import json
 import os
 import socket
 import ssl
+import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 _CERT = None
 
@@ -310,3 +315,119 @@ class HttpLoad(_TcpServer):
             return "%s: %s" % (type(e).__name__, e)
         finally:
             conn.close()
+
+
+class MqttBroker:
+    """amqtt (PyPI), a real MQTT 3.1.1 broker, as a process of its own on 127.0.0.1:.port,
+    anonymous clients allowed. RuntimeError (with its log) if it does not start."""
+
+    START_S = 30.0
+    CONFIG = (
+        "listeners:\n  default:\n    type: tcp\n    bind: 127.0.0.1:%d\n"
+        "plugins:\n  amqtt.plugins.authentication.AnonymousAuthPlugin:\n    allow_anonymous: true\n"
+    )
+
+    def __init__(self):
+        self._dir = tempfile.mkdtemp(prefix="wizfi360-mqtt-")
+        self._proc = None
+        for _ in range(3):  # a port taken between choosing it and the broker's bind: again
+            if self._start():
+                return
+        raise RuntimeError("amqtt did not start: %s" % self._log()[-2000:])
+
+    def _start(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = os.path.join(self._dir, "broker.yaml")
+        with open(config, "w") as f:
+            f.write(self.CONFIG % self.port)
+        amqtt = Path(sys.executable).parent / "amqtt"
+        with open(os.path.join(self._dir, "log"), "wb") as log:
+            self._proc = subprocess.Popen(
+                [str(amqtt), "-c", config], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        until = time.monotonic() + self.START_S
+        while time.monotonic() < until and self._proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        return False
+
+    def _log(self):
+        try:
+            with open(os.path.join(self._dir, "log"), encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+
+# Seconds from 1900 (NTP's era 0) to 1970 (the Unix epoch).
+NTP_UNIX_DELTA_S = 2208988800
+
+
+class NtpServer:
+    """A minimal NTP server (RFC 5905, server mode) on UDP 127.0.0.1:.port: it answers
+    each 48-byte client request (mode 3) with a stratum-1 reply whose receive and
+    transmit timestamps are unix_s (a fixed instant, so a test can check the client's
+    decoding to the second) and whose origin timestamp is the request's transmit
+    timestamp. Other datagrams get no answer. No PyPI package serves NTP on this Python
+    (ntps needs 3.13), and NTP servers are no MicroPython library, so it is written here."""
+
+    def __init__(self, unix_s=1773500966):  # 2026-03-14 15:09:26 UTC
+        self.unix_s = unix_s
+        self.requests = 0
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def reply(self, request):
+        """The reply to a request datagram, or None for one that gets none."""
+        if len(request) != 48 or request[0] & 0x07 != 3:  # mode 3: client
+            return None
+        version = (request[0] >> 3) & 0x07
+        now = (self.unix_s + NTP_UNIX_DELTA_S) << 32  # 32.32 fixed point, fraction 0
+        return struct.pack(
+            "!BBbbII4sQQQQ",
+            (0 << 6) | (version << 3) | 4,  # leap 0, the client's version, mode 4: server
+            1,  # stratum 1: a primary server
+            request[2],  # poll: as asked
+            -20,  # precision: about a microsecond
+            0,  # root delay
+            0,  # root dispersion
+            b"LOCL",  # reference id: the local clock
+            now,  # reference timestamp
+            struct.unpack("!Q", request[40:48])[0],  # origin: the request's transmit time
+            now,  # receive timestamp
+            now,  # transmit timestamp
+        )
+
+    def _serve(self):
+        while True:
+            try:
+                data, addr = self._sock.recvfrom(512)
+            except OSError:
+                return
+            answer = self.reply(data)
+            if answer is not None:
+                self.requests += 1
+                try:
+                    self._sock.sendto(answer, addr)
+                except OSError:
+                    return
+
+    def stop(self):
+        self._sock.close()
