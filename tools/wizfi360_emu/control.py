@@ -71,6 +71,14 @@ allowed), so that CR, LF and NUL pass. The commands:
                         yet written, e.g. an AT+CIPSTART held by connect-delay)
     help                ok <the command names>
 
+SoftAP clients (fake Wi-Fi stations, softap.py):
+
+    station-join <mac> <ssid hex> [<key hex>]
+                        ok at once: a phone set to join that AP; it joins (the module
+                        prints +STA_CONNECTED and +DIST_STA_IP) as soon as the SoftAP is
+                        on with that name and key (none: an open AP), within 60 s
+    station-leave <mac> the station leaves: +STA_DISCONNECTED (error if not joined)
+
 Quirks (quirks.py: the module's habits, one field each; a reboot keeps them):
 
     quirks              ok <name>=<value> ... every quirk, in the form `quirk` takes
@@ -370,6 +378,25 @@ def _link_reuse(emu, args):
     return "%d %d" % emu.clients.reuse(_int(args[:1], 0, 4), _word_hex(args[1]) if len(args) > 1 else b"")
 
 
+def _station_join(emu, args):
+    if len(args) not in (2, 3):
+        raise ControlError("want <mac> <ssid hex> [<key hex>]")
+    try:
+        ssid, key = (_word_hex(w).decode() for w in (args[1], args[2] if len(args) > 2 else ""))
+        emu.station_waits(args[0], ssid, key)
+    except (ValueError, UnicodeError) as e:
+        raise ControlError(str(e)) from None
+
+
+def _station_leave(emu, args):
+    if len(args) != 1:
+        raise ControlError("want <mac>")
+    try:
+        emu.remove_station(args[0])
+    except (KeyError, ValueError):
+        raise ControlError("%s is not a station of the SoftAP" % args[0]) from None
+
+
 def _help(emu, args):
     return " ".join(COMMANDS)
 
@@ -401,6 +428,8 @@ COMMANDS = {
     "client-eof": _client_eof,
     "client-close": _client_close,
     "link-reuse": _link_reuse,
+    "station-join": _station_join,
+    "station-leave": _station_leave,
     "quirks": _quirks,
     "quirk": _quirk,
     "dropped": _dropped,

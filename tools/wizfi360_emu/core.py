@@ -308,6 +308,32 @@ class Emulator:
             self._write(joined_events(mac, ip))
             return ip
 
+    def station_waits(self, mac, ssid, key="", timeout_s=60.0, poll_s=0.02):
+        """A fake Wi-Fi client (a phone) set to join the SoftAP named ssid with key: it
+        joins (add_station) as soon as the SoftAP is on with that name and, unless the
+        SoftAP is open, that key; until then it keeps looking, for timeout_s at most, as
+        a phone does. Returns at once. ValueError for a bad MAC."""
+        mac = check_mac(mac)
+
+        def matches(st):
+            ap_ssid, ap_key, _, ecn = st.softap[:4]
+            return st.softap_on() and ap_ssid == ssid and (ecn == 0 or ap_key == key)
+
+        def look():
+            until = time.monotonic() + timeout_s
+            while not self._stopping and time.monotonic() < until:
+                with self._uart.lock:
+                    ready = matches(self.state) and mac not in self.state.stations
+                if ready:
+                    try:
+                        self.add_station(mac)
+                        return
+                    except (RuntimeError, ValueError):
+                        pass  # full, or switched off meanwhile: keep looking
+                time.sleep(poll_s)
+
+        threading.Thread(target=look, name="emu-station", daemon=True).start()
+
     def remove_station(self, mac):
         """The fake client leaves: +STA_DISCONNECTED. KeyError if it is not connected."""
         mac = check_mac(mac)
