@@ -2,77 +2,38 @@
 # peers: mqtt ntp
 # Each program of examples/ run as it is, on the unix port against the emulator,
 # and what it got checked: the bytes fetched, the message received, the time
-# decoded... They import `machine` and `settings` as they would on a board:
-# `machine` is tests_device/machine_standin.py (the emulator's UART, and its
-# reset line on GP20), and `settings` holds this run's values in place of
-# examples/settings.py, as a user edits that file for their network. Their
-# errors are run too: each must fail with an error that says what went wrong.
+# decoded... They import `machine` and `settings` as on a board: example_env.py
+# says how these are provided here. Their errors are run too: each must fail
+# with an error that says what went wrong.
 import errno
 import sys
 
 import board
+import example_env
 import harness
-import machine_standin
 from harness import eq, raises, true
 
 if board.ON_BOARD:
     board.skip_file("the examples' servers and stand-ins run on the host")
     sys.exit()
 
-machine_standin.install()
-sys.path.insert(0, "examples")
+example_env.install()
+settings = example_env.settings
+_port = example_env.port
 
 _HTTP_BODY_TAIL = bytes(range(256)) * 8  # tools/testservers.py's GET answer after its first line
 
 
-class _Settings:
-    """examples/settings.py, edited for the emulator and the runner's peers."""
-
-
-settings = _Settings()
-sys.modules["settings"] = settings
-
-
-def _port(name):
-    return int(board._env(name, "0"))
-
-
-def _fresh_settings():
-    s = board.settings()
-    values = {
-        "SSID": s["ssid"],
-        "KEY": s["key"],
-        "WEB_HOST": "echo.test",  # the emulator resolves it to 127.0.0.1
-        "WEB_PORT": _port("WIZFI_HTTP_PORT"),
-        "HTTP_URL": s["http_url"] + "/hello.txt",
-        "TLS_HOST": "tls.test",
-        "TLS_PORT": _port("WIZFI_HTTPS_PORT"),
-        "TLS_PATH": "/secret.txt",
-        "MQTT_BROKER": "127.0.0.1",
-        "MQTT_PORT": _port("WIZFI_MQTT_PORT"),
-        "MQTT_TOPIC": "wizfi360/examples/test",
-        "NTP_HOST": "127.0.0.1",
-        "NTP_PORT": _port("WIZFI_NTP_PORT"),
-        "SERVER_PORT": 0,  # set by the test that runs the server
-        "AP_SSID": "wizfi360-setup",
-        "AP_KEY": "change-me-123",
-        "AP_CHANNEL": 6,
-        "AP_WAIT_S": 20,
-    }
-    for name, value in values.items():
-        setattr(settings, name, value)
-
-
 def _run_script(name):
     """Import examples/<name>.py afresh: a script that runs at import."""
-    _fresh_settings()
+    example_env.reset()
     sys.modules.pop(name, None)
     return __import__(name)
 
 
 def _example(name):
     """examples/<name>.py, imported (its main() not run yet), with fresh settings."""
-    _fresh_settings()
+    example_env.reset()
     if name not in sys.modules:
         __import__(name)
     return sys.modules[name]
@@ -86,7 +47,7 @@ def test_first_joins_and_reads_a_status_line():
 
 
 def test_first_says_why_a_join_failed():
-    _fresh_settings()
+    example_env.reset()
     settings.KEY = "not-the-password"
     sys.modules.pop("first", None)
     e = raises(OSError, __import__, "first")

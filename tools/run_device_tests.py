@@ -317,6 +317,25 @@ def run_process(cmd, env, timeout):
         return out.decode("utf-8", "replace"), proc.returncode, True
 
 
+def device_env(emu, mpy_dir=None):
+    """The environment of a program on the unix port against emu: os.environ with
+    MICROPYPATH (the package, or mpy_dir, tests_device, build/mplib), the emulator's
+    ports and its access point; no optional peer's port (OPTIONAL_PEERS) left over."""
+    env = dict(os.environ)
+    for _, var in OPTIONAL_PEERS.values():
+        env.pop(var, None)
+    env.update(
+        {
+            "MICROPYPATH": os.pathsep.join([str(mpy_dir or LIB), str(TESTS), ".frozen", str(MPLIB)]),
+            "WIZFI_EMU_PORT": str(emu.tcp_port),
+            "WIZFI_EMU_CONTROL": str(emu.control_port),
+            "WIZFI_SSID": SSID,
+            "WIZFI_KEY": KEY,
+        }
+    )
+    return env
+
+
 def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None, quirks=None):
     """Run one file against fresh servers. heap overrides its `# heapsize:`;
     mpy_dir (from build_mpy) puts the compiled package first on MICROPYPATH;
@@ -351,12 +370,9 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None, quirks
                 "%s: %s\n" % (type(e).__name__, e),
                 time.monotonic() - t0,
             )
-        env = dict(os.environ)
+        env = device_env(emu, mpy_dir)
         env.update(
             {
-                "MICROPYPATH": os.pathsep.join([str(mpy_dir or LIB), str(TESTS), ".frozen", str(MPLIB)]),
-                "WIZFI_EMU_PORT": str(emu.tcp_port),
-                "WIZFI_EMU_CONTROL": str(emu.control_port),
                 "WIZFI_ECHO_PORT": str(echo.port),
                 "WIZFI_REFUSED_PORT": str(refused.port),
                 "WIZFI_UDP_ECHO_PORT": str(udp.port),
@@ -365,12 +381,8 @@ def run_file_unix(path, micropython, timeout, k, heap=None, mpy_dir=None, quirks
                 "WIZFI_HTTPS_PORT": str(https.port),
                 "WIZFI_BLAST_PORT": str(blast.port),
                 "WIZFI_HTTP_LOAD_PORT": str(load.port),
-                "WIZFI_SSID": SSID,
-                "WIZFI_KEY": KEY,
             }
         )
-        for _, var in OPTIONAL_PEERS.values():
-            env.pop(var, None)
         env.update({var: str(server.port) for var, server in extra.items()})
         env.pop("WIZFI_TEST_K", None)
         env.pop("WIZFI_QUIRKS", None)
