@@ -15,6 +15,8 @@
 #                      (TYPE_FILES=..., default: lib/, main.py, board.py, boot.py)
 #   make demo          the firmware against the emulator and an HTTP sink (tools/demo.py)
 #   make emulator      the emulated module, tools/emulator.py (ARGS="--help" for its options)
+#   make example       a program of examples/ on the unix port against the emulator
+#                      (NAME=first, http_get, mqtt_pubsub, ...; without NAME: the list)
 #   make deploy        compile and copy the driver and the firmware to a board
 #                      (PORT=/dev/ttyACM0 to choose it, ARGS="--dry-run" to see how)
 #   make repl          the board's REPL through mpremote (PORT=...)
@@ -37,6 +39,7 @@ STAMP  := $(VENV)/.requirements-installed
 MPLIB  := build/mplib
 MPLIB_STAMP := $(MPLIB)/.requirements-installed
 ARGS   ?=
+NAME   ?=
 PORT   ?=
 QUIRKS ?=
 
@@ -47,7 +50,7 @@ TYPE_CLEAN := main.py board.py boot.py lib/wizfi360
 LINT_FILES ?= .
 TYPE_FILES ?=
 
-.PHONY: help all .venv mplib test test-host test-device test-device-real fuzz soak demo emulator package-json lint typecheck deploy repl test-board clean
+.PHONY: help all .venv mplib test test-host test-device test-device-real fuzz soak demo emulator example package-json lint typecheck deploy repl test-board clean
 
 # `make` alone lists the targets: the header comment's "make NAME" lines.
 .DEFAULT_GOAL := help
@@ -117,6 +120,9 @@ demo: $(STAMP)
 
 emulator: $(STAMP)
 	$(PY) tools/emulator.py $(ARGS)
+
+example: $(STAMP) $(MPLIB_STAMP)
+	$(PY) tools/run_example.py $(NAME) $(ARGS)
 
 package-json: $(STAMP)
 	$(PY) tools/gen_package_json.py
