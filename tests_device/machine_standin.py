@@ -2,8 +2,8 @@
 # Pin, for the MicroPython unix port (whose `machine` has neither), wired as on
 # the WizFi360-EVB-Pico: any UART is the module's, a TCP connection to the
 # emulator (board.make_uart), and GP20 is the module's RST line, so that driving
-# it low and then high resets the emulated module (the control channel's
-# "reboot", which ends with "ready" as a module does). install() puts this
+# it low and then high resets the emulated module (emucontrol.ResetLine: the
+# control channel's "reboot", which ends with "ready" as a module does). install() puts this
 # module into sys.modules as `machine`, before the builtin one, so that an
 # example's `from machine import UART, Pin` gets it unchanged.
 
@@ -33,16 +33,19 @@ class Pin:
     def __init__(self, gpio, mode=IN, value=None):
         self.gpio = gpio
         self._value = 1 if value is None else value
+        self._rst = None
+        if gpio == _RST_GPIO:
+            import emucontrol
+
+            self._rst = emucontrol.ResetLine()  # restarts the module on low, then high
+            self._rst(self._value)
 
     def value(self, v=None):
         if v is None:
             return self._value
-        low_before = self._value == 0
         self._value = 1 if v else 0
-        if self.gpio == _RST_GPIO and low_before and self._value:
-            import emucontrol
-
-            emucontrol.emu("reboot")  # the module starts when RST goes high again
+        if self._rst is not None:
+            self._rst(self._value)
 
     __call__ = value
 
