@@ -3,9 +3,9 @@
 # the WizFi360-EVB-Pico: any UART is the module's, a TCP connection to the
 # emulator (board.make_uart), and GP20 is the module's RST line, so that driving
 # it low and then high resets the emulated module (emucontrol.ResetLine: the
-# control channel's "reboot", which ends with "ready" as a module does). install() puts this
-# module into sys.modules as `machine`, before the builtin one, so that an
-# example's `from machine import UART, Pin` gets it unchanged.
+# control channel's "reboot", which ends with "ready" as a module does).
+# install() puts this module into sys.modules as `machine`, before the builtin
+# one, so that an example's `from machine import UART, Pin` gets it unchanged.
 
 import sys
 
