@@ -26,3 +26,12 @@ def test_an_unknown_name_is_refused(capsys):
         run_example.main(["frist"])
     assert e.value.code == 2
     assert "no example 'frist'" in capsys.readouterr().err
+
+
+def test_the_readme_shows_the_first_script_as_it_is(repo_root):
+    readme = (repo_root / "README.md").read_text()
+    section = readme[readme.index("### A first script") :]
+    shown = section[section.index("```python\n") + len("```python\n") :]
+    shown = shown[: shown.index("```\n")]
+    assert shown == (repo_root / "examples" / "first.py").read_text()
+    assert "make example NAME=first" in readme
