@@ -29,7 +29,10 @@ def main():
     client = MQTTClient(client_id, settings.MQTT_BROKER, settings.MQTT_PORT)
     client.set_callback(lambda topic, msg: received.append((topic, msg)))
     print("connecting to %s:%d as %s" % (settings.MQTT_BROKER, settings.MQTT_PORT, client_id.decode()))
-    client.connect()  # OSError if the broker cannot be reached
+    # OSError if the broker cannot be reached. umqtt.simple waits for the broker's
+    # answers (here and in subscribe) without a deadline: a firmware that must not
+    # hang on a broker that stops answering runs a watchdog, as main.py does.
+    client.connect()
     try:
         topic = settings.MQTT_TOPIC.encode()
         client.subscribe(topic)
