@@ -119,10 +119,18 @@ def test_state(emu, ctl, c, peer):
         "busy": "0",
         "muted": "0",
         "running": "0",
+        "server": "0",
     }
     start_link(c, peer.port, 1)
     start_link(c, peer.port, 3)
     assert state(ctl)["links"] == "1,3"
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    c.cmd(b"AT+CIPSERVER=1,%d" % port)
+    c.expect(OK)
+    assert state(ctl)["server"] == str(port)
 
 
 # --- reboot, Wi-Fi drop, link close, raw bytes -------------------------------------------------------

@@ -69,6 +69,7 @@ allowed), so that CR, LF and NUL pass. The commands:
                         links=<open link ids, comma-separated> busy=<n> muted=<0|1>
                         running=<0|1> (1: a command is taken and its final result not
                         yet written, e.g. an AT+CIPSTART held by connect-delay)
+                        server=<port> (where AT+CIPSERVER listens; 0: no server)
     help                ok <the command names>
 
 SoftAP clients (fake Wi-Fi stations, softap.py):
@@ -328,7 +329,7 @@ def _command(emu, args):
 def _state(emu, args):
     _none(args)
     st, faults = emu.state, emu.faults
-    return "echo=%d mux=%d dinfo=%d cwmode=%d joined=%d links=%s busy=%d muted=%d running=%d" % (
+    return "echo=%d mux=%d dinfo=%d cwmode=%d joined=%d links=%s busy=%d muted=%d running=%d server=%d" % (
         st.echo,
         st.mux,
         st.dinfo,
@@ -338,6 +339,7 @@ def _state(emu, args):
         faults.busy,
         faults.muted,
         emu._busy,
+        emu.server_port or 0,
     )
 
 
