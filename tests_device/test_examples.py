@@ -175,27 +175,49 @@ def test_softap_refuses_a_short_key():
 
 
 # --- tcp_server.py: asyncio ---------------------------------------------------------------------
-def _some_port(k):
-    import time
+def _host_port(listen=False):
+    """(a socket of the port's own, the port it is bound to on 127.0.0.1): a port in
+    the dynamic range, drawn at random (other test files pick ports too), that nothing
+    on this machine held; listening if listen."""
+    import os
 
-    return 40000 + (time.ticks_ms() * 7 + k * 977) % 20000
+    import emucontrol
+
+    own = emucontrol._host_socket()  # the unix port's sockets: a program on this machine
+    for _ in range(20):
+        port = 40000 + int.from_bytes(os.urandom(2), "big") % 20000
+        s = own.socket()
+        try:
+            s.bind(own.getaddrinfo("127.0.0.1", port)[0][-1])
+            if listen:
+                s.listen(1)
+            return s, port
+        except OSError:
+            s.close()
+    raise OSError(errno.EADDRINUSE, "no free port")
 
 
 def test_tcp_server_answers_two_clients_at_once():
     import asyncio
 
+    import emucontrol
+
     import wizfi360.aio
 
     tcp_server = _example("tcp_server")
-    settings.SERVER_PORT = port = _some_port(0)
+    probe, port = _host_port()
+    probe.close()  # free again, for the example's server
+    settings.SERVER_PORT = port
+
+    async def listening():
+        # Connects wait for the server: a refused one on a real module sends a
+        # late "<id>,CLOSED", which ends the server's client that took that ID
+        # meanwhile (the driver cannot tell them apart: see the note there).
+        while emucontrol.emu_state()["server"] != str(port):
+            await asyncio.sleep_ms(20)
 
     async def client(i):
-        for _ in range(200):  # until the example has joined and listens
-            try:
-                r, w = await wizfi360.aio.open_connection("127.0.0.1", port)
-                break
-            except OSError:
-                await asyncio.sleep_ms(20)
+        r, w = await wizfi360.aio.open_connection("127.0.0.1", port)
         got = []
         for line in (b"hello %d\n" % i, b"second line\n"):
             w.write(line)
@@ -211,7 +233,8 @@ def test_tcp_server_answers_two_clients_at_once():
     async def run():
         server = asyncio.create_task(tcp_server.main())
         try:
-            return await asyncio.gather(client(0), client(1))
+            await asyncio.wait_for(listening(), 30)
+            return await asyncio.wait_for(asyncio.gather(client(0), client(1)), 30)
         finally:
             server.cancel()
 
@@ -224,19 +247,8 @@ def test_tcp_server_answers_two_clients_at_once():
 def test_tcp_server_says_when_its_port_is_taken():
     import asyncio
 
-    import emucontrol
-
     tcp_server = _example("tcp_server")
-    own = emucontrol._host_socket()  # the port's own sockets: a program on this machine
-    holder = own.socket()
-    for k in range(10):
-        settings.SERVER_PORT = _some_port(k)
-        try:
-            holder.bind(own.getaddrinfo("127.0.0.1", settings.SERVER_PORT)[0][-1])
-            holder.listen(1)
-            break
-        except OSError:
-            pass
+    holder, settings.SERVER_PORT = _host_port(listen=True)  # another program has the port
     try:
         e = raises(OSError, asyncio.run, tcp_server.main())
     finally:
