@@ -211,8 +211,9 @@ def test_tcp_server_answers_two_clients_at_once():
 
     async def listening():
         # Connects wait for the server: a refused one on a real module sends a
-        # late "<id>,CLOSED", which ends the server's client that took that ID
-        # meanwhile (the driver cannot tell them apart: see the note there).
+        # late "<id>,CLOSED" (quirk cipstart_fail), which ends the server's
+        # client if the module gave it that ID meanwhile: the driver cannot
+        # tell the stray from the client's own close.
         while emucontrol.emu_state()["server"] != str(port):
             await asyncio.sleep_ms(20)
 
