@@ -124,13 +124,9 @@ def test_state(emu, ctl, c, peer):
     start_link(c, peer.port, 1)
     start_link(c, peer.port, 3)
     assert state(ctl)["links"] == "1,3"
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    c.cmd(b"AT+CIPSERVER=1,%d" % port)
-    c.expect(OK)
-    assert state(ctl)["server"] == str(port)
+    from test_emulator_switches import serve  # it imports this file: not at the top
+
+    assert state(ctl)["server"] == str(serve(c))
 
 
 # --- reboot, Wi-Fi drop, link close, raw bytes -------------------------------------------------------
