@@ -126,7 +126,8 @@ def test_state(emu, ctl, c, peer):
     assert state(ctl)["links"] == "1,3"
     from test_emulator_switches import serve  # it imports this file: not at the top
 
-    assert state(ctl)["server"] == str(serve(c))
+    port = serve(c)
+    assert state(ctl)["server"] == str(port)
 
 
 # --- reboot, Wi-Fi drop, link close, raw bytes -------------------------------------------------------
