@@ -53,7 +53,7 @@ def open_module(cfg):
         # RST is active low: an output, held high so the module runs.
         return uart, Pin(u.get("reset", 20), Pin.OUT, value=1)
 
-    from wizfi360.hostuart import SocketUART
+    from wizfi360_host.hostuart import SocketUART
 
     host, port = cfg["emulator"]
     return SocketUART(host, port), None

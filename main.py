@@ -15,8 +15,10 @@
 import sys
 
 if sys.platform != "rp2":
-    # Off-board: find the driver in lib/ next to this file.
-    sys.path.insert(1, (sys.path[0] or ".") + "/lib")
+    # Off-board: the driver in lib/ next to this file, the emulator's UART in host/.
+    _here = sys.path[0] or "."
+    sys.path.insert(1, _here + "/host")
+    sys.path.insert(1, _here + "/lib")
 
 import gc
 import json

@@ -79,7 +79,7 @@ def make_uart():
         from machine import UART, Pin
 
         return UART(1, 115200, tx=Pin(4), rx=Pin(5), rxbuf=4096)
-    from wizfi360.hostuart import SocketUART
+    from wizfi360_host.hostuart import SocketUART
 
     port = _env("WIZFI_EMU_PORT")
     if not port:

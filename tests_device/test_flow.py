@@ -5,7 +5,7 @@
 # links keep working; without flow control the UART buffer overflows, and the
 # socket raises OSError(EIO) instead of returning damaged data.
 #
-# The UART is SocketUART (lib/wizfi360/hostuart.py): flow=True stands for RTS
+# The UART is SocketUART (host/wizfi360_host/hostuart.py): flow=True stands for RTS
 # flow control (the emulator is held back while the driver does not read),
 # flow=False for none (a full rx buffer drops bytes, like a board's UART).
 import errno
@@ -22,7 +22,7 @@ _LINK_MAX = 128 * 1024
 
 
 def _driver(**uart_kw):
-    from wizfi360.hostuart import SocketUART
+    from wizfi360_host.hostuart import SocketUART
 
     if board.ON_BOARD:
         raise OSError("needs the emulator")

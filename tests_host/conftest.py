@@ -1,4 +1,5 @@
-"""Shared pytest setup: lib/ (the wizfi360 package) and tools/ are importable."""
+"""Shared pytest setup: lib/ (the wizfi360 package), host/ (wizfi360_host: the host-side
+modules) and tools/ are importable."""
 
 import sys
 from pathlib import Path
@@ -7,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-for _p in (ROOT / "lib", ROOT / "tools"):
+for _p in (ROOT / "lib", ROOT / "host", ROOT / "tools"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
@@ -61,7 +62,7 @@ def ctl(emu):
 def driver(emu):
     """A WizFi360 on the emulator's UART port, not joined."""
     import wizfi360
-    from wizfi360.hostuart import SocketUART
+    from wizfi360_host.hostuart import SocketUART
 
     w = wizfi360.WizFi360(SocketUART("127.0.0.1", emu.tcp_port))
     yield w

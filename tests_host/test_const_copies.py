@@ -2,19 +2,20 @@
 
 parser.py and engine.py define their constants privately (`_EV_OK = const(1)`):
 MicroPython folds them at compile time and keeps no global and no interned name.
-Every other module holds private copies of the ones it uses, and consts.py the
-public names that `from wizfi360.parser import EV_OK` returns. Copies can
-drift; these tests read every `_NAME = const(N)` in lib/wizfi360 and compare.
+Every other module holds private copies of the ones it uses, and
+host/wizfi360_host/consts.py (host-side: never on a board) the public names that
+`from wizfi360.parser import EV_OK` returns. Copies can drift; these tests read
+every `_NAME = const(N)` in lib/wizfi360 and compare.
 """
 
 import re
 
-import wizfi360.consts
 import wizfi360.engine
 import wizfi360.parser
+import wizfi360_host.consts
 
 DEFINED_BY = {
-    **{n: "parser" for n in vars(wizfi360.consts) if re.fullmatch(r"EV_[A-Z_]+|RECORD", n)},
+    **{n: "parser" for n in vars(wizfi360_host.consts) if re.fullmatch(r"EV_[A-Z_]+|RECORD", n)},
     **{
         n: "engine"
         for n in (
@@ -31,14 +32,14 @@ def sources(repo_root):
 
 
 def test_every_public_constant_is_in_consts():
-    public = {n for n in vars(wizfi360.consts) if re.fullmatch(r"[A-Z][A-Z0-9_]*", n)}
+    public = {n for n in vars(wizfi360_host.consts) if re.fullmatch(r"[A-Z][A-Z0-9_]*", n)}
     assert public == set(DEFINED_BY)
 
 
 def test_public_names_still_import_from_their_modules():
     for name, mod in DEFINED_BY.items():
         module = wizfi360.parser if mod == "parser" else wizfi360.engine
-        assert getattr(module, name) == getattr(wizfi360.consts, name), name
+        assert getattr(module, name) == getattr(wizfi360_host.consts, name), name
     from wizfi360.engine import CLOSED, LINKS, OPEN  # noqa: PLC0415
     from wizfi360.parser import EV_OK, RECORD  # noqa: PLC0415
 
@@ -57,7 +58,7 @@ def test_private_copies_equal_the_public_values(repo_root):
     for path in sources(repo_root):
         for name, value in PRIVATE.findall(path.read_text()):
             if name in DEFINED_BY:
-                public = getattr(wizfi360.consts, name)
+                public = getattr(wizfi360_host.consts, name)
                 assert int(value) == public, "%s: _%s = %s, but %s.%s = %d" % (
                     path.name,
                     name,

@@ -9,8 +9,8 @@ import pytest
 
 import wizfi360
 from wizfi360 import socket as wsock
-from wizfi360.hostuart import SerialUART, SocketUART
 from wizfi360_emu import AccessPoint, Emulator
+from wizfi360_host.hostuart import SerialUART, SocketUART
 
 SSID, KEY = "WizFiTest", "wizfi360pass"
 ODD_SSID, ODD_KEY = 'a"b\\c,d', 'p"w\\d,1'

@@ -6,7 +6,7 @@ import time
 import pytest
 
 import wizfi360
-from wizfi360.hostuart import SocketUART
+from wizfi360_host.hostuart import SocketUART
 
 SSID, KEY = "WizFiTest", "wizfi360pass"
 

@@ -2,12 +2,12 @@
 time, only modules of its own layer or below. Imports for the type checker alone (under
 TYPE_CHECKING) do not count: they never run.
 
-    0 support      clock, bufcopy, _copy_viper, consts
+    0 support      clock, bufcopy, _copy_viper
     1 bytes        ring, conn, parser, escape
     2 engine       engine
     3 APIs         wizfi360 (__init__), startup, socket, stream, server, udp, ssl, aio,
-                   station_info, services, softap; hostuart (the UART off the board,
-                   which asks the package for the port's own socket module)
+                   station_info, services, softap
+(hostuart and consts, which never run on a board, are in host/wizfi360_host.)
 """
 
 import ast
@@ -18,7 +18,6 @@ LAYERS = {
     "clock": 0,
     "bufcopy": 0,
     "_copy_viper": 0,
-    "consts": 0,
     "ring": 1,
     "conn": 1,
     "parser": 1,
@@ -35,7 +34,6 @@ LAYERS = {
     "station_info": 3,
     "services": 3,
     "softap": 3,
-    "hostuart": 3,
 }
 
 

@@ -14,7 +14,7 @@ Each file gets a fresh emulator (tools/wizfi360_emu), a TCP echo server and a
 port that refuses connections, all on 127.0.0.1, and the peers of
 tools/testservers.py (UDP echo, TLS echo, HTTP and HTTPS servers, a peer that
 streams at once, HTTP clients for a server on the driver), and runs as
-`micropython -X heapsize=N FILE` with MICROPYPATH=lib:tests_device:.frozen:build/mplib
+`micropython -X heapsize=N FILE` with MICROPYPATH=lib:host:tests_device:.frozen:build/mplib
 and WIZFI_EMU_PORT, WIZFI_ECHO_PORT, WIZFI_REFUSED_PORT, WIZFI_SSID, WIZFI_KEY set
 (and WIZFI_<peer>_PORT for each of testservers' peers). build/mplib holds the
 MicroPython libraries from PyPI that tests run unmodified (requirements-mplib.txt,
@@ -30,9 +30,10 @@ Peers that cost more to start run only for the files whose leading comments ask,
 e.g. `# peers: mqtt ntp`: mqtt is amqtt, a real MQTT broker (WIZFI_MQTT_PORT), ntp
 a minimal NTP server (WIZFI_NTP_PORT, testservers.NtpServer).
 A file whose leading comments say `# mpy: yes` runs on the package compiled to
-.mpy instead: lib/wizfi360 and the test helpers (harness, board) are compiled
-once per run with mpy-cross (-march of the micropython binary, for the viper
-code) into build/mpy/, and MICROPYPATH=build/mpy:tests_device:.frozen:build/mplib.
+.mpy instead: lib/wizfi360, host/wizfi360_host and the test helpers (harness,
+board) are compiled once per run with mpy-cross (-march of the micropython
+binary, for the viper code) into build/mpy/, and
+MICROPYPATH=build/mpy:tests_device:.frozen:build/mplib.
 A file's result is its harness's last `RESULT <passed> <failed>` line; a
 timeout, a crash or a missing RESULT line counts as one more failure. A file
 that prints `SKIP FILE: <why>` (board.skip_file) and `RESULT 0 0` is reported
@@ -58,6 +59,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools"
 LIB = ROOT / "lib"
+HOST = ROOT / "host"  # wizfi360_host: the UART stand-ins (never on a board)
 TESTS = ROOT / "tests_device"
 SSID = "WizFiTest"
 KEY = "wizfi360pass"
@@ -241,7 +243,7 @@ def native_arch(micropython):
 
 
 def build_mpy(micropython, out=BUILD_MPY, mpy_cross=None):
-    """Compile lib/wizfi360 and the MPY_HELPERS with mpy-cross into out/ (emptied
+    """Compile lib/wizfi360, host/wizfi360_host and the MPY_HELPERS with mpy-cross into out/ (emptied
     first, so nothing stale shadows a removed module). Returns out; raises
     RuntimeError saying what failed."""
     cross = find_tool("mpy-cross", mpy_cross)
@@ -250,8 +252,9 @@ def build_mpy(micropython, out=BUILD_MPY, mpy_cross=None):
     arch = native_arch(micropython)
     shutil.rmtree(out, ignore_errors=True)
     sources = [
-        (p, p.relative_to(LIB))
-        for p in sorted((LIB / "wizfi360").rglob("*.py"))
+        (p, p.relative_to(root))
+        for root, pkg in ((LIB, "wizfi360"), (HOST, "wizfi360_host"))
+        for p in sorted((root / pkg).rglob("*.py"))
         if "__pycache__" not in p.parts
     ]
     sources += [(TESTS / name, Path(name)) for name in MPY_HELPERS]
@@ -326,7 +329,10 @@ def device_env(emu, mpy_dir=None):
         env.pop(var, None)
     env.update(
         {
-            "MICROPYPATH": os.pathsep.join([str(mpy_dir or LIB), str(TESTS), ".frozen", str(MPLIB)]),
+            "MICROPYPATH": os.pathsep.join(
+                [str(mpy_dir) if mpy_dir else "%s%s%s" % (LIB, os.pathsep, HOST)]
+                + [str(TESTS), ".frozen", str(MPLIB)]
+            ),
             "WIZFI_EMU_PORT": str(emu.tcp_port),
             "WIZFI_EMU_CONTROL": str(emu.control_port),
             "WIZFI_SSID": SSID,

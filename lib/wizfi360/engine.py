@@ -96,8 +96,8 @@ _CLOSE = const(3)  # AT+CIPCLOSE: frees op.conn's ID
 
 def __getattr__(name):
     # The public names of the constants above (engine.OPEN, ...), for code and
-    # tests that import them: they live in consts.py, loaded only then.
-    from . import consts
+    # tests that import them: in host/wizfi360_host/consts.py, loaded only then.
+    from wizfi360_host import consts
 
     return getattr(consts, name)
 

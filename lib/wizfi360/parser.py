@@ -87,8 +87,8 @@ _MAX_FRAME = const(65535)
 
 def __getattr__(name):
     # The public names of the constants above (parser.EV_OK, ...), for code and
-    # tests that import them: they live in consts.py, loaded only then.
-    from . import consts
+    # tests that import them: in host/wizfi360_host/consts.py, loaded only then.
+    from wizfi360_host import consts
 
     return getattr(consts, name)
 

@@ -22,7 +22,7 @@ from pattern import PATTERN_LEN, pattern
 
 import wizfi360
 from wizfi360 import socket
-from wizfi360.hostuart import SocketUART
+from wizfi360_host.hostuart import SocketUART
 
 SAMPLE = 65536
 

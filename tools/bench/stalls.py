@@ -46,7 +46,7 @@ from time import sleep_us, ticks_add, ticks_diff, ticks_us
 from pattern import PATTERN_LEN, pattern
 
 import wizfi360
-from wizfi360.hostuart import SocketUART
+from wizfi360_host.hostuart import SocketUART
 
 wizfi360.install()  # asyncio's streams use the driver from here on
 import asyncio  # noqa: E402

@@ -1,6 +1,6 @@
 # UART stand-ins for running the driver off the board: on the MicroPython
-# unix port and on CPython. They offer the three methods the driver uses:
-# any(), readinto(buf, nbytes) and write(buf).
+# unix port and on CPython (host-side: not installed on a board). They offer
+# the three methods the driver uses: any(), readinto(buf, nbytes) and write(buf).
 #
 # SocketUART: a TCP connection to the emulator's UART port (tools/emulator.py).
 #   With flow=True (the default) it is a UART with RTS flow control: while the
@@ -17,8 +17,7 @@
 #   the receive path without any I/O.
 
 import wizfi360
-
-from .bufcopy import copy
+from wizfi360.bufcopy import copy
 
 # The port's own socket module, also after wizfi360.install() has put the
 # shim in its place in sys.modules.
