@@ -46,7 +46,7 @@ QUIRKS ?=
 # What `make test` lints (the whole tree) and type-checks (the MicroPython
 # code, against the Pico stubs).
 LINT_CLEAN := .
-TYPE_CLEAN := main.py board.py boot.py lib/wizfi360
+TYPE_CLEAN := main.py board.py boot.py fwconfig.py senders.py backlog.py lib/wizfi360
 LINT_FILES ?= .
 TYPE_FILES ?=
 

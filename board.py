@@ -38,18 +38,22 @@ def open_module(cfg):
     """Return (uart, reset_pin) for talking to the WizFi360.
 
     cfg is the checked config dict; its optional "uart" dict may override
-    id, baudrate, tx, rx, rxbuf and reset (pin numbers)."""
+    id, baudrate, tx, rx, rxbuf and reset (pin numbers). With "flow": true the
+    UART gets its CTS and RTS pins (GP6 and GP7, or "cts" and "rts") but no
+    flow control yet: the module starts without it, and main.py switches both
+    sides on with wifi.set_uart(..., flow=True), which calls uart.init(flow=
+    UART.RTS | UART.CTS) once the module has."""
     if ON_BOARD:
         from machine import UART, Pin
 
         u = cfg.get("uart") or {}
-        uart = UART(
-            u.get("id", 1),
-            u.get("baudrate", 115200),
-            tx=Pin(u.get("tx", 4)),
-            rx=Pin(u.get("rx", 5)),
-            rxbuf=u.get("rxbuf", 4096),
-        )
+        uid, baud, rxbuf = u.get("id", 1), u.get("baudrate", 115200), u.get("rxbuf", 4096)
+        tx, rx = Pin(u.get("tx", 4)), Pin(u.get("rx", 5))
+        if u.get("flow"):
+            cts, rts = Pin(u.get("cts", 6)), Pin(u.get("rts", 7))
+            uart = UART(uid, baud, tx=tx, rx=rx, cts=cts, rts=rts, rxbuf=rxbuf)
+        else:
+            uart = UART(uid, baud, tx=tx, rx=rx, rxbuf=rxbuf)
         # RST is active low: an output, held high so the module runs.
         return uart, Pin(u.get("reset", 20), Pin.OUT, value=1)
 

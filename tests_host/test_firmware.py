@@ -178,13 +178,16 @@ def test_missing_config_file(micropython, tmp_path):
 
 def test_the_example_config_is_valid(micropython):
     # config.example.json as committed passes the firmware's own checks.
-    code = "import main, json; print(sorted(main.check_config(json.load(open('config.example.json')))))"
+    code = (
+        "import fwconfig, json; c = json.load(open('config.example.json'))"
+        "; print(fwconfig.unknown_keys(c), sorted(fwconfig.check_config(c)))"
+    )
     proc = subprocess.run(
         [micropython, "-c", code], cwd=str(REPO), capture_output=True, text=True, timeout=30
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "'endpoint_parts'" in proc.stdout
-    assert "ignoring" not in proc.stdout
+    assert proc.stdout.startswith("[] [")  # no unknown key
 
 
 def test_backoff_doubles_up_to_the_cap(micropython):
@@ -232,11 +235,14 @@ def test_keeps_joining_until_the_access_point_appears(micropython, tmp_path, sin
 
 
 def test_failed_posts_are_printed_and_the_loop_goes_on(run_firmware, emulator):
+    # Nothing listens: each round tries the oldest reading first and keeps the
+    # queue; after the last reading one more failed round ends the run.
     cfg = config_for(emulator, "http://127.0.0.1:%d/" % free_port(), readings=2)
     rc, out = run_firmware(cfg)
-    assert "reading 1 failed: " in out
-    assert "reading 2 failed: " in out
-    assert "done: 0 of 2 readings sent" in out
+    assert out.count("reading 1 failed: OSError: [Errno 111] ECONNREFUSED") == 2
+    assert "reading 1 kept: " in out and "reading 2 kept: " in out and "(2 in the queue)" in out
+    assert "reading 2 failed" not in out  # oldest first: 2 waits behind 1
+    assert "done: 0 of 2 readings sent (2 had waited in the queue), 2 still queued, 0 dropped" in out
     assert rc == 1
     assert "Traceback" not in out
     assert "resetting the module" not in out  # the module answers: it is the server
@@ -248,6 +254,7 @@ def test_refused_posts_are_reported(run_firmware, emulator):
 
     class NotFound(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
             self.send_response(404)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -264,6 +271,9 @@ def test_refused_posts_are_reported(run_firmware, emulator):
         server.shutdown()
         server.server_close()
     assert "reading 1 refused: " in out and "-> 404 Not Found" in out
+    assert (
+        "done: 0 of 1 readings sent (0 had waited in the queue), 0 still queued, 0 dropped, 1 refused" in out
+    )
     assert rc == 1
 
 
@@ -292,7 +302,8 @@ def test_survives_an_access_point_drop_and_a_module_restart(
 
 def test_a_module_restart_in_the_middle_of_a_post(micropython, tmp_path, emulator):
     # The sink holds each answer back; the module restarts while a post
-    # waits for it. That reading is lost, the next ones are not.
+    # waits for it. That reading stays queued and goes again once the network
+    # is back: the sink has it twice (at least once, never lost).
     with HttpSink(port=0, quiet=True, delay=0.5) as slow:
         cfg = config_for(emulator, sink_url(slow), readings=3, interval_s=1.0)
 
@@ -301,11 +312,12 @@ def test_a_module_restart_in_the_middle_of_a_post(micropython, tmp_path, emulato
             emulator.reboot()
 
         rc, out = run_interrupted(micropython, tmp_path, cfg, "reading 1 sent", reboot_during_reading_2)
-    assert "reading 2 failed: " in out
+    assert "reading 2 failed: " in out and "reading 2 kept: " in out
     assert "the module restarted by itself (restart 1)" in out
-    assert "reading 3 sent" in out
-    assert "done: 2 of 3 readings sent" in out
-    assert rc == 1
+    assert "reading 2 sent" in out and "reading 3 sent" in out
+    assert "done: 3 of 3 readings sent (1 had waited in the queue), 0 still queued" in out
+    assert rc == 0
+    assert [r["seq"] for r in slow.readings] == [1, 2, 2, 3]
     assert "Traceback" not in out
 
 
@@ -398,6 +410,7 @@ class FakeMachine:
         class UART:
             def __init__(self, uid, baudrate, **kw):
                 fake.made["uart"] = (uid, baudrate, kw["tx"].num, kw["rx"].num, kw["rxbuf"])
+                fake.made["flow_pins"] = {k: kw[k].num for k in ("cts", "rts") if k in kw}
 
         class ADC:
             CORE_TEMP = 4
@@ -469,10 +482,22 @@ def test_board_seam_on_rp2(rp2):
     uart, reset = board.open_module({"emulator": ("127.0.0.1", 1)})
     assert fake.made["uart"] == (1, 115200, 4, 5, 4096)
     assert (reset.num, reset.mode, reset.level) == (20, 1, 1)
+    assert fake.made["flow_pins"] == {}  # no flow control unless asked
     board.open_module({"uart": {"baudrate": 921600, "reset": 21}})
     assert fake.made["uart"][1] == 921600
     assert fake.made["adc"] == 4
     assert abs(board.read_temp_c() - 27.0) < 0.1
+
+
+def test_board_seam_with_flow_control_gives_the_uart_its_cts_and_rts_pins(rp2):
+    # GP6 (CTS) and GP7 (RTS) as wired on the EVB-Pico, or the config's pins;
+    # flow control itself is switched on later, by set_uart, once the module has.
+    board, fake = rp2
+    board.open_module({"uart": {"flow": True}})
+    assert fake.made["uart"] == (1, 115200, 4, 5, 4096)
+    assert fake.made["flow_pins"] == {"cts": 6, "rts": 7}
+    board.open_module({"uart": {"flow": True, "cts": 10, "rts": 11}})
+    assert fake.made["flow_pins"] == {"cts": 10, "rts": 11}
 
 
 def test_heartbeat_feeds_the_watchdog_only_while_the_firmware_makes_progress(rp2):
