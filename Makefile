@@ -97,7 +97,7 @@ $(BENCH_STAMP): requirements-bench.txt $(STAMP)
 bench: $(BENCH_STAMP)
 	$(PY) tools/bench/run.py $(ARGS)
 
-test-host: $(STAMP)
+test-host: $(STAMP) $(MPLIB_STAMP)
 	$(PY) -m pytest tests_host -q
 
 test-device: $(STAMP) $(MPLIB_STAMP)

@@ -20,8 +20,6 @@
 
 import sys
 
-_JSON_HEADERS = {"Content-Type": "application/json"}
-
 
 class Refused(Exception):
     """The server answered, but not with success."""
@@ -81,7 +79,10 @@ class HttpSender:
     def send(self, body):
         """POST body; return the status, e.g. '200 OK'; Refused if it is not 2xx."""
         try:
-            r = self.requests.post(self.where, data=body, headers=_JSON_HEADERS, timeout=self.timeout_s)
+            # A new headers dict each time: requests adds Host, Content-Length
+            # and Connection to the one it is given.
+            headers = {"Content-Type": "application/json"}
+            r = self.requests.post(self.where, data=body, headers=headers, timeout=self.timeout_s)
             r.close()
         finally:
             self.sockets.close_all()

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHIM = Path(__file__).resolve().parent / "umqtt_shim"
+# micropython-lib's umqtt.simple from PyPI (requirements-mplib.txt), put there by `make mplib`
+MPLIB = REPO / "build" / "mplib"
 SSID = "WizFiTest"
 KEY = "wizfi360pass"
 
@@ -78,7 +79,9 @@ def firmware_env(config_path, umqtt=False):
     env = dict(os.environ, WIZFI_CONFIG=str(config_path))
     env.pop("MICROPYPATH", None)
     if umqtt:
-        env["MICROPYPATH"] = "%s:.frozen" % SHIM
+        if not (MPLIB / "umqtt" / "simple.py").is_file():
+            raise RuntimeError("no umqtt.simple in %s: run `make mplib`" % MPLIB)
+        env["MICROPYPATH"] = "%s:.frozen" % MPLIB
     return env
 
 
