@@ -41,8 +41,8 @@ class ConfigError(ValueError):
 
 
 def unknown_keys(cfg):
-    """The top-level keys of a config dict that the firmware does not know."""
-    return [name for name in cfg if name not in KNOWN_KEYS]
+    """The top-level keys of a config dict that the firmware does not know, sorted."""
+    return sorted(name for name in cfg if name not in KNOWN_KEYS)
 
 
 def split_host_port(text, default_port, what):

@@ -5,7 +5,9 @@ the unix port then imports (viper included), and its errors.
 The upload itself needs a board: it is not tested here (see README, "Deploy").
 """
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -116,8 +118,19 @@ def test_plan_refuses_another_major_version():
         plan_for((5, 0, "armv6m"))
 
 
-def test_dry_run_prints_every_command_and_touches_nothing():
-    rc, out, err = run_deploy("--dry-run", "--port", "/dev/ttyACM0", "--build-dir", "build/dry-run-test")
+def write_config(folder, **changes):
+    cfg = {"ssid": "x", "key": "y", "endpoint": "http://a/", "interval_s": 5}
+    cfg.update(changes)
+    path = folder / "config.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def test_dry_run_prints_every_command_and_touches_nothing(tmp_path):
+    config = write_config(tmp_path)
+    rc, out, err = run_deploy(
+        "--dry-run", "--port", "/dev/ttyACM0", "--build-dir", "build/dry-run-test", "--config", str(config)
+    )
     assert rc == 0, err
     assert not (REPO / "build" / "dry-run-test").exists()
     lines = out.splitlines()
@@ -136,10 +149,17 @@ def test_dry_run_prints_every_command_and_touches_nothing():
         "fs cp boot.py :/boot.py",
         "fs cp board.py :/board.py",
         "fs cp main.py :/main.py",
-        "fs cp config.json :/config.json",
+        "fs cp fwconfig.py :/fwconfig.py",
+        "fs cp senders.py :/senders.py",
+        "fs cp backlog.py :/backlog.py",
+        "fs cp %s :/config.json" % config,
+        "+ mip install requests + reset",  # the endpoint's library, from micropython-lib
     ):
         assert part in upload[0] or part in out, part
     assert upload[0].rstrip().endswith("+ reset")
+    assert "warning" not in out
+    # Host-side modules never go to a board.
+    assert "hostuart" not in out and "consts" not in out and "wizfi360_host" not in out
     assert "rm(" in out and "os.rmdir(d)" in out  # the old package goes first
 
 
@@ -216,6 +236,86 @@ def test_a_bad_config_is_caught_before_the_board_is_asked(tmp_path):
     assert rc == 1
     assert "endpoint: https is not supported" in err
     assert "asking the board" not in out
+
+
+def test_a_typo_in_an_optional_key_is_caught_before_the_board_is_asked(tmp_path):
+    # The firmware itself would only log "ignoring unknown key" and run with
+    # the default watchdog: deploy refuses it, naming the key it meant.
+    config = write_config(tmp_path, watchdg_s=60)
+    rc, out, err = run_deploy("--config", str(config))
+    assert rc == 1
+    assert "unknown key 'watchdg_s' (did you mean 'watchdog_s'?); the firmware knows: ssid, key," in err
+    assert "asking the board" not in out
+
+
+def test_the_known_keys_are_the_firmwares_own(tmp_path):
+    # One list (fwconfig.KNOWN_KEYS): deploy's check is the firmware's check, on
+    # the unix port or, without a micropython binary, under CPython.
+    sys.path.insert(0, str(REPO))
+    import fwconfig  # noqa: PLC0415
+
+    micropython = deploy.find_tool("micropython")
+    for mp in (micropython, None):
+        good = write_config(tmp_path, watchdog_s=60, queue_max=5)
+        assert deploy.config_problems(good, mp) == (None, [])
+        bad = write_config(tmp_path, colour="blue", watchdg_s=1)
+        assert deploy.config_problems(bad, mp) == (None, ["colour", "watchdg_s"])
+        wrong = write_config(tmp_path, queue_max=0)
+        assert deploy.config_problems(wrong, mp)[0].startswith("'queue_max' must be a whole number")
+    message = deploy.unknown_key_message("c.json", ["colour"])
+    assert message == "c.json: unknown key 'colour'; the firmware knows: " + ", ".join(fwconfig.KNOWN_KEYS)
+
+
+def test_dry_run_warns_about_a_missing_or_bad_config(tmp_path):
+    rc, out, err = run_deploy("-n", "--config", str(tmp_path / "config.json"))
+    assert rc == 0
+    assert "deploy: warning: no %s: copy config.example.json" % (tmp_path / "config.json") in out
+    assert "A real deploy stops here." in out
+    assert ":/config.json" not in out  # nothing to copy
+
+    config = write_config(tmp_path, watchdg_s=60)
+    rc, out, err = run_deploy("-n", "--config", str(config))
+    assert rc == 0
+    assert "deploy: warning: %s: unknown key 'watchdg_s' (did you mean 'watchdog_s'?)" % config in out
+
+
+def test_mip_installs_what_the_config_needs(tmp_path):
+    mqtt = {"host": "broker.lan"}
+    for changes, wanted in (
+        ({}, ["requests"]),
+        ({"mqtt": mqtt}, ["requests", "umqtt.simple"]),
+        ({"mqtt": mqtt, "endpoint": None}, ["umqtt.simple"]),
+    ):
+        cfg = {k: v for k, v in changes.items() if v is not None}
+        config = write_config(tmp_path, **cfg)
+        if changes.get("endpoint", "") is None:
+            data = json.loads(config.read_text())
+            del data["endpoint"]
+            config.write_text(json.dumps(data))
+        rc, out, _ = run_deploy("-n", "--board-mpy", str(PICO), "--config", str(config))
+        assert rc == 0 and "warning" not in out
+        upload = out.split("would copy")[-1]
+        assert re.findall(r"\+ mip install (\S+)", upload) == wanted
+    rc, out, _ = run_deploy("-n", "--board-mpy", str(PICO), "--config", str(config), "--no-mip")
+    assert "mip install" not in out.split("would copy")[-1]
+
+
+def test_every_firmware_module_is_deployed():
+    # The modules the firmware imports from the repository's root are copied.
+    import ast  # noqa: PLC0415
+
+    local = {p.stem for p in REPO.glob("*.py")} - {"manifest"}
+    shipped = {Path(name).stem for name in deploy.FIRMWARE_FILES}
+    todo, seen = ["main", "boot"], set()
+    while todo:
+        name = todo.pop()
+        seen.add(name)
+        for node in ast.walk(ast.parse((REPO / (name + ".py")).read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            todo += [n for n in names if n in local and n not in seen]
+    assert seen == shipped
 
 
 def test_build_only_needs_the_board_mpy():

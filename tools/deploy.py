@@ -6,7 +6,9 @@
     python tools/deploy.py --dry-run            print the commands, run nothing
 
 Steps:
- 1. check config.json with the firmware's own checks (on the unix port);
+ 1. check config.json with the firmware's own checks (fwconfig.py, on the unix
+    port): an error, or a key the firmware does not know (a typo in an
+    optional key would leave that setting at its default), stops here;
  2. ask the board which .mpy files it loads: `sys.implementation._mpy` holds
     the bytecode version (bits 0-7), its sub-version (bits 8-9) and the
     native architecture (bits 10-15, e.g. armv6m for the RP2040);
@@ -16,11 +18,17 @@ Steps:
     differs from mpy-cross's such a module is copied as .py (the board
     compiles it itself);
  4. with mpremote: remove the old /lib/wizfi360 (a stale .py would shadow
-    its .mpy), copy the .mpy files, boot.py, board.py, main.py and
-    config.json, then reset the board so the firmware starts.
+    its .mpy), copy the .mpy files, the firmware (FIRMWARE_FILES) and
+    config.json, install the micropython-lib packages the config needs with
+    mip (requests for "endpoint", umqtt.simple for "mqtt"; --no-mip if the
+    board has them or this computer has no internet), then reset the board
+    so the firmware starts.
+Only lib/wizfi360 goes to the board: host-side code (host/wizfi360_host) never does.
 """
 
 import argparse
+import difflib
+import json
 import os
 import re
 import shutil
@@ -32,7 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 LIB = REPO / "lib"
 PACKAGE = "wizfi360"
 BUILD = Path("build") / "deploy"  # under REPO; commands run there, with relative paths
-FIRMWARE_FILES = ("boot.py", "board.py", "main.py")
+FIRMWARE_FILES = ("boot.py", "board.py", "main.py", "fwconfig.py", "senders.py", "backlog.py")
 
 # sys.implementation._mpy >> 10, as mpy-cross's -march names them.
 ARCHS = (
@@ -145,8 +153,9 @@ def mpremote_base(python, port):
     return base + ["connect", port] if port else base
 
 
-def upload_command(base, built, config, reset=True, build=BUILD):
-    """One mpremote run (chained with +) that replaces the package and the firmware."""
+def upload_command(base, built, config, reset=True, build=BUILD, mip=()):
+    """One mpremote run (chained with +) that replaces the package and the firmware,
+    and installs the mip packages named in mip."""
     clean = (
         "import os\n"
         "def rm(d):\n"
@@ -180,6 +189,8 @@ def upload_command(base, built, config, reset=True, build=BUILD):
         cmd += ["+", "fs", "cp", name, ":/" + name]
     if config is not None:
         cmd += ["+", "fs", "cp", _rel(config), ":/config.json"]
+    for name in mip:
+        cmd += ["+", "mip", "install", name]
     if reset:
         cmd += ["+", "reset"]
     return cmd
@@ -203,29 +214,78 @@ def find_tool(name):
     return shutil.which(name)
 
 
-def check_config(path, micropython):
-    """Run the firmware's own config checks on the unix port; raise DeployError if they fail."""
-    if not path.is_file():
-        raise DeployError(
-            "no %s: copy config.example.json to config.json and fill in your network and endpoint"
-            " (or pass --config FILE, or --no-config to keep the board's)" % path
-        )
+def config_problems(path, micropython):
+    """(error or None, [unknown keys]) by the firmware's own checks, fwconfig.load_config:
+    on the unix port, as the board runs them, or under CPython without a micropython."""
     if micropython is None:
-        say("(no micropython binary: the config is checked on the board only)")
-        return
+        fwconfig = _fwconfig()
+        try:
+            return None, fwconfig.load_config(str(path))[1]
+        except fwconfig.ConfigError as e:
+            return str(e), []
     code = (
-        "import main\n"
+        "import fwconfig, json\n"
         "try:\n"
-        "    main.load_config(%r)\n"
-        "except main.ConfigError as e:\n"
+        "    print('UNKNOWN KEYS:', json.dumps(fwconfig.load_config(%r)[1]))\n"
+        "except fwconfig.ConfigError as e:\n"
         "    print('CONFIG ERROR:', e)\n" % str(path)
     )
     proc = subprocess.run(
         [micropython, "-c", code], cwd=str(REPO), capture_output=True, text=True, timeout=60
     )
     out = proc.stdout + proc.stderr
-    if proc.returncode != 0 or "CONFIG ERROR:" in out:
-        raise DeployError("%s: %s" % (path, out.split("CONFIG ERROR:", 1)[-1].strip()))
+    if proc.returncode == 0 and "UNKNOWN KEYS:" in out:
+        return None, json.loads(out.split("UNKNOWN KEYS:", 1)[1])
+    return out.split("CONFIG ERROR:", 1)[-1].strip(), []
+
+
+def unknown_key_message(path, unknown):
+    """What to say about keys the firmware does not know: the nearest known ones."""
+    fwconfig = _fwconfig()
+    parts = []
+    for name in unknown:
+        near = difflib.get_close_matches(name, fwconfig.KNOWN_KEYS, n=1)
+        parts.append("%r%s" % (name, " (did you mean %r?)" % near[0] if near else ""))
+    return "%s: unknown key%s %s; the firmware knows: %s" % (
+        path,
+        "s" if len(parts) > 1 else "",
+        ", ".join(parts),
+        ", ".join(fwconfig.KNOWN_KEYS),
+    )
+
+
+def _fwconfig():
+    """The firmware's fwconfig.py, imported here (plain Python: it runs under CPython too)."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    import fwconfig
+
+    return fwconfig
+
+
+def check_config(path, micropython):
+    """Raise DeployError if the config is missing, wrong, or has a key the firmware does not know."""
+    if not path.is_file():
+        raise DeployError(
+            "no %s: copy config.example.json to config.json and fill in your network and endpoint"
+            " (or pass --config FILE, or --no-config to keep the board's)" % path
+        )
+    error, unknown = config_problems(path, micropython)
+    if error:
+        raise DeployError("%s: %s" % (path, error))
+    if unknown:
+        raise DeployError(unknown_key_message(path, unknown))
+
+
+def mip_packages(config):
+    """The micropython-lib packages the firmware needs for this config (checked before)."""
+    try:
+        cfg = json.loads(Path(config).read_text()) if config is not None else None
+    except (OSError, ValueError):  # a dry run goes on past a broken config
+        cfg = None
+    if not isinstance(cfg, dict):
+        return ("requests",)  # the board's own config is unknown here: HTTP's, the default
+    return tuple(name for key, name in (("endpoint", "requests"), ("mqtt", "umqtt.simple")) if key in cfg)
 
 
 def say(text):
@@ -265,7 +325,13 @@ def deploy(args):
     python = sys.executable
     base = mpremote_base(python, args.port)
     config = None if args.no_config else Path(args.config).resolve()
-    if config is not None and not (args.dry_run or args.build_only):
+    if config is not None and args.dry_run:
+        try:
+            check_config(config, find_tool("micropython"))
+        except DeployError as e:  # a dry run shows what a real one would stop at
+            say("warning: %s. A real deploy stops here." % e)
+            config = config if config.is_file() else None
+    elif config is not None and not args.build_only:
         check_config(config, find_tool("micropython"))
 
     mpy_cross = args.mpy_cross or find_tool("mpy-cross")
@@ -327,7 +393,8 @@ def deploy(args):
         return 0
 
     built = [out for _, out, _ in plan]
-    upload = upload_command(base, built, config, reset=not args.no_reset, build=build)
+    mip = () if args.no_mip else mip_packages(config)
+    upload = upload_command(base, built, config, reset=not args.no_reset, build=build, mip=mip)
     if args.dry_run:
         say("would copy to the board (one mpremote run):")
         show(upload)
@@ -369,6 +436,11 @@ def main(argv=None):
     ap.add_argument("--no-config", action="store_true", help="leave the board's config.json as it is")
     ap.add_argument("--source", action="store_true", help="copy the package as .py files, compile nothing")
     ap.add_argument("--no-reset", action="store_true", help="do not reset the board at the end")
+    ap.add_argument(
+        "--no-mip",
+        action="store_true",
+        help="do not install requests / umqtt.simple with mip (the board has them, or no internet here)",
+    )
     ap.add_argument("--dry-run", "-n", action="store_true", help="print the commands, touch nothing")
     ap.add_argument("--build-only", action="store_true", help="compile into build/deploy and stop")
     ap.add_argument(
