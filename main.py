@@ -327,6 +327,7 @@ class Node:
         if len(q) > 1:
             log("sending %d queued readings, oldest first" % len(q))
         while len(q):
+            self.hb.feed()  # a full queue takes a while: each send is progress
             body = q.head()
             seq, temp = described(body)
             try:

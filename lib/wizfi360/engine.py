@@ -97,8 +97,10 @@ _CLOSE = const(3)  # AT+CIPCLOSE: frees op.conn's ID
 def __getattr__(name):
     # The public names of the constants above (engine.OPEN, ...), for code and
     # tests that import them: in host/wizfi360_host/consts.py, loaded only then.
-    from wizfi360_host import consts
-
+    try:
+        from wizfi360_host import consts
+    except ImportError:  # on a board: not installed, so no such name (hasattr works)
+        raise AttributeError(name)
     return getattr(consts, name)
 
 
