@@ -3,7 +3,7 @@
 Shared by test_firmware.py and test_mqtt.py: the firmware runs as
 `micropython main.py` against the WizFi360 emulator, with its config written
 to a temporary file named by WIZFI_CONFIG. The fixtures `micropython` and
-`emulator` are used by importing them into a test module.
+`emulator` (and `sink`) are used by importing them into a test module.
 """
 
 import json
@@ -42,6 +42,16 @@ def micropython():
     if path is None:
         pytest.skip("no micropython binary (.venv/bin/micropython or on PATH)")
     return path
+
+
+@pytest.fixture
+def sink():
+    """tools/httpsink.py's sink of readings, on a free port."""
+    from httpsink import HttpSink
+
+    s = HttpSink(port=0, quiet=True).start()
+    yield s
+    s.stop()
 
 
 @pytest.fixture

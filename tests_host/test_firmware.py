@@ -36,13 +36,7 @@ from httpsink import HttpSink
 
 micropython = fwrun.micropython  # fixtures shared with the other firmware tests
 emulator = fwrun.emulator
-
-
-@pytest.fixture
-def sink():
-    s = HttpSink(port=0, quiet=True).start()
-    yield s
-    s.stop()
+sink = fwrun.sink
 
 
 @pytest.fixture

@@ -13,17 +13,10 @@ import pytest
 
 import fwrun
 from fwrun import KEY, REPO, SSID, config_for, finish, start, start_emulator, wait_for_line
-from httpsink import HttpSink
 
 micropython = fwrun.micropython  # fixtures shared with the other firmware tests
 emulator = fwrun.emulator
-
-
-@pytest.fixture
-def sink():
-    s = HttpSink(port=0, quiet=True).start()
-    yield s
-    s.stop()
+sink = fwrun.sink
 
 
 def sink_url(sink):
