@@ -15,7 +15,7 @@ _uart = None  # the newest UART: the emulator serves one at a time
 
 
 def UART(uart_id, baudrate=115200, **kw):  # named as machine.UART is
-    """The emulator's UART (a wizfi360.hostuart.SocketUART). The previous one is
+    """The emulator's UART (a wizfi360_host.hostuart.SocketUART). The previous one is
     closed: as on a board, a new UART object takes over the same wires."""
     global _uart
     import board

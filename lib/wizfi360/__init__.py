@@ -103,7 +103,7 @@ class WizFi360:
     """A WizFi360 on a UART.
 
     uart needs any(), readinto(buf, nbytes) and write(buf): machine.UART on a
-    board, wizfi360.hostuart stand-ins elsewhere. reset is an optional output
+    board, wizfi360_host.hostuart stand-ins elsewhere. reset is an optional output
     pin (or any callable taking 0/1) wired to the module's RST; with it the
     module is reset in hardware first. rx_size is the UART read buffer,
     link_size the receive buffer of each open socket, in bytes; a full one
