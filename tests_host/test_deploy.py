@@ -2,7 +2,7 @@
 commands a dry run prints, a real build for the unix port's architecture that
 the unix port then imports (viper included), and its errors.
 
-The upload itself needs a board: it is not tested here (see README, "Deploy").
+The upload itself needs a board: it is not tested here (see docs/install.md, "make deploy").
 """
 
 import json

@@ -1,4 +1,4 @@
-"""The package's layers, bottom up (README, "How it works"): each module imports, at run
+"""The package's layers, bottom up (docs/how-it-works.md): each module imports, at run
 time, only modules of its own layer or below. Imports for the type checker alone (under
 TYPE_CHECKING) do not count: they never run.
 

@@ -1,10 +1,11 @@
 """The README's install lines work as written: no placeholder to guess, and the
-mip lines, run in a shell where REPO is set as the quick start sets it, name the
-repository as mpremote's mip resolves it."""
+mip lines (the README's and docs/install.md's), run in a shell where REPO is set as
+the quick start sets it, name the repository as mpremote's mip resolves it."""
 
 import re
 import subprocess
 
+import pytest
 from mpremote import mip
 
 REPO = "https://github.com/someone/wizfi360"
@@ -29,8 +30,17 @@ def test_no_placeholders_to_guess(repo_root):
     assert 'git clone "$REPO" wizfi360' in text
 
 
-def test_mip_lines_expand_to_the_repository(repo_root, tmp_path):
-    lines = mip_lines(readme(repo_root))
+def test_no_placeholders_in_the_install_page(repo_root):
+    text = (repo_root / "docs" / "install.md").read_text()
+    for placeholder in ("<owner>", "<the repository", "<branch or tag>"):
+        assert placeholder not in text
+    # It uses the README's REPO and sets none of its own.
+    assert not re.findall(r"^REPO=", text, re.M)
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/install.md"])
+def test_mip_lines_expand_to_the_repository(repo_root, page):
+    lines = mip_lines((repo_root / page).read_text())
     github = [line for line in lines if "github:" in line]
     assert len(github) >= 2, lines
     # Each line as the shell expands it; `echo` in place of mpremote.
