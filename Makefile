@@ -122,7 +122,7 @@ emulator: $(STAMP)
 	$(PY) tools/emulator.py $(ARGS)
 
 example: $(STAMP) $(MPLIB_STAMP)
-	$(PY) tools/run_example.py $(NAME) $(ARGS)
+	$(PY) tools/run_example.py $(if $(NAME),$(NAME),--list) $(ARGS)
 
 package-json: $(STAMP)
 	$(PY) tools/gen_package_json.py
@@ -155,7 +155,7 @@ repl: $(STAMP)
 	$(PY) -m mpremote $(if $(PORT),connect $(PORT)) repl
 
 test-board: $(STAMP)
-	@test -n "$(PORT)" || { echo "usage: make test-board PORT=/dev/ttyACM0 (see README, Tests on a board)"; exit 2; }
+	@test -n "$(PORT)" || { echo "usage: make test-board PORT=/dev/ttyACM0 (see docs/development.md, Tests on a board)"; exit 2; }
 	$(PY) tools/run_device_tests.py --board $(PORT) $(ARGS)
 
 clean:

@@ -14,7 +14,7 @@
 #
 # Heap: requests' import costs 1.2 KB on the unix port (frozen there, as its
 # bytecode is not in the heap); installed as .mpy by mip on a board its code
-# is loaded into the heap (about 3 KB more, see README "MQTT and HTTP"). A
+# is loaded into the heap (about 3 KB more, see docs/firmware.md, "MQTT and HTTP"). A
 # post allocates its request lines and the response's header dict, freed
 # after it; the firmware's own HTTP code used about the same per post.
 
