@@ -50,6 +50,7 @@ from .uart import UartPort
 log = logging.getLogger("wizfi360_emu")
 
 MAX_LINE = 1024
+_BACKSLASH, _ZERO = 0x5C, 0x30  # AT+CIPSENDEX's data: \0 ends it, a backslash escapes
 FIN_FIRST_S = 0.1  # how long a new client waits for a link whose peer closed to be reported
 BUSY = b"busy p...\r\n"
 ERR_CODE = b"ERR CODE:0x01090000\r\n"  # the quirk err_code's line before ERROR
@@ -96,8 +97,10 @@ class Ctx:
             self.emu._cond.wait_for(lambda: not self.live(), timeout=seconds)
         return self.live()
 
-    def receive(self, n):
-        """CIPSEND: prompt, then collect exactly n raw bytes from the UART."""
+    def receive(self, n, escaped=False):
+        """CIPSEND: prompt, then collect exactly n raw bytes from the UART. escaped
+        (AT+CIPSENDEX): a backslash makes the next byte literal and the two bytes \\0 end
+        the data early; n counts the bytes as they come on the line."""
         emu = self.emu
         with emu._lock:
             if not self.live():
@@ -105,6 +108,8 @@ class Ctx:
             emu._rx_line.clear()
             emu._rx_data = bytearray()
             emu._rx_need = n
+            emu._rx_escaped = escaped
+            emu._rx_backslash = False
         self.out(handlers.OK)
         delay = emu.quirks.prompt_delay_ms  # quirks.py: a late ">", the data counts already
         if delay and not self.sleep(delay / 1000):
@@ -166,6 +171,8 @@ class Emulator:
         self._rx_line = bytearray()
         self._rx_need = 0  # > 0 while collecting CIPSEND data
         self._rx_data = bytearray()
+        self._rx_escaped = False  # the data is AT+CIPSENDEX's (Ctx.receive)
+        self._rx_backslash = False  # ... and its last byte was an escaping backslash
         self._queue = queue.Queue()
         self._stopping = False
         self._uart = UartPort(self._on_rx, host, tcp_port, pty, baud)  # baud: pace the line
@@ -638,6 +645,9 @@ class Emulator:
         actions = []
         with self._lock:
             while data:
+                if self._rx_need and self._rx_escaped:  # CIPSENDEX payload
+                    data = self._take_escaped(data)
+                    continue
                 if self._rx_need:  # CIPSEND payload: raw bytes
                     take = data[: self._rx_need]
                     self._rx_data += take
@@ -656,6 +666,29 @@ class Emulator:
                 if kind == "echo":
                     self._write(line + b"\r\n")
                 self._queue.put((gen, line))
+
+    def _take_escaped(self, data):
+        """AT+CIPSENDEX's data (manual 3.2.3.9; module-notes "Sends"): up to _rx_need
+        bytes of the line, a backslash making the next byte literal (dropped when the
+        length ends right after it) and \\0 ending the data early. Returns what comes
+        after the data (called with self._lock held)."""
+        out = self._rx_data
+        for i, byte in enumerate(data):
+            self._rx_need -= 1
+            if self._rx_backslash:
+                self._rx_backslash = False
+                if byte == _ZERO:
+                    self._rx_need = 0
+                else:
+                    out.append(byte)
+            elif byte == _BACKSLASH:
+                self._rx_backslash = True
+            else:
+                out.append(byte)
+            if not self._rx_need:
+                self._cond.notify_all()
+                return data[i + 1 :]
+        return b""
 
     def _take_lines(self, actions):
         """Cut complete lines out of _rx_line (called with self._lock held)."""

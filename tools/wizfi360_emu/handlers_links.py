@@ -1,5 +1,6 @@
-"""Links: AT+CIPSTART (TCP, UDP, SSL), AT+CIPSEND, AT+CIPCLOSE, AT+CIPSTATUS,
-AT+CIPSSLSIZE, and the TCP server: AT+CIPSERVER, AT+CIPSTO (manual 3.2.3.4-3.2.3.17).
+"""Links: AT+CIPSTART (TCP, UDP, SSL), AT+CIPSEND, AT+CIPSENDEX, AT+CIPCLOSE, AT+CIPSTATUS,
+AT+CIPSSLSIZE, and the TCP server: AT+CIPSERVER, AT+CIPSTO (manual 3.2.3.4-3.2.3.17). The
+buffered send and its queries are in handlers_sendbuf.py.
 """
 
 from .atparse import EXEC, SET
@@ -123,9 +124,22 @@ def _connect_failed(ctx, link_id):
 
 
 # --- sending, closing, status ----------------------------------------------------------------------
-@handles(b"+CIPSEND", form=SET)
+def open_link(ctx, link_id):
+    """The open link link_id; ERROR if there is none (after "link is not valid" with the
+    link_not_valid quirk, as ESP AT)."""
+    link = ctx.emu.links.get(link_id)
+    if link is None and ctx.emu.quirks.link_not_valid:  # quirks.py: ESP AT says so first
+        ctx.out(b"link is not valid\r\n")
+    need(link is not None, "link %d is not open" % link_id)
+    return link
+
+
+@handles(b"+CIPSEND", b"+CIPSENDEX", form=SET)
 def cipsend(ctx, cmd):
-    """<id>,<length>[,"<ip>",<port>]: the remote only for UDP links in mode 1 or 2."""
+    """<id>,<length>[,"<ip>",<port>]: the remote only for UDP links in mode 1 or 2.
+    AT+CIPSENDEX (manual 3.2.3.9): the same, but \\0 in the data ends it early and a
+    backslash escapes the byte after it (Ctx.receive); "Recv <n> bytes" counts what
+    goes to the link."""
     link_id, args = _link_id(ctx, cmd, 2)
     need(len(args) in (1, 3), "want <length>[,<remote ip>,<remote port>]")
     length = args[0].int(1, 2048)
@@ -136,24 +150,21 @@ def cipsend(ctx, cmd):
         need(ip is not None, "unknown remote host")
     emu = ctx.emu
     quirks = emu.quirks
-    link = emu.links.get(link_id)
-    if link is None and quirks.link_not_valid:  # quirks.py: ESP AT says so first
-        ctx.out(b"link is not valid\r\n")
-    need(link is not None, "link %d is not open" % link_id)
+    link = open_link(ctx, link_id)
     need(addr is None or link.mode in (1, 2), "a remote needs a UDP link in mode 1 or 2")
     fault = emu.take_send_fault()
     if fault == "error":  # faults.py: ERROR right after the prompt, no data taken
         ctx.out(OK)
         return ctx.final(emu.prompt + ERROR)  # back to back, as a module sends them
-    data = ctx.receive(length)
+    data = ctx.receive(length, escaped=cmd.name == b"+CIPSENDEX")
     if data is None:
         return  # module rebooted or stopped meanwhile
-    ctx.out(b"\r\nRecv %d bytes\r\n" % length)
+    ctx.out(b"\r\nRecv %d bytes\r\n" % len(data))
     if fault in ("closed", "vanish"):  # the peer closed the link meanwhile: the data goes nowhere
         emu.close_link(link, notify=True)
     elif fault is None and quirks.net_latency_ms and not link.closed:
         # quirks.py: SEND OK once the network has acknowledged the data, window by window
-        rounds = -(-length // quirks.net_window) if quirks.net_window else 1
+        rounds = -(-len(data) // quirks.net_window) if quirks.net_window else 1
         if not ctx.sleep(rounds * quirks.net_latency_ms / 1000):
             return
     with emu._uart.lock:  # SEND OK goes out before any answer of the peer's
