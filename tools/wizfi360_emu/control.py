@@ -98,7 +98,9 @@ Quirks (quirks.py: the module's habits, one field each; a reboot keeps them):
                         cipsta_space, colon_space, sntp_asctime, ipd_ip_quoted,
                         link_not_valid, unlink, no_change, err_code (10); firmware
                         (1.1.1.7 | 1.0.3.4) (11); prompt_delay_ms (13);
-                        cipclose_delay_ms (14); answer_noise (15). The one-shot ones
+                        cipclose_delay_ms (14); answer_noise (15); sendbuf_name
+                        (CIPSENDERBUF | CIPSENDBUF | both: the buffered send's
+                        name, issue 16). The one-shot ones
                         (3, 6, 10's unknown line, 12) are the faults reboot-mid-frame,
                         send-fault vanish, after-frame and drop-mid-frame above.
     dropped             ok <frames> <bytes>: what the module buffer (quirk

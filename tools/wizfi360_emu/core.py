@@ -557,6 +557,8 @@ class Emulator:
                 link.successor = None
                 successor = self._admit(sock, addr) if notify else kill(sock)
         link.shutdown()
+        if link.sendbuf is not None:
+            link.sendbuf.close()  # sendbuf.py: what it still holds fails
         if successor is not None:
             self.start_link(successor)
         return True

@@ -1,7 +1,8 @@
 """AT command handlers: system, basic settings and joining an AP. Importing this module
 registers every command in TABLE (registry.py explains the handler contract); the other
 groups live in handlers_station (IP settings, DNS, MAC), handlers_links (TCP/UDP/SSL links,
-the TCP server), handlers_softap (SoftAP) and handlers_services (ping, SNTP).
+the TCP server), handlers_sendbuf (the buffered send), handlers_softap (SoftAP) and
+handlers_services (ping, SNTP).
 """
 
 from .atparse import EXEC, QUERY, SET, ParamError
@@ -141,4 +142,10 @@ def cwlapopt(ctx, cmd):
 
 
 # The other command groups register themselves on import.
-from . import handlers_links, handlers_services, handlers_softap, handlers_station  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    handlers_links,
+    handlers_sendbuf,
+    handlers_services,
+    handlers_softap,
+    handlers_station,
+)

@@ -124,6 +124,7 @@ class Link:
         self.last_active = time.monotonic()
         self.to_host = 0  # payload bytes written to the host in +IPD frames so far
         self.successor = None  # (sock, addr) of a client to let in as it closes (core.py)
+        self.sendbuf = None  # sendbuf.SendBuffer, once a buffered send used it
 
     def start_reader(self, on_data, on_close, bufsize):
         """on_data(link, bytes, sender) per arrival (at most bufsize bytes of a stream);

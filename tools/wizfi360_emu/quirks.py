@@ -20,6 +20,7 @@ from dataclasses import dataclass, fields, replace
 
 FIRMWARES = ("1.1.1.7", "1.0.3.4")  # MN "The wire": the AT version lines seen
 CIPSTART_FAILS = ("error", "error-closed", "connect-fail")
+SENDBUF_NAMES = ("CIPSENDERBUF", "CIPSENDBUF", "both")
 
 
 @dataclass
@@ -102,6 +103,12 @@ class Quirks:
     #     colon of every +CIPDOMAIN, +CIFSR, +CIPSTA_CUR/_DEF, +CWHOSTNAME and +CWJAP_CUR/_DEF
     #     line (b"": none).
     answer_noise: bytes = b""
+    # Issue 16: MN "Sends: AT+CIPSENDEX and the buffered send": the name the buffered send
+    #     answers to (handlers_sendbuf.py). The manual writes AT+CIPSENDERBUF, ESP AT and
+    #     every driver found that uses the command AT+CIPSENDBUF; no WizFi360 driver uses
+    #     either, so which one a module takes is a guess (the other answers ERROR, as any
+    #     unknown command): "CIPSENDERBUF" (the manual), "CIPSENDBUF" (ESP) or "both".
+    sendbuf_name: str = "CIPSENDERBUF"
 
     def set(self, name, text):
         """Set field `name` from its text form (control channel, --quirk name=value):
@@ -177,6 +184,8 @@ REAL = dict(
     unlink=True,
     no_change=True,
     err_code=True,
+    # A guess (see the field): the firmware follows ESP AT's command names everywhere else.
+    sendbuf_name="CIPSENDBUF",
 )
 
 PROFILES = {"manual": {}, "real": REAL}
@@ -240,7 +249,12 @@ def _show(value):
     return str(value)
 
 
-_CHOICES = {"cipstart_fail": CIPSTART_FAILS, "firmware": FIRMWARES, "cwlap_fields": (5, 7)}
+_CHOICES = {
+    "cipstart_fail": CIPSTART_FAILS,
+    "firmware": FIRMWARES,
+    "cwlap_fields": (5, 7),
+    "sendbuf_name": SENDBUF_NAMES,
+}
 _LIMITS = {
     "doubled_result_ms": 600000,
     "cipstart_closed_ms": 600000,
