@@ -267,6 +267,27 @@ def test_network_model_driver_as_a_share_of_the_bare_client_within_10_percent_on
     assert rows_[0][1].startswith("download")
 
 
+def test_buffered_sends_beside_the_one_at_a_time_client_and_the_driver():
+    # buffered.py's upload rates per baud (run.py's buffered_uploads), B/s per run.
+    r = net(net_buffered={921600: {"size": 128 * 1024, "rates": [40960.0, 39936.0, 41984.0]}})
+    rows_ = report.rows(r)
+    assert {row[0] for row in rows_} == {NET}
+    got = by_measure(rows_)
+    # Medians: 40960 / 22016 B/s = 1.86x; 40960 B/s is 44.4% of 92160 B/s. No target.
+    what = "upload 128 KB at 921600 baud, bare client with several sends in flight (buffered send)"
+    assert got[what + " / one at a time / driver"] == (
+        "40.0 / 21.5 / 20.0 KB/s: 1.86x one at a time (of the line: 44.4%)",
+        "",
+        "",
+    )
+    assert rows_[-1][1].startswith(
+        "upload 128 KB at 921600 baud, bare client with several"
+    )  # after the others
+    # A rate with no one-at-a-time figure to set it against: the rates alone.
+    alone = by_measure(report.rows(net(net_ceiling={}, net_buffered=r["net_buffered"])))
+    assert alone[what + " / one at a time / driver"] == ("40.0 / - / 20.0 KB/s", "", "")
+
+
 def test_network_model_without_the_bare_client_or_without_anything_is_not_measured():
     bare_failed = net(net_ceiling={})
     got = by_measure(report.rows(bare_failed))

@@ -75,6 +75,7 @@ def rows(results):
         _e2e_rows(results, out)
     if "netmodel" in parts:
         _net_rows(results, out)
+        _net_buffered_rows(results, out)
     if "memory" in parts:
         _memory_rows(results, out)
     if "e2e" in parts:
@@ -170,11 +171,7 @@ def _e2e_rows(results, out):
 
 def _net_rows(results, out):
     """The driver against the bare client (ceiling.py), both under the network model."""
-    quirks = results.get("net_quirks") or {}
-    section = (
-        "End to end, network model (unix port, emulator: SEND OK after ceil(n / %s) round trips of %s ms)"
-    )
-    section %= (quirks.get("net_window", "?"), quirks.get("net_latency_ms", "?"))
+    section = _net_section(results)
     driver, bare = results.get("net_e2e", {}), results.get("net_ceiling", {})
     if not driver and not bare:  # the part ran and nothing came of it
         target = "≥ %d%% of the bare client" % (NET_TARGETS["up"] * 100)
@@ -202,6 +199,43 @@ def _net_rows(results, out):
                 result,
                 "≥ %d%% of the bare client" % (target * 100) if target else "",
                 at_least(share, target) if target else "",
+            )
+        )
+
+
+def _net_section(results):
+    quirks = results.get("net_quirks") or {}
+    section = (
+        "End to end, network model (unix port, emulator: SEND OK after ceil(n / %s) round trips of %s ms)"
+    )
+    return section % (quirks.get("net_window", "?"), quirks.get("net_latency_ms", "?"))
+
+
+def _net_buffered_rows(results, out):
+    """The bare client with several sends in flight (buffered.py) beside the one at a
+    time (ceiling.py) and the driver: uploads, no target (issue 16: measure it)."""
+    buffered = results.get("net_buffered") or {}
+    for baud in sorted(buffered):
+        entry = buffered[baud]
+        rate = med(entry["rates"])
+        one = (results.get("net_ceiling") or {}).get((baud, "up"))
+        driver = (results.get("net_e2e") or {}).get((baud, "up"))
+        alone = med(one["rates"]) if one else None
+        result = "%s / %s / %s KB/s" % (
+            _kbs(rate),
+            _kbs(alone),
+            _kbs(med(driver["rates"]) if driver else None),
+        )
+        if rate and alone:
+            result += ": %.2fx one at a time (of the line: %.1f%%)" % (rate / alone, rate / (baud / 10) * 100)
+        out.append(
+            (
+                _net_section(results),
+                "upload %s at %d baud, bare client with several sends in flight"
+                " (buffered send) / one at a time / driver" % (_size(entry["size"]), baud),
+                result,
+                "",
+                "",
             )
         )
 
@@ -435,8 +469,15 @@ METHODS = (
   own `SEND OK`, one round trip inside the timed window: about a point of 32 KB at 115200). The
   row gives both rates (KB/s, 1024 B), the driver's as a share of the bare client's, and each as a
   share of the line rate; the target, from issue 16, is the driver's upload within 10% of the bare
-  client's.
-  `make bench ARGS="--only netmodel"` runs this part alone (about 2 minutes).
+  client's. Beside them (issue 16), `tools/bench/buffered.py`, a bare client that keeps several sends
+  in flight with the module's buffered send (`AT+CIPSENDBUF`, else the manual's `AT+CIPSENDERBUF`;
+  module-notes "Sends"): each write goes into the module's 21900-byte send buffer and the module
+  takes the next command at once, while the network model drains the buffer, a window a round trip,
+  and reports each segment (`0,<segment>,SEND OK`); the client writes on while the bytes of its
+  segments not yet reported fit in the buffer. Its upload (same sizes, 3 runs) is given beside the
+  one-at-a-time client's and the driver's; no target.
+  `make bench ARGS="--only netmodel"` runs this part alone (about 2.5 minutes, 35 s of it the
+  buffered client's).
 - **Memory**: `tools/bench/memuse.py`: live heap (`gc.mem_alloc()` after `gc.collect()`) before and
   after `import wizfi360` plus `from wizfi360 import socket`, with the package as `.py` and as `.mpy`,
   and as `.mpy` in a ROMFS image (`mpremote romfs build`) mounted with `vfs.VfsRom`, which is how a

@@ -19,7 +19,10 @@
    (net_latency_ms and net_window of the "real" quirks profile: a send's SEND OK
    only after ceil(n / window) round trips), at 115200, 921600 and 2000000 baud
    (smaller transfers: the model makes uploads 4x slower); the driver's figure
-   as a share of the bare client's.
+   as a share of the bare client's. Beside them, a bare client that keeps several
+   sends in flight through the module's send buffer (tools/bench/buffered.py:
+   AT+CIPSENDBUF or AT+CIPSENDERBUF, as much in flight as the buffer's 21900 bytes
+   hold): its upload rate against the one-at-a-time client's and the driver's.
 5. Event loop: the longest stall of a 10 ms asyncio heartbeat while asyncio's
    streams, through the driver, connect to a peer that accepts after 1 s, write
    100 KB, download 100 KB, and all three at once, the emulator paced at 921600
@@ -54,6 +57,7 @@ ROOT = TOOLS.parent
 sys.path.insert(0, str(TOOLS))
 sys.path.insert(0, str(BENCH))
 
+import buffered  # noqa: E402
 import ceiling  # noqa: E402
 import report  # noqa: E402
 import run_device_tests as rdt  # noqa: E402
@@ -312,6 +316,46 @@ def end_to_end(
         server.stop()
 
 
+def network_model(micropython, mpy_dir, runs, sizes, results):
+    """Part 4b: the driver and the one-at-a-time bare client (end_to_end), then the
+    buffered bare client, all under the network model."""
+    end_to_end(
+        micropython, mpy_dir, runs, sizes, sizes, results, keys=("net_e2e", "net_ceiling"), quirks=NET_QUIRKS
+    )
+    buffered_uploads(runs, sizes, results)
+
+
+def buffered_uploads(runs, sizes, results):
+    """tools/bench/buffered.py at each of BAUDS, a fresh emulator with the network model
+    each run: upload rates in results["net_buffered"][baud], and the seconds the whole
+    took in results["net_buffered_s"]."""
+    server = rdt.TcpServer(DataHandler)
+    data = bytes(pattern())
+    rates = results.setdefault("net_buffered", {})
+    t0 = time.monotonic()
+    try:
+        for baud in BAUDS:
+            size = sizes[baud]
+            for i in range(runs):
+                say(
+                    "buffered sends (network model): %d baud, %d bytes up, run %d of %d"
+                    % (baud, size, i + 1, runs)
+                )
+                rate = with_emulator(
+                    baud,
+                    "buffered sends (network model)",
+                    lambda port, size=size: buffered.upload(port, server.port, size, data),
+                    results,
+                    quirks=NET_QUIRKS,
+                )
+                if rate:
+                    rates.setdefault(baud, {"size": size, "rates": []})["rates"].append(rate)
+    finally:
+        server.stop()
+    results["net_buffered_s"] = time.monotonic() - t0
+    say("buffered sends: %.0f s" % results["net_buffered_s"])
+
+
 def stalls(micropython, mpy_dir, runs, size, results, txbuf=None):
     """tools/bench/stalls.py: each run a fresh emulator (paced, with its control
     channel) and a fresh MicroPython process; results["stalls"][case] collects each
@@ -493,16 +537,7 @@ def main(argv=None):
     steps = {
         "recv": lambda: receive_path(micropython, mpy_dir, args.runs, results),
         "e2e": lambda: end_to_end(micropython, mpy_dir, args.e2e_runs, sizes, ceiling_sizes, results),
-        "netmodel": lambda: end_to_end(
-            micropython,
-            mpy_dir,
-            args.e2e_runs,
-            net_sizes,
-            net_sizes,
-            results,
-            keys=("net_e2e", "net_ceiling"),
-            quirks=NET_QUIRKS,
-        ),
+        "netmodel": lambda: network_model(micropython, mpy_dir, args.e2e_runs, net_sizes, results),
         "memory": lambda: memory(micropython, mpy_dir, results),
         "heap": lambda: smallest_heap(micropython, mpy_dir, results),
         "stalls": lambda: stalls(micropython, mpy_dir, args.stall_runs, STALL_SIZE, results, args.tx_wait),
