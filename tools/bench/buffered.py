@@ -13,19 +13,17 @@ driver's, under the emulator's network model.
 """
 
 import re
-import time
 
-from ceiling import RawLine
+from ceiling import put, start
 
 BUFFER = 21900  # bytes the module's send buffer holds (manual 3.2.3.12)
-WRITE = 2048  # bytes a write at most
 NAMES = (b"AT+CIPSENDBUF", b"AT+CIPSENDERBUF")  # ESP's, the manual's
 _ANSWER = re.compile(rb"(\d+),\d+\r\n\r\nOK\r\n>")  # <segment ID>,<carried>, OK, the prompt
 _REPORT = re.compile(rb"\r\n0,(\d+),SEND OK\r\n")  # a segment of link 0 is through
 
 
 class BufferedSender:
-    """Buffered writes on link 0 of a RawLine."""
+    """Buffered writes on link 0 of a ceiling.RawLine."""
 
     def __init__(self, line):
         self.line = line
@@ -77,27 +75,10 @@ class BufferedSender:
 
 
 def upload(emu_port, data_port, size, pattern, ssid="WizFiTest", key="wizfi360pass"):
-    """Upload B/s of `size` bytes in WRITE-byte buffered writes; the data server checks them."""
-    line = RawLine(emu_port)
+    """Upload B/s of `size` bytes in buffered writes; the data server checks them."""
+    line = start(emu_port, data_port, ssid, key)
     try:
-        for c in (b"ATE0", b"AT+CIPMUX=1", b'AT+CWJAP_CUR="%s","%s"' % (ssid.encode(), key.encode())):
-            line.cmd(c)
-        line.cmd(b'AT+CIPSTART=0,"TCP","127.0.0.1",%d' % data_port)
-        line.kept = bytearray()  # the server's answer
-        sender = BufferedSender(line)
-        t0 = time.monotonic()
-        sender.write(b"PUT %d\n" % size)
-        sent = 0
-        while sent < size:
-            r = sent % len(pattern)
-            k = min(WRITE, size - sent, len(pattern) - r)
-            sender.write(pattern[r : r + k])
-            sent += k
-        answer = b"OK %d\n" % size  # all arrived and matched
-        line.payload(len(answer))
-        if line.kept != answer:
-            raise RuntimeError("data server: %r" % bytes(line.kept))
-        up = size / (time.monotonic() - t0)
+        up = put(line, BufferedSender(line).write, size, pattern)
         line.until(b"0,CLOSED\r\n")  # the server closes after answering
         return up
     finally:

@@ -10,6 +10,8 @@ driver. Same data server, same sizes, same line rates.
 import socket
 import time
 
+WRITE = 2048  # bytes a send at most (manual 3.2.3.8)
+
 
 class RawLine:
     """The emulator's UART, split into +IPD payload (counted in .got) and text."""
@@ -86,33 +88,49 @@ def _header_start(raw):
     return 0
 
 
-def transfer(emu_port, data_port, size, pattern, ssid="WizFiTest", key="wizfi360pass"):
-    """(download B/s, upload B/s) for `size` bytes each way; the data server checks the upload."""
+def start(emu_port, data_port, ssid="WizFiTest", key="wizfi360pass"):
+    """A RawLine to the emulator, joined, with link 0 open to the data server."""
     line = RawLine(emu_port)
     try:
         for c in (b"ATE0", b"AT+CIPMUX=1", b'AT+CWJAP_CUR="%s","%s"' % (ssid.encode(), key.encode())):
             line.cmd(c)
         line.cmd(b'AT+CIPSTART=0,"TCP","127.0.0.1",%d' % data_port)
+    except BaseException:
+        line.close()
+        raise
+    return line
+
+
+def put(line, send, size, pattern):
+    """Upload B/s on link 0: "PUT <size>" and `size` pattern bytes through send(data), at
+    most WRITE bytes a call, until the data server answers that all arrived and matched."""
+    line.kept = bytearray()  # the server's answer may come before the last SEND OK
+    t0 = time.monotonic()
+    send(b"PUT %d\n" % size)
+    sent = 0
+    while sent < size:
+        r = sent % len(pattern)
+        k = min(WRITE, size - sent, len(pattern) - r)
+        send(pattern[r : r + k])
+        sent += k
+    answer = b"OK %d\n" % size  # the server's answer: all arrived and matched
+    line.payload(len(answer))
+    if line.kept != answer:
+        raise RuntimeError("data server: %r" % bytes(line.kept))
+    return size / (time.monotonic() - t0)
+
+
+def transfer(emu_port, data_port, size, pattern, ssid="WizFiTest", key="wizfi360pass"):
+    """(download B/s, upload B/s) for `size` bytes each way; the data server checks the upload."""
+    line = start(emu_port, data_port, ssid, key)
+    try:
         t0 = time.monotonic()
         line.send(b"GET %d\n" % size)
         line.payload(size)
         down = size / (time.monotonic() - t0)
         line.cmd(b"AT+CIPCLOSE=0")
         line.cmd(b'AT+CIPSTART=0,"TCP","127.0.0.1",%d' % data_port)
-        line.kept = bytearray()  # the server's answer may come before the last SEND OK
-        t0 = time.monotonic()
-        line.send(b"PUT %d\n" % size)
-        sent = 0
-        while sent < size:
-            r = sent % len(pattern)
-            k = min(2048, size - sent, len(pattern) - r)
-            line.send(pattern[r : r + k])
-            sent += k
-        answer = b"OK %d\n" % size  # the server's answer: all arrived and matched
-        line.payload(len(answer))
-        if line.kept != answer:
-            raise RuntimeError("data server: %r" % bytes(line.kept))
-        up = size / (time.monotonic() - t0)
+        up = put(line, line.send, size, pattern)
         line.until(b"0,CLOSED\r\n")  # the server closes after answering
         return down, up
     finally:
