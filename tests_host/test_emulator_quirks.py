@@ -333,8 +333,8 @@ def test_send_ok_waits_for_the_network(emu, ctl, c, peer):
         c.expect(b"\r\nRecv %d bytes\r\n" % n)
         c.quiet(0.1)  # not yet: the data is on its way
         c.expect(SEND_OK, timeout=2)
-        took = time.monotonic() - t0
-        assert rounds * 0.15 <= took < rounds * 0.15 + 0.3
+        # Never before the model's round trips (a lower bound: a slow machine only adds).
+        assert time.monotonic() - t0 >= rounds * 0.15
     conn.settimeout(3)
     got = b""
     while len(got) < 100 + 1460 + 2048:
@@ -373,7 +373,9 @@ def test_uploads_below_the_line_rate():
             c.send(b"u" * 2048)
             c.expect(b"\r\nRecv 2048 bytes\r\n" + SEND_OK, timeout=3)
         rate = sends * 2048 / (time.monotonic() - t0)
-        assert 12000 < rate < 30000  # ~22 KB/s; the line carries 92 KB/s
+        # ~22 KB/s (the bench measures it); the line alone would carry 92 KB/s. Only the
+        # bound the model sets is asserted: a loaded machine can only be slower.
+        assert rate < 30000
         c.close()
         peer.close()
 
