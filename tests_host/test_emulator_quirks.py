@@ -11,6 +11,7 @@ import pytest
 import run_device_tests as rdt
 from test_emulator import ERROR, OK, Client, IpdStream, collect, start_link
 from test_emulator_faults import BUSY, prompt, state
+from test_emulator_net import frames, free_port
 
 from wizfi360_emu import AccessPoint, Emulator
 from wizfi360_emu.quirks import PROFILES, REAL, Quirks, make, profile
@@ -232,6 +233,26 @@ def test_cipstart_error_then_closed(ctl, c, peer):
     assert time.monotonic() - t0 >= 0.19
     assert state(ctl)["links"] == "2"  # the new link is still open
     c.quiet(0.1)
+    sock.close()
+
+
+def test_cipstart_error_frees_the_id_for_a_server_client_before_the_stray(ctl, c):
+    # MN "Link IDs after a failed AT+CIPSTART": real firmware frees the ID with the
+    # ERROR, so the server may give it to a new client first; the stray closes nothing.
+    sock, port = refused_port()
+    quirk(ctl, "cipstart_fail", "error-closed")
+    quirk(ctl, "cipstart_closed_ms", 1000)  # time enough for the client to come first
+    c.cmd(b"AT+CIPSERVER=1,%d" % free_port())
+    c.expect(OK)
+    c.cmd(b'AT+CIPSTART=0,"TCP","127.0.0.1",%d' % port)
+    c.expect(ERROR)
+    assert ctl("client-open") == "ok 0 0"  # the lowest free ID: the refused one's
+    c.expect(b"0,CONNECT\r\n")
+    c.expect(b"0,CLOSED\r\n", timeout=2)  # the stray of the refused start...
+    assert state(ctl)["links"] == "0"  # ...and the client's link is still open
+    assert ctl("client-send 0 6869") == "ok"
+    assert [body for _, body in frames(c, 1)] == [b"hi"]
+    assert ctl("client-eof 0") == "ok 0"
     sock.close()
 
 

@@ -33,9 +33,10 @@ class Quirks:
     doubled_result_ms: int = 0
     # 2. MN "Late or doubled results" (WiFiEspAT issue 94): what a failed AT+CIPSTART
     #    (refused, unreachable) answers. "error": ERROR (manual). "error-closed": ERROR,
-    #    then "<id>,CLOSED" cipstart_closed_ms later (a stray: it closes nothing, also
-    #    when the host has opened the ID again meanwhile). "connect-fail":
-    #    "<id>,CONNECT FAIL" then ERROR.
+    #    then "<id>,CLOSED" cipstart_closed_ms later (a stray: it closes nothing). The ID
+    #    is free from the ERROR on (MN "Link IDs after a failed AT+CIPSTART"): the host may
+    #    open it again and the server may give it to a new client before the stray comes,
+    #    which then closes neither. "connect-fail": "<id>,CONNECT FAIL" then ERROR.
     cipstart_fail: str = "error"
     cipstart_closed_ms: int = 30
     # 4. MN "A reboot can cut anything": every reboot writes boot_noise before "ready"
