@@ -211,9 +211,10 @@ def test_tcp_server_answers_two_clients_at_once():
 
     async def listening():
         # Connects wait for the server: a refused one on a real module sends a
-        # late "<id>,CLOSED" (quirk cipstart_fail), which ends the server's
-        # client if the module gave it that ID meanwhile: the driver cannot
-        # tell the stray from the client's own close.
+        # late "<id>,CLOSED" (quirk cipstart_fail) after the ID is free again
+        # (module-notes "Link IDs after a failed AT+CIPSTART"), which ends the
+        # link that took the ID meanwhile, a retried connect or the server's
+        # client: the driver cannot tell the stray from that link's own close.
         while emucontrol.emu_state()["server"] != str(port):
             await asyncio.sleep_ms(20)
 
