@@ -111,7 +111,7 @@ test-device: $(STAMP) $(MPLIB_STAMP)
 # which no driver can see, and its network-paced SEND OK makes them slow.
 REAL_CORE := test_smoke test_tcp test_streams test_faults test_station test_net_surface \
 	test_concurrency test_aio test_lazy_load test_hostile_input test_unmodified_clients \
-	test_concurrent_real_server test_examples
+	test_concurrent_real_server test_examples test_stray_closed
 test-device-real: $(STAMP) $(MPLIB_STAMP)
 	$(PY) tools/run_device_tests.py --quirks real $(REAL_CORE)
 

@@ -210,11 +210,9 @@ def test_tcp_server_answers_two_clients_at_once():
     settings.SERVER_PORT = port
 
     async def listening():
-        # Connects wait for the server: a refused one on a real module sends a
-        # late "<id>,CLOSED" (quirk cipstart_fail) after the ID is free again
-        # (module-notes "Link IDs after a failed AT+CIPSTART"), which ends the
-        # link that took the ID meanwhile, a retried connect or the server's
-        # client: the driver cannot tell the stray from that link's own close.
+        # The clients connect once the example's server listens: before, the
+        # module refuses them (test_stray_closed.py has what a refused
+        # connect's late "<id>,CLOSED" must not end).
         while emucontrol.emu_state()["server"] != str(port):
             await asyncio.sleep_ms(20)
 

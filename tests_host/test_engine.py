@@ -1379,3 +1379,53 @@ def test_a_frame_that_lost_bytes_and_went_quiet_breaks_the_links():
     poll_until(eng, lambda: a.state == BROKEN, ms=3000)
     assert b.state == BROKEN and len(a) == len(b) == 0
     assert eng.parser.damaged == 1 and not eng.parser.in_frame()
+
+
+# --------------------------------------------------------------------------
+# The late "<id>,CLOSED" of a refused AT+CIPSTART (module-notes "Link IDs after
+# a failed AT+CIPSTART"): the module frees the ID with its ERROR, so the stray
+# may reach a new connection on that ID. The engine asks AT+CIPSTATUS first.
+
+CIPSTATUS = b"AT+CIPSTATUS\r\n"
+
+
+def _refused_then_reopened(eng, uart):
+    uart.script.insert(0, (START % 0, [b"\r\nERROR\r\n"]))
+    conn, op = eng.open(ARGS, 1000, datagrams=False)
+    assert eng.run(op) == EV_ERROR and conn.state == CLOSED and eng.links[0] is None
+    (again,) = open_conns(eng, uart)
+    assert again.link == 0
+    return again
+
+
+def test_a_stray_closed_after_a_refused_start_spares_the_connection_now_on_its_id():
+    eng, uart = engine()
+    again = _refused_then_reopened(eng, uart)
+    uart.script.append((CIPSTATUS, [b'STATUS:3\r\n+CIPSTATUS:0,"TCP","10.0.0.2",80,4321,0\r\n\r\nOK\r\n']))
+    uart.inject(b"0,CLOSED\r\n")
+    poll_until(eng, lambda: uart.idle())
+    assert again.state == OPEN and eng.links[0] is again
+    assert uart.writes == [CIPSTATUS]
+
+
+def test_a_closed_after_a_refused_start_ends_the_connection_when_the_module_lists_no_link():
+    eng, uart = engine()
+    again = _refused_then_reopened(eng, uart)
+    uart.script.append((CIPSTATUS, [b"STATUS:4\r\n\r\nOK\r\n"]))
+    uart.inject(b"0,CLOSED\r\n")
+    poll_until(eng, lambda: again.state == CLOSED)
+    assert eng.links[0] is None and uart.writes == [CIPSTATUS]
+
+
+def test_only_the_first_closed_after_a_refused_start_is_checked():
+    # The stray is spent by the first CLOSED on its ID: the next one ends the
+    # connection at once, as any CLOSED does.
+    eng, uart = engine()
+    again = _refused_then_reopened(eng, uart)
+    uart.script.append((CIPSTATUS, [b'+CIPSTATUS:0,"TCP","10.0.0.2",80,4321,0\r\n\r\nOK\r\n']))
+    uart.inject(b"0,CLOSED\r\n")
+    poll_until(eng, lambda: uart.idle())
+    assert again.state == OPEN
+    uart.inject(b"0,CLOSED\r\n")
+    poll_until(eng, lambda: again.state == CLOSED)
+    assert uart.writes == [CIPSTATUS]

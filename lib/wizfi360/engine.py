@@ -92,6 +92,7 @@ _CMD = const(0)
 _START = const(1)  # AT+CIPSTART: opens op.conn
 _SEND = const(2)  # AT+CIPSEND: op.data goes after the ">" prompt
 _CLOSE = const(3)  # AT+CIPCLOSE: frees op.conn's ID
+_CHECK = const(4)  # AT+CIPSTATUS: is op.conn's link still open? (a CLOSED that may be a stray)
 
 
 def __getattr__(name):
@@ -187,6 +188,9 @@ class Engine:
         self._probe: "Op | None" = None  # AT+GMR resync: results before its marker line are stale
         self._marker = False
         self.accepted: "list | None" = None  # while a server listens: Conns of new clients, oldest first
+        # Bit i: an AT+CIPSTART=i was refused and its late "i,CLOSED" has not
+        # come yet (module-notes "Link IDs after a failed AT+CIPSTART").
+        self._stray = 0
 
     # -- the non-blocking core ---------------------------------------------
 
@@ -434,6 +438,8 @@ class Engine:
                 conn.error = errno.EHOSTUNREACH
             else:
                 conn.error = errno.ECONNREFUSED
+            if result == _EV_ERROR:
+                self._stray |= 1 << conn.link  # a late "<id>,CLOSED" may follow
             if result == _TIMED_OUT and op.written and conn.state == _OPENING:
                 return  # it may open yet: the ID stays taken until the resync tells
             self._end(conn)
@@ -448,6 +454,17 @@ class Engine:
                 conn.error = errno.EIO
         elif kind == _CLOSE:
             self._free(conn)
+        elif kind == _CHECK:
+            # conn's ID got a CLOSED that may have been a refused start's
+            # stray: conn lives on if AT+CIPSTATUS still lists its link.
+            if self.links[conn.link] is not conn:
+                return  # ended meanwhile (its own CLOSED came after the stray)
+            if result == _EV_OK:
+                head = b"+CIPSTATUS:%d," % conn.link
+                for line in op.out:
+                    if line.startswith(head):
+                        return
+            self._end(conn)
 
     # -- connections ---------------------------------------------------------
 
@@ -644,7 +661,16 @@ class Engine:
                 op.retry_ms = min(op.retry_ms * 2, _BUSY_RETRY_MAX_MS)
         elif kind == _EV_LINK_CLOSED or kind == _EV_LINK_FAIL:
             conn = self.links[arg]
-            if conn is not None and conn.state != _OPENING:
+            bit = 1 << arg
+            if kind == _EV_LINK_CLOSED and self._stray & bit:
+                # The first CLOSED on an ID after a refused start: its stray,
+                # or the end of a link that took the ID since (the program's
+                # new connection, or the server's client). Ask the module.
+                self._stray &= ~bit
+                if conn is not None and conn.state != _OPENING:
+                    until = ticks_add(ticks_ms(), _CLOSE_MS)
+                    self._queue.insert(0, Op(b"AT+CIPSTATUS", _CHECK, conn, None, True, until))
+            elif conn is not None and conn.state != _OPENING:
                 # An OPENING one has not been answered: this CLOSED is an
                 # older connection's late word on the ID (module-notes).
                 self._end(conn)
@@ -668,6 +694,7 @@ class Engine:
             # command it had are gone; no late answer will come.
             self.reboots += 1
             self.wifi = _WIFI_DOWN
+            self._stray = 0
             self._owed = None
             self._prompted = None
             self._orphan = False
