@@ -97,7 +97,7 @@ def test_plan_compiles_everything_and_marches_only_native_modules():
     plan = plan_for((6, 3, "armv6m"))
     assert len(plan) == len(deploy.package_sources()) > 5
     native = [src.name for src, _, cmd in plan if any(a.startswith("-march=") for a in cmd)]
-    assert native == ["_copy_viper.py"]
+    assert native == ["_copy_viper.py", "_ipd_viper.py"]
     for src, out, cmd in plan:
         assert out.suffix == ".mpy"
         assert cmd[0] == "mpy-cross" and cmd[-1] == src.as_posix()
@@ -109,7 +109,7 @@ def test_plan_compiles_everything_and_marches_only_native_modules():
 def test_plan_copies_native_modules_as_source_on_another_sub_version():
     plan = plan_for((6, 1, "armv6m"))  # MicroPython 1.20 on the board, mpy-cross 1.29
     as_is = [src.name for src, out, cmd in plan if cmd is None]
-    assert as_is == ["_copy_viper.py"]
+    assert as_is == ["_copy_viper.py", "_ipd_viper.py"]
     assert all(out.suffix == ".mpy" for src, out, cmd in plan if cmd is not None)
 
 
@@ -139,7 +139,7 @@ def test_dry_run_prints_every_command_and_touches_nothing(tmp_path):
     compiles = [ln for ln in lines if "mpy-cross -o " in ln]
     assert len(compiles) == len(deploy.package_sources())
     assert [ln for ln in compiles if "-march=armv6m" in ln] == [
-        ln for ln in compiles if "_copy_viper.py" in ln.split()[-1]
+        ln for ln in compiles if ln.split()[-1].endswith("_viper.py")
     ]
     upload = [ln for ln in lines if "fs cp" in ln]
     assert len(upload) == 1  # one mpremote run

@@ -3,7 +3,7 @@ time, only modules of its own layer or below. Imports for the type checker alone
 TYPE_CHECKING) do not count: they never run.
 
     0 support      clock, bufcopy, _copy_viper
-    1 bytes        ring, conn, parser, escape
+    1 bytes        ring, conn, parser, _ipd_viper, escape
     2 engine       engine
     3 APIs         wizfi360 (__init__), startup, socket, stream, server, udp, ssl, aio,
                    station_info, services, softap
@@ -21,6 +21,7 @@ LAYERS = {
     "ring": 1,
     "conn": 1,
     "parser": 1,
+    "_ipd_viper": 1,
     "escape": 1,
     "engine": 2,
     "__init__": 3,

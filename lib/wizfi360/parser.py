@@ -27,6 +27,13 @@
 #     EV_DAMAGED: the bytes lost may have been anyone's. When the input stays
 #     dry after a payload, the owner calls settle(), which commits it unchecked.
 #
+# Speed: on ports with viper, parse() first hands the input to
+# _ipd_viper.walk, which takes runs of TCP frames (header, payload into the
+# ring, the CR LF check, commit) in one native call and stops at anything
+# else; the rest of parse() is then the same as without it (CPython, ports
+# without viper). tests_host/test_parser_fastpath.py runs both on the same
+# input under the unix port and compares everything.
+#
 # Allocation: __init__ allocates buf, the line buffer and the peer address
 # buffer. fill(), parse() and everything they call allocate nothing: numbers
 # are parsed by hand, comparisons use bytearray.find with bounds, copies use
@@ -41,6 +48,13 @@ except ImportError:
 
 
 from .bufcopy import copy
+
+try:
+    # TCP frames in one native call each read (_ipd_viper.py); without viper
+    # (CPython, some ports) parse() below does everything itself.
+    from ._ipd_viper import walk as _walk
+except Exception:  # ImportError on CPython; SyntaxError/ValueError on ports without viper
+    _walk = None
 
 # For the type checker only: MicroPython folds the constant and compiles the
 # block away (no typing module, no global); on CPython it never runs.
@@ -229,7 +243,13 @@ class Parser:
         buf = self.buf
         i = self._pos
         end = self._end
+        walk = _walk
         while i < end:
+            if walk is not None:
+                j = walk(self, buf, i, end)  # pyright: ignore[reportArgumentType]  # ptr8 takes buffers
+                if j != i:
+                    i = j
+                    continue
             if self._remain:
                 if self._rec_due and not self._put_record():
                     break  # no room for the whole datagram yet

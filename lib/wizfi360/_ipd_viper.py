@@ -1,0 +1,207 @@
+# The parser's fast path for TCP +IPD frames, native code (viper).
+#
+# walk(parser, buf, i, end) goes on from buf[i], in one call, over what it
+# can take exactly as Parser.parse would: the bytes parse() skips between
+# items (CR, LF, noise), the rest of a TCP frame's payload, and whole +IPD
+# headers with their payload, copied into the link's Ring storage (wrapping)
+# and committed when the CR LF after it checks out. It returns the index of
+# the first byte it leaves to parse(): a text line, the prompt, a header cut
+# by `end` or one parse() would count bad, a link with no ring or a datagram
+# ring, a ring without room for what is here, or a payload not followed by
+# CR LF (the check of parser.py; it sets check_state = 1 there, as parse()
+# would). Anything it does not take is left untouched, so parse() handles it
+# with its own rules; the fast path only saves the Python calls per frame.
+#
+# It reads and writes the Ring's fields (_buf, _size, _r, _n, _p, limit) and
+# the parser's (_remain, _ring, link, check_state, the peer fields) directly:
+# a viper attribute access costs about as much as reading an int array here,
+# and the Ring stays plain Python for everyone else. Allocates nothing.
+import micropython
+
+_MAX_HDR = const(48)  # as parser.py
+_MAX_FRAME = const(65535)
+_NONE = None  # viper compares an object with None only through a variable
+
+
+@micropython.viper
+def walk(ps, b: ptr8, i: int, end: int) -> int:
+    if ps.check_state or ps._llen or ps._rec_due:
+        return i
+    nothing = _NONE
+    rings = ps.rings
+    nrings = int(len(rings))
+    remain = int(ps._remain)
+    ring = ps._ring
+    link = int(ps.link)
+    ip = -1  # the last frame's sender: its text at b[ip:ip + ip_n], port
+    ip_n = 0
+    port = 0
+    cs = 0
+    while i < end:
+        if remain == 0:
+            c = b[i]
+            if c <= 32 or c > 126:  # parse() skips these between items
+                i += 1
+                continue
+            if c != 43 or end - i < 7:  # "+", room for "+IPD,n:"
+                break
+            if b[i + 1] != 73 or b[i + 2] != 80 or b[i + 3] != 68 or b[i + 4] != 44:
+                break
+            # The fields up to ":", as parse() finds them: within _MAX_HDR
+            # of the "+", no LF, at most four; each one's value if it is
+            # 1-5 digits, else -1.
+            lim = i + _MAX_HDR
+            if lim > end:
+                lim = end
+            k = i + 5
+            nf = 0
+            f0 = -1
+            f1 = -1
+            f2 = -1
+            f3 = -1
+            c1 = 0  # the commas after fields 0, 1 and 2
+            c2 = 0
+            c3 = 0
+            v = 0
+            nd = 0  # digits so far, or 6 once the field is no number
+            while k < lim:
+                c = b[k]
+                if c == 58 or c == 44:  # ":" or ","
+                    if nd == 0 or nd > 5:
+                        v = -1
+                    if nf == 0:
+                        f0 = v
+                        c1 = k
+                    elif nf == 1:
+                        f1 = v
+                        c2 = k
+                    elif nf == 2:
+                        f2 = v
+                        c3 = k
+                    else:
+                        f3 = v
+                    nf += 1
+                    if c == 58 or nf > 3:
+                        break
+                    v = 0
+                    nd = 0
+                elif c == 10:
+                    break
+                elif c >= 48 and c <= 57 and nd < 5:
+                    v = v * 10 + c - 48
+                    nd += 1
+                else:
+                    nd = 6
+                k += 1
+            if k >= lim or b[k] != 58:
+                break  # cut, too long, a LF or five fields: parse() decides
+            # The shapes of module-notes "The wire", by field count.
+            lk = f0
+            n = f1
+            ipa = -1
+            ipe = 0
+            pt = 0
+            if nf == 1:
+                lk = 0
+                n = f0
+            elif nf == 3:
+                lk = 0
+                n = f0
+                ipa = c1 + 1
+                ipe = c2
+                pt = f2
+            elif nf == 4:
+                ipa = c2 + 1
+                ipe = c3
+                pt = f3
+            if n <= 0 or n > _MAX_FRAME or lk < 0 or lk >= nrings:
+                break
+            if ipa >= 0 and (pt < 0 or ipe - ipa < 7 or ipe - ipa > 17):
+                break
+            rg = rings[lk]
+            if rg is nothing or rg.datagrams:
+                break
+            # Taken: from here on this is the frame parse() would have begun.
+            link = lk
+            ring = rg
+            if ipa >= 0:
+                ip = ipa
+                ip_n = ipe - ipa
+                port = pt
+            remain = n
+            i = k + 1
+            if i == end:
+                break
+        elif ring is nothing or ring.datagrams:
+            break
+        # Payload: as much of the frame as is here, into the ring.
+        take = end - i
+        if take > remain:
+            take = remain
+        rn = int(ring._n)
+        rp = int(ring._p)
+        if int(ring.limit) - rn - rp < take:
+            break
+        size = int(ring._size)
+        w = int(ring._r) + rn + rp
+        if w >= size:
+            w -= size
+        dst = uint(ptr8(ring._buf))
+        left = take
+        s = uint(b) + uint(i)
+        while left > 0:
+            seg = size - w
+            if seg > left:
+                seg = left
+            d = dst + uint(w)
+            e = d + uint(seg)
+            if seg >= 16 and (d & 3) == (s & 3):
+                while d & 3:
+                    ptr8(d)[0] = ptr8(s)[0]
+                    d += 1
+                    s += 1
+                e16 = d + ((e - d) & uint(0xFFFFFFF0))
+                while d < e16:  # four words a turn: twice as fast as one
+                    pd = ptr32(d)
+                    pw = ptr32(s)
+                    pd[0] = pw[0]
+                    pd[1] = pw[1]
+                    pd[2] = pw[2]
+                    pd[3] = pw[3]
+                    d += 16
+                    s += 16
+            while d < e:
+                ptr8(d)[0] = ptr8(s)[0]
+                d += 1
+                s += 1
+            left -= seg
+            w = 0
+        i += take
+        remain -= take
+        rp += take
+        if remain:
+            ring._p = rp
+            break
+        # The frame is whole: CR LF right after it commits it (parser.py).
+        if i + 1 < end and b[i] == 13 and b[i + 1] == 10:
+            ring._n = rn + rp
+            ring._p = 0
+            i += 2
+        else:
+            ring._p = rp
+            cs = 1
+            break
+    ps._remain = remain
+    ps._ring = ring
+    ps.link = link
+    if cs:
+        ps.check_state = 1
+    if ip >= 0:
+        t = ptr8(ps._ip_text)
+        k = 0
+        while k < ip_n:
+            t[k] = b[ip + k]
+            k += 1
+        ps._ip_len = ip_n
+        ps.peer_port = port
+    return i
