@@ -5,7 +5,7 @@ parse() hands TCP +IPD frames to a viper function when the port has viper;
 whatever that takes must come out exactly as parse() itself would make it:
 the same events in the same order, the same payload per link, the same
 counters (damaged, bad frames, discarded) and the same state at the end. Each
-case here runs in tests_host/parser_twin.py under `micropython`, twice: with
+case here runs in tests_device/parsertwin.py under `micropython`, twice: with
 the fast path and without it; both outcomes must be equal. The inputs are
 those of test_parser.py (its table, whole and cut at random) and the
 hypothesis strategies of test_parser_properties.py (valid streams in random
@@ -46,12 +46,12 @@ LINKS = 5
 
 
 class Twin:
-    """micropython running parser_twin.py, one case per round trip."""
+    """micropython running tests_device/parsertwin.py, one case per round trip."""
 
     def __init__(self, micropython):
         env = dict(os.environ, MICROPYPATH=str(ROOT / "lib"))
         self.proc = subprocess.Popen(
-            [micropython, str(ROOT / "tests_host" / "parser_twin.py")],
+            [micropython, str(ROOT / "tests_device" / "parsertwin.py")],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

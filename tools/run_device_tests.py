@@ -77,7 +77,7 @@ MPLIB = ROOT / "build" / "mplib"
 MPY_HELPERS = ("harness.py", "board.py", "emucontrol.py")
 RESULT_RE = re.compile(r"^RESULT (\d+) (\d+)\s*$", re.M)
 SKIP_RE = re.compile(r"^SKIP FILE: (.*?)\s*$", re.M)
-BOARD_TEST_SUPPORT = ("harness.py", "board.py", "emucontrol.py", "board_config.py")
+BOARD_TEST_SUPPORT = ("harness.py", "board.py", "emucontrol.py", "board_config.py", "parsertwin.py")
 
 
 # --- the servers a test file talks to ---------------------------------------------

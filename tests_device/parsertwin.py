@@ -1,28 +1,31 @@
-"""Runs the parser on cases read from stdin, once with its native fast path
-(parser._walk, lib/wizfi360/_ipd_viper.py) and once without, and prints both
-outcomes: run by test_parser_fastpath.py under the MicroPython unix port
-(`micropython tests_host/parser_twin.py`, MICROPYPATH=lib). Also runs under
-CPython, where there is no fast path and both runs are the Python parser.
+"""The parser run twice on the same input: once with its native fast path
+(parser._walk, lib/wizfi360/_ipd_viper.py) and once without, for tests that
+compare the two outcomes (tests_device/test_native.py; tests_host/
+test_parser_fastpath.py runs this file as a script under the unix port,
+`micropython tests_device/parsertwin.py` with MICROPYPATH=lib). Under
+CPython there is no fast path: both runs are the Python parser.
 
-One case per line, JSON: {"data": hex, "cuts": [piece sizes], "rx": rx_size,
-"ring": ring size, "line": line_size, "dgram": datagram rings, "takes": bytes
-drained per ring after each step ([]: all of it), "drop": rings detached on
-EV_DAMAGED (what the engine does), "ring_links": links that get a ring}.
-One reply per line: {"fast": outcome, "slow": outcome, "walked": bytes the
-fast path took, "native": whether there is one}; an outcome is {"trace":
-[[kind, arg, hex line] or ["d", link, hex payload]], "state": the parser's
-counters and state at the end, "error": an exception's text or null}.
+twin(data, ...) returns (fast outcome, slow outcome, bytes the fast path
+took); an outcome is {"trace": [[kind, arg, line] or ["d", link, payload]],
+"state": the parser's counters and state at the end, "error": an
+exception's text or None}. The options: cuts (piece sizes fed one by one),
+rx (rx_size), ring (ring size), line (line_size), dgram (datagram rings),
+takes (bytes drained per ring after each step; empty: all of it), drop
+(rings detached on EV_DAMAGED, as the engine does), ring_links (links that
+get a ring).
+
+As a script it reads one case per line on stdin, JSON with the same names
+and "data" in hex, and prints {"fast": ..., "slow": ..., "walked": n,
+"native": bool} per line, bytes in hex.
 """
 
-import json
-import sys
 from binascii import hexlify, unhexlify
 
 from wizfi360 import parser
+from wizfi360.consts import EV_DAMAGED
 from wizfi360.parser import Parser
 from wizfi360.ring import Ring
 
-EV_DAMAGED = 18  # parser._EV_DAMAGED (test_const_copies.py keeps the copies equal)
 LINKS = 5
 WALK = parser._walk
 walked = [0]
@@ -39,16 +42,16 @@ def hx(b):
 
 
 class Run:
-    def __init__(self, case):
-        self.case = case
-        self.p = p = Parser(LINKS, case["rx"], case["line"])
-        for link in case["ring_links"]:
-            ring = Ring(case["ring"])
-            ring.datagrams = case["dgram"]
-            p.rings[link] = ring
+    def __init__(self, rx, ring, line, dgram, takes, drop, ring_links):
+        self.p = p = Parser(LINKS, rx, line)
+        for link in ring_links:
+            r = Ring(ring)
+            r.datagrams = dgram
+            p.rings[link] = r
         p.handler = self.event
         self.trace = []
-        self.takes = case["takes"]
+        self.takes = takes
+        self.drop = drop
         self.k = 0
 
     def add(self, link, data):
@@ -79,7 +82,7 @@ class Run:
     def event(self, kind, arg, buf, s, e):
         self.drain()
         self.trace.append([kind, arg, bytes(buf[s:e])])
-        if kind == EV_DAMAGED and self.case["drop"]:
+        if kind == EV_DAMAGED and self.drop:
             self.p.rings = [None] * LINKS
 
     def feed(self, data):
@@ -127,39 +130,57 @@ class Run:
             p._llen,
             rings,
         ]
-        trace = [[t[0], t[1], hx(t[2])] for t in self.trace]
-        return {"trace": trace, "state": state, "error": error}
+        return {"trace": self.trace, "state": state, "error": error}
 
 
-def run(case, walk):
-    parser._walk = walk
-    r = Run(case)
+def run(
+    data, walk, cuts=(), rx=1024, ring=4096, line=256, dgram=False, takes=(), drop=False, ring_links=None
+):
+    r = Run(rx, ring, line, dgram, takes, drop, range(LINKS) if ring_links is None else ring_links)
     error = None
+    parser._walk = walk
     try:
-        data = unhexlify(case["data"])
         i = 0
-        for n in case["cuts"] + [len(data)]:
+        for n in list(cuts) + [len(data)]:
             if i >= len(data):
                 break
             r.feed(data[i : i + n])
             i += n
     except Exception as e:  # the parser documents none: the test reports it
         error = "%s: %s" % (type(e).__name__, e)
+    finally:
+        parser._walk = WALK
     return r.outcome(error)
 
 
+def twin(data, **options):
+    walked[0] = 0
+    fast = run(data, counting_walk if WALK is not None else None, **options)
+    slow = run(data, None, **options)
+    return fast, slow, walked[0]
+
+
+def _hex_trace(outcome):
+    outcome["trace"] = [[t[0], t[1], hx(t[2])] for t in outcome["trace"]]
+    return outcome
+
+
 def main():
+    import json
+    import sys
+
     while True:
         line = sys.stdin.readline()
         if not line:
             break
         case = json.loads(line)
-        walked[0] = 0
-        fast = run(case, counting_walk if WALK is not None else None)
-        slow = run(case, None)
-        reply = {"fast": fast, "slow": slow, "walked": walked[0], "native": WALK is not None}
+        data = unhexlify(case.pop("data"))
+        fast, slow, walked_ = twin(data, **case)
+        native = WALK is not None
+        reply = {"fast": _hex_trace(fast), "slow": _hex_trace(slow), "walked": walked_, "native": native}
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()
 
 
-main()
+if __name__ == "__main__":
+    main()
