@@ -125,7 +125,7 @@ class Run:
             p.in_frame(),
             p.check_state,
             p.link,
-            hx(p.peer),
+            hx(p.peer()),
             p.peer_port,
             p._llen,
             rings,

@@ -261,7 +261,7 @@ def test_command_with_data_and_events_interleaved(seed):
     assert res == (EV_OK, [b"STATUS:3", b'+CIPSTATUS:0,"TCP","10.0.0.9",8080,5000,0'])
     assert c0.take(100) == a
     assert c1.take(100) == b"\r\n>>"
-    assert tuple(eng.parser.peer) == (10, 0, 0, 9) and eng.parser.peer_port == 8080
+    assert tuple(eng.parser.peer()) == (10, 0, 0, 9) and eng.parser.peer_port == 8080
     assert c1.state == CLOSED and eng.links[1] is None
     assert c0.state == OPEN and eng.links[0] is c0
     assert eng.wifi == WIFI_UP

@@ -85,7 +85,7 @@ class Feeder:
         self.trace.append((kind, arg, line))
         if line == b"MARK":
             p = self.p
-            self.marks.append((p.link, tuple(p.peer), p.peer_port))
+            self.marks.append((p.link, tuple(p.peer()), p.peer_port))
 
     def feed(self, data):
         p = self.p
@@ -423,7 +423,7 @@ def check(f, expected, state):
     if state is not None:
         link, peer, port = state
         assert p.link == link
-        assert tuple(p.peer) == (NO_PEER if peer is None else peer)
+        assert tuple(p.peer()) == (NO_PEER if peer is None else peer)
         assert p.peer_port == (0 if port is None else port)
 
 
@@ -593,7 +593,7 @@ def test_backpressure_keeps_later_frames_and_lines_in_order():
     assert rounds >= len(a) // 16
     assert bytes(got1) == a + b"end"
     assert large.take(100) == b
-    assert tuple(p.peer) == (10, 1, 2, 3) and p.peer_port == 999
+    assert tuple(p.peer()) == (10, 1, 2, 3) and p.peer_port == 999
     assert trace == [(EV_WIFI_DISCONNECT, len(a), len(b)), (EV_SEND_OK, len(a) + 3, len(b))]
 
 

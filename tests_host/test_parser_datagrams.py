@@ -60,7 +60,7 @@ def test_a_datagram_larger_than_the_ring_is_dropped_and_counted():
 @pytest.mark.parametrize("ip", [b"1.2.3.256", b"1.2.3.x", b"1..2.3", b'"1.2.3.4'])
 def test_a_datagram_from_no_address_is_a_bad_frame(ip):
     # A datagram's sender is stored with it, so it is parsed in full (a TCP
-    # frame's is parsed only when Parser.peer is asked for).
+    # frame's is parsed only when Parser.peer() is asked for).
     p, ring = parser(256)
     p.feed(b"\r\n+IPD,2,3,%s,53:abc\r\n+IPD,2,2,10.0.0.1,53:ok\r\n" % ip)
     assert p.bad_frames == 1
@@ -72,6 +72,6 @@ def test_the_sender_of_a_tcp_frame_is_parsed_when_asked_for():
     p.handler = lambda *a: None
     p.rings[1] = Ring(64)
     p.feed(b'\r\n+IPD,1,2,"192.168.7.9",8080:hi\r\n')
-    assert (bytes(p.peer), p.peer_port) == (bytes([192, 168, 7, 9]), 8080)
+    assert (bytes(p.peer()), p.peer_port) == (bytes([192, 168, 7, 9]), 8080)
     p.feed(b"\r\n+IPD,1,2,1.2.3.999,80:hi\r\n")  # not a dotted quad after all
-    assert bytes(p.peer) == bytes(4) and p.bad_frames == 0
+    assert bytes(p.peer()) == bytes(4) and p.bad_frames == 0

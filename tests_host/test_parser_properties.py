@@ -305,7 +305,7 @@ def test_valid_stream_in_random_chunks(stream, sizes, rx_size):
         link, _, peer, port = infos[-1]
         assert f.p.link == link
         if peer is not None:
-            assert tuple(f.p.peer) == peer and f.p.peer_port == port
+            assert tuple(f.p.peer()) == peer and f.p.peer_port == port
 
 
 class SlowReader(Checker):

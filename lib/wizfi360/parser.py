@@ -152,7 +152,7 @@ class Parser:
         self._remain = 0  # payload bytes of the current frame still to come
         self._ring = None  # where they go (None: nobody holds the link)
         self.link = -1  # link of the current/last frame
-        # Sender of the last frame, when CIPDINFO=1 (the peer property): parsed
+        # Sender of the last frame, when CIPDINFO=1 (peer()): parsed
         # at once for datagrams, which store it; for a TCP frame (whose sender
         # is its link's remote end) its text is kept and parsed when asked for.
         self._peer = bytearray(4)
@@ -246,7 +246,7 @@ class Parser:
         walk = _walk
         while i < end:
             if walk is not None:
-                j = walk(self, buf, i, end)  # pyright: ignore[reportArgumentType]  # ptr8 takes buffers
+                j = walk(self, buf, i, end)
                 if j != i:
                     i = j
                     continue
@@ -541,9 +541,11 @@ class Parser:
         self._rec_due = False
         return True
 
-    @property
     def peer(self):
         # The sender's IPv4 address as 4 bytes (zeros if its text was not one).
+        # A method, not a property: a class with a property makes MicroPython
+        # look every attribute store on its instances up in the class first,
+        # which made each store to a Parser's fields cost ten times as much.
         n = self._ip_len
         if n:
             self._ip_len = 0
