@@ -233,6 +233,10 @@ def receive_path(micropython, mpy_dir, runs, results):
     out += run([sys.executable, str(BENCH / "recvpath.py"), str(runs)], [ROOT / "lib", BENCH], "PYTHONPATH")
     for impl, method, size, *rates in lines(out, "RECV"):
         results["recv"][(impl, method, int(size))] = [float(r) for r in rates]
+    for method, size, rx_size, *rates in lines(out, "RXSIZE"):
+        results["recv_rx"][(method, int(size), int(rx_size))] = [float(r) for r in rates]
+    for size, frame_len in lines(out, "WIRE"):
+        results["wire"][int(size)] = int(frame_len)
     for kind, *rest in lines(out, "ALLOC"):
         if kind == "frame":
             results["alloc_frame"][(rest[0], int(rest[1]))] = float(rest[2])
@@ -520,6 +524,8 @@ def main(argv=None):
         "runs": args.runs,
         "e2e_runs": args.e2e_runs,
         "recv": {},
+        "recv_rx": {},
+        "wire": {},
         "alloc_frame": {},
         "alloc_send": {},
         "e2e": {},
