@@ -31,8 +31,8 @@ WALK = parser._walk
 walked = [0]
 
 
-def counting_walk(ps, buf, i, end):
-    j = WALK(ps, buf, i, end)  # pyright: ignore[reportOptionalCall]
+def counting_walk(buf, i, end, ps):
+    j = WALK(buf, i, end, ps)  # pyright: ignore[reportOptionalCall]
     walked[0] += j - i
     return j
 

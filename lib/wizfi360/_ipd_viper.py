@@ -1,6 +1,6 @@
 # The parser's fast path for TCP +IPD frames, native code (viper).
 #
-# walk(parser, buf, i, end) goes on from buf[i], in one call, over what it
+# walk(buf, i, end, parser) goes on from buf[i], in one call, over what it
 # can take exactly as Parser.parse would: the bytes parse() skips between
 # items (CR, LF, noise), the rest of a TCP frame's payload, and whole +IPD
 # headers with their payload, copied into the link's Ring storage (wrapping)
@@ -29,11 +29,13 @@ _NONE = None  # viper compares an object with None only through a variable
 
 
 @micropython.viper
-def walk(ps, buf, i: int, end: int) -> int:
-    b = ptr8(buf)
+def walk(b: ptr8, i: int, end: int, ps) -> int:
+    # b is ps.buf. b, i and end come first: viper keeps a function's first
+    # three locals in registers, the rest in stack slots.
     if ps.check_state or ps._llen or ps._rec_due:
         return i
     nothing = _NONE
+    buf = ps.buf
     rings = ps.rings
     nrings = int(len(rings))
     remain = int(ps._remain)
@@ -45,21 +47,21 @@ def walk(ps, buf, i: int, end: int) -> int:
     cs = 0
     while i < end:
         if remain == 0:
-            c = b[i]
-            if c <= 32 or c > 126:  # parse() skips these between items
+            if b[i] <= 32 or b[i] > 126:  # parse() skips these between items
                 i += 1
                 continue
-            if c != 43 or end - i < 7:  # "+", room for "+IPD,n:"
+            if b[i] != 43 or end - i < 7:  # "+", room for "+IPD,n:"
                 break
             if b[i + 1] != 73 or b[i + 2] != 80 or b[i + 3] != 68 or b[i + 4] != 44:
                 break
             # The fields up to ":", as parse() finds them: within _MAX_HDR
             # of the "+", no LF, at most four; each one's value if it is
-            # 1-5 digits, else -1.
+            # 1-5 digits, else -1. i runs over them (a register).
+            start = i
             lim = i + _MAX_HDR
             if lim > end:
                 lim = end
-            k = i + 5
+            i += 5
             nf = 0
             f0 = -1
             f1 = -1
@@ -69,38 +71,39 @@ def walk(ps, buf, i: int, end: int) -> int:
             c2 = 0
             c3 = 0
             v = 0
-            nd = 0  # digits so far, or 6 once the field is no number
-            while k < lim:
-                c = b[k]
-                if c == 58 or c == 44:  # ":" or ","
+            nd = 0  # digits so far; 6 and up: no number
+            while i < lim:
+                d = b[i] - 48
+                if uint(d) < uint(10):
+                    v = v * 10 + d
+                    nd += 1
+                elif d == -4 or d == 10:  # "," or ":"
                     if nd == 0 or nd > 5:
                         v = -1
                     if nf == 0:
                         f0 = v
-                        c1 = k
+                        c1 = i
                     elif nf == 1:
                         f1 = v
-                        c2 = k
+                        c2 = i
                     elif nf == 2:
                         f2 = v
-                        c3 = k
+                        c3 = i
                     else:
                         f3 = v
                     nf += 1
-                    if c == 58 or nf > 3:
+                    if d == 10 or nf > 3:
                         break
                     v = 0
                     nd = 0
-                elif c == 10:
+                elif d == -38:  # LF
                     break
-                elif c >= 48 and c <= 57 and nd < 5:
-                    v = v * 10 + c - 48
-                    nd += 1
                 else:
                     nd = 6
-                k += 1
-            if k >= lim or b[k] != 58:
-                break  # cut, too long, a LF or five fields: parse() decides
+                i += 1
+            if i >= lim or b[i] != 58:
+                i = start  # cut, too long, a LF or five fields: parse() decides
+                break
             # The shapes of module-notes "The wire", by field count.
             lk = f0
             n = f1
@@ -121,11 +124,14 @@ def walk(ps, buf, i: int, end: int) -> int:
                 ipe = c3
                 pt = f3
             if n <= 0 or n > _MAX_FRAME or lk < 0 or lk >= nrings:
+                i = start
                 break
             if ipa >= 0 and (pt < 0 or ipe - ipa < 7 or ipe - ipa > 17):
+                i = start
                 break
             rg = rings[lk]
             if rg is nothing or rg.datagrams:
+                i = start
                 break
             # Taken: from here on this is the frame parse() would have begun.
             link = lk
@@ -135,7 +141,7 @@ def walk(ps, buf, i: int, end: int) -> int:
                 ip_n = ipe - ipa
                 port = pt
             remain = n
-            i = k + 1
+            i += 1
             if i == end:
                 break
         elif ring is nothing or ring.datagrams:
@@ -152,17 +158,12 @@ def walk(ps, buf, i: int, end: int) -> int:
         w = int(ring._r) + rn + rp
         if w >= size:
             w -= size
-        rb = ring._buf
-        left = take
-        s = i
-        while left > 0:
-            seg = size - w
-            if seg > left:
-                seg = left
-            copy(rb, w, buf, s, seg)
-            s += seg
-            left -= seg
-            w = 0
+        seg = size - w
+        if seg >= take:
+            copy(ring._buf, w, buf, i, take)
+        else:  # across the end of the ring's storage
+            copy(ring._buf, w, buf, i, seg)
+            copy(ring._buf, 0, buf, i + seg, take - seg)
         i += take
         remain -= take
         rp += take

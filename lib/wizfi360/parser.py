@@ -246,7 +246,7 @@ class Parser:
         walk = _walk
         while i < end:
             if walk is not None:
-                j = walk(self, buf, i, end)
+                j = walk(buf, i, end, self)  # pyright: ignore[reportArgumentType]  # ptr8 takes buffers
                 if j != i:
                     i = j
                     continue
