@@ -2,8 +2,10 @@
 #
 # Input arrives in a preallocated buffer (`buf`) that the UART is read into
 # with readinto(); fill() only reads when everything before has been parsed,
-# so reads always land at offset 0 and no bytes are ever dropped. parse()
-# walks the buffer once:
+# so no bytes are ever dropped. Reads land at offset _MAX_HDR: a +IPD header
+# cut by the end of one read waits in front of that (_hold), so the next read
+# continues it in place and the header is parsed as if it had come whole.
+# parse() walks the buffer once:
 #   - text lines (responses, manual 2.2; messages, manual 2.3 and
 #     module-notes) are classified and passed to `handler` as
 #     handler(kind, arg, buf, start, end) with buf[start:end] the line without
@@ -34,8 +36,9 @@
 # without viper). tests_host/test_parser_fastpath.py runs both on the same
 # input under the unix port and compares everything.
 #
-# Allocation: __init__ allocates buf, the line buffer and the peer address
-# buffer. fill(), parse() and everything they call allocate nothing: numbers
+# Allocation: __init__ allocates buf (and a memoryview of it), the line
+# buffer and the peer address buffer. fill(), parse() and everything they
+# call allocate nothing: numbers
 # are parsed by hand, comparisons use bytearray.find with bounds, copies use
 # bufcopy.copy. Only handler() may allocate, for lines it decides to keep.
 
@@ -141,14 +144,16 @@ def _no_room(ring) -> bool:
 
 class Parser:
     def __init__(self, links=5, rx_size=1024, line_size=256):
-        self.buf = bytearray(rx_size)
+        # rx_size: bytes per read; in front of them, room for a cut header.
+        self.buf = bytearray(_MAX_HDR + rx_size)
+        self._rx = memoryview(self.buf)[_MAX_HDR:]  # where reads land
         self._size = rx_size
         self._pos = 0  # next byte of buf to parse
-        self._end = 0  # bytes of buf that hold input
+        self._end = 0  # end of the input in buf
+        self._held = 0  # bytes of a cut header held just before _MAX_HDR
         self._line = bytearray(line_size)
         self._llen = 0  # bytes of a partial line carried over
         self._lfull = False  # the partial line overflowed; it is dropped at its end
-        self._hdr = False  # the partial line is (a prefix of) "+IPD,"
         self._remain = 0  # payload bytes of the current frame still to come
         self._ring = None  # where they go (None: nobody holds the link)
         self.link = -1  # link of the current/last frame
@@ -203,12 +208,17 @@ class Parser:
             return 0
         if n > self._size:
             n = self._size
-        n = uart.readinto(self.buf, n)
+        n = uart.readinto(self._rx, n)
         if not n:
             return 0
-        self._pos = 0
-        self._end = n
+        self._load(n)
         return n
+
+    def _load(self, n):
+        # n bytes were read to _MAX_HDR: parse them, behind a held header.
+        self._pos = _MAX_HDR - self._held
+        self._end = _MAX_HDR + n
+        self._held = 0
 
     def feed(self, data):
         # Parse bytes from memory (tests, other transports). Returns how many
@@ -223,9 +233,8 @@ class Parser:
             n = total - taken
             if n > self._size:
                 n = self._size
-            copy(self.buf, 0, data, taken, n)
-            self._pos = 0
-            self._end = n
+            copy(self.buf, _MAX_HDR, data, taken, n)
+            self._load(n)
             taken += n
             self.parse()
         self.settle()
@@ -236,7 +245,7 @@ class Parser:
         # unchecked (what follows it will still be checked), unless noise or
         # part of a line followed it: then the rest of the evidence is due.
         ring = self._ring
-        if 0 < self.check_state < 3 and not self._llen and ring is not None:
+        if 0 < self.check_state < 3 and not self._llen and not self._held and ring is not None:
             ring.commit()
 
     def parse(self):
@@ -318,15 +327,13 @@ class Parser:
                         self._header(buf, i + 5, k)
                         i = k + 1
                     elif end - i < _MAX_HDR:
-                        self._hdr = True
-                        i = self._stash(buf, i, end)
+                        i = self._hold(buf, i, end)
                     else:
                         self.bad_frames += 1
                         i += 5
                     continue
                 if i + m == end:  # ran out of input while it still looked like +IPD
-                    self._hdr = True
-                    i = self._stash(buf, i, end)
+                    i = self._hold(buf, i, end)
                     continue
             elif c == 62:  # ">"
                 self.handler(_EV_PROMPT, 0, buf, i, i + 1)
@@ -345,6 +352,16 @@ class Parser:
             self._pos = self._end = 0
         else:
             self._pos = i
+
+    def _hold(self, buf, i, end):
+        # A header (or the start of "+IPD,") cut by the end of the input,
+        # shorter than _MAX_HDR: it moves to just before _MAX_HDR, where the
+        # next read continues it (_load). Returns end. The move goes down
+        # (reads land at _MAX_HDR), so a forward copy is safe.
+        n = end - i
+        copy(buf, _MAX_HDR - n, buf, i, n)
+        self._held = n
+        return end
 
     def _stash(self, buf, i, end):
         # Start carrying a partial line; returns end.
@@ -369,45 +386,6 @@ class Parser:
     def _carry(self, buf, i, end):
         # Continue a line carried over from an earlier read; returns the new i.
         line = self._line
-        if self._hdr:
-            ll = self._llen
-            while ll < 5 and i < end:
-                if buf[i] != _IPD[ll]:
-                    self._hdr = False  # not a frame after all: an ordinary line
-                    break
-                line[ll] = buf[i]
-                ll += 1
-                i += 1
-            self._llen = ll
-            if self._hdr:
-                if ll < 5:
-                    return i
-                if self.check_state:
-                    self._damage()
-                room = _MAX_HDR - ll
-                lim = i + room
-                k = buf.find(b":", i, end if end < lim else lim)
-                nl = buf.find(b"\n", i, k if k >= 0 else (end if end < lim else lim))
-                if nl >= 0:  # a header cut by a line end: garbage
-                    self.bad_frames += 1
-                    self._llen = 0
-                    self._hdr = False
-                    return nl + 1
-                if k >= 0:
-                    self._append(buf, i, k - i)
-                    n = self._llen
-                    self._llen = 0
-                    self._hdr = False
-                    self._header(line, 5, n)
-                    return k + 1
-                if end - i < room:
-                    self._append(buf, i, end - i)
-                    return end
-                # Too long for a header: drop it and parse on from here.
-                self.bad_frames += 1
-                self._llen = 0
-                self._hdr = False
-                return i
         j = buf.find(b"\n", i, end)
         if j < 0:
             self._append(buf, i, end - i)
