@@ -255,10 +255,11 @@ class Parser:
         walk = _walk
         while i < end:
             if walk is not None:
-                j = walk(buf, i, end, self)  # pyright: ignore[reportArgumentType]  # ptr8 takes buffers
-                if j != i:
-                    i = j
-                    continue
+                # It stops where it cannot go on: the Python step below
+                # takes that item, then it is walk's turn again.
+                i = walk(buf, i, end, self)  # pyright: ignore[reportArgumentType]  # ptr8 takes buffers
+                if i >= end:
+                    break
             if self._remain:
                 if self._rec_due and not self._put_record():
                     break  # no room for the whole datagram yet
