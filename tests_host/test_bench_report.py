@@ -75,7 +75,8 @@ def test_cost_per_frame_and_per_byte_is_a_line_through_the_frame_times():
     assert abs(frame_us - 2) < 1e-9 and abs(byte_ns - 1) < 1e-9
     assert report.cost_fit(recv, "micropython", "recv_into") is None  # not measured
     got = by_measure(report.rows(results(recv=recv)))
-    assert got["readinto: cost per frame + per payload byte (fit over the frame sizes)"][0] == "2.00 us + 1.00 ns/B"
+    what = "readinto: cost per frame + per payload byte (fit over the frame sizes)"
+    assert got[what][0] == "2.00 us + 1.00 ns/B"
 
 
 def test_pico_estimates_against_twice_the_line_rate():
