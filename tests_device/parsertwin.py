@@ -22,9 +22,10 @@ and "data" in hex, and prints {"fast": ..., "slow": ..., "walked": n,
 from binascii import hexlify, unhexlify
 
 from wizfi360 import parser
-from wizfi360.consts import EV_DAMAGED
 from wizfi360.parser import Parser
 from wizfi360.ring import Ring
+
+EV_DAMAGED = 18  # parser.py's _EV_DAMAGED (wizfi360_host.consts.EV_DAMAGED, not on a board)
 
 LINKS = 5
 WALK = parser._walk

@@ -112,3 +112,11 @@ def test_without_the_host_package_the_names_are_simply_absent(repo_root):
         [sys.executable, "-c", code], cwd=repo_root / "lib", capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_the_parser_twin_names_the_damage_event_as_the_parser_does(repo_root):
+    # tests_device/parsertwin.py runs on boards too, where wizfi360_host is not installed.
+    import wizfi360_host.consts as consts
+
+    text = (repo_root / "tests_device" / "parsertwin.py").read_text()
+    assert re.search(r"^EV_DAMAGED = (\d+)", text, re.M).group(1) == str(consts.EV_DAMAGED)

@@ -49,7 +49,7 @@ class Twin:
     """micropython running tests_device/parsertwin.py, one case per round trip."""
 
     def __init__(self, micropython):
-        env = dict(os.environ, MICROPYPATH=str(ROOT / "lib"))
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(ROOT / "lib"), str(ROOT / "host")]))
         self.proc = subprocess.Popen(
             [micropython, str(ROOT / "tests_device" / "parsertwin.py")],
             stdin=subprocess.PIPE,
