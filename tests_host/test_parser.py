@@ -820,3 +820,82 @@ def test_cut_frame_without_ready_is_damage():
     f.p.cut_frame()
     assert [(k, a) for k, a, _ in f.events()] == [(EV_DAMAGED, 2)]
     assert f.p.damaged == 1 and f.rings() == {}
+
+
+# --------------------------------------------------------------------------
+# parse() reads on while the input holds nothing for the owner
+
+
+class ChunkUART:
+    """Hands out `data` at most `chunk` bytes per readinto, like a UART's rx
+    ring; counts the reads."""
+
+    def __init__(self, data, chunk):
+        self.data = data
+        self.chunk = chunk
+        self.pos = 0
+        self.reads = 0
+
+    def any(self):
+        return min(self.chunk, len(self.data) - self.pos)
+
+    def readinto(self, buf, nbytes=None):
+        n = min(self.any(), len(buf) if nbytes is None else nbytes)
+        if not n:
+            return None
+        buf[:n] = self.data[self.pos : self.pos + n]
+        self.pos += n
+        self.reads += 1
+        return n
+
+
+def frames_of(link, n, count):
+    body = bytes(range(n))
+    return b"".join(b"\r\n+IPD,%d,%d,10.0.0.1,80:" % (link, n) + body for _ in range(count)), body
+
+
+def test_parse_reads_on_through_frames_up_to_four_reads():
+    data, body = frames_of(1, 64, 40)  # 40 frames of 88 bytes, read 256 at a time
+    f = Feeder(rx_size=256, ring_size=16384)
+    uart = ChunkUART(data + b"\r\n", 256)
+    assert f.p.fill(uart) == 256
+    f.p.parse()
+    assert uart.reads == 4 and uart.pos == 1024  # one fill and three more in parse()
+    while f.p.fill(uart):
+        f.p.parse()
+    f.p.settle()
+    f.drain()
+    assert f.rings() == {1: body * 40}
+    assert uart.reads == (len(data) + 2 + 255) // 256
+
+
+def test_parse_stops_reading_once_it_told_the_owner_something():
+    data, body = frames_of(0, 64, 2)
+    # An event in the first read: the owner acts on it (writes the next
+    # command, the data after a prompt) before more is read.
+    for event in (b"\r\nOK\r\n", b"\r\n>", b"0,CLOSED\r\n"):
+        f = Feeder(rx_size=64)
+        uart = ChunkUART(event + data, 64)
+        f.p.fill(uart)
+        f.p.parse()
+        assert uart.reads == 1, event
+
+
+def test_parse_stops_reading_at_a_full_ring():
+    data, body = frames_of(0, 64, 20)
+    f = Feeder(rx_size=256, ring_size=100)
+    uart = ChunkUART(data, 256)
+    f.p.fill(uart)
+    f.p.parse()
+    assert uart.reads == 1 and f.p.pending() > 0  # held back: nothing more is read
+
+
+def test_feed_never_reads_from_a_uart_fill_used():
+    data, body = frames_of(0, 64, 20)
+    f = Feeder(rx_size=256)
+    uart = ChunkUART(data, 256)
+    f.p.fill(uart)
+    f.p.parse()
+    reads = uart.reads
+    f.p.feed(b"\r\nOK\r\n")
+    assert uart.reads == reads

@@ -99,6 +99,7 @@ _RECORD = const(8)
 
 # "+IPD,4,2048,255.255.255.255,65535:" is 34 bytes; anything longer is not a header.
 _MAX_HDR = const(48)
+_READS = const(4)  # UART reads one parse() may make (see parse)
 _MAX_FRAME = const(65535)
 
 
@@ -151,6 +152,8 @@ class Parser:
         self._pos = 0  # next byte of buf to parse
         self._end = 0  # end of the input in buf
         self._held = 0  # bytes of a cut header held just before _MAX_HDR
+        self._uart = None  # what fill() reads, for parse() to read on
+        self._heard = False  # parse() told the owner something (handler)
         self._line = bytearray(line_size)
         self._llen = 0  # bytes of a partial line carried over
         self._lfull = False  # the partial line overflowed; it is dropped at its end
@@ -203,6 +206,7 @@ class Parser:
         # while earlier input is still unparsed.
         if self._pos < self._end:
             return 0
+        self._uart = uart
         n = uart.any()
         if not n:
             return 0
@@ -225,6 +229,7 @@ class Parser:
         # were taken; fewer than len(data) only when a ring is full.
         taken = 0
         total = len(data)
+        self._uart = None  # no reads from an earlier fill()'s UART
         while taken < total:
             if self._pos < self._end:
                 self.parse()
@@ -249,9 +254,27 @@ class Parser:
             ring.commit()
 
     def parse(self):
+        # Parse what fill() read. While that held nothing for the owner (no
+        # event: frames, a cut header) and the UART has more, read and parse
+        # on, up to _READS reads: the owner's own work per read (its poll,
+        # the socket's wait) is then spread over that much more input, as a
+        # larger rx_size would, without the heap. A full ring stops it.
+        reads = 1
+        self._heard = False
+        while True:
+            i = self._steps(self._pos, self._end)
+            if i < self._end:
+                self._pos = i  # a ring is full: the rest waits
+                return
+            self._pos = self._end = 0
+            uart = self._uart
+            if self._heard or reads >= _READS or uart is None or not self.fill(uart):
+                return
+            reads += 1
+
+    def _steps(self, i, end):
+        # Parse buf[i:end]; returns where it stopped (end, or a full ring).
         buf = self.buf
-        i = self._pos
-        end = self._end
         walk = _walk
         while i < end:
             if walk is not None:
@@ -337,6 +360,7 @@ class Parser:
                     i = self._hold(buf, i, end)
                     continue
             elif c == 62:  # ">"
+                self._heard = True
                 self.handler(_EV_PROMPT, 0, buf, i, i + 1)
                 i += 1
                 continue
@@ -349,10 +373,7 @@ class Parser:
                 continue
             self._dispatch(buf, i, j)
             i = j + 1
-        if i >= end:
-            self._pos = self._end = 0
-        else:
-            self._pos = i
+        return i
 
     def _hold(self, buf, i, end):
         # A header (or the start of "+IPD,") cut by the end of the input,
@@ -433,6 +454,7 @@ class Parser:
             ring.rollback()
         self.check_state = 0
         self.damaged += 1
+        self._heard = True
         self.handler(_EV_DAMAGED, self.link, self.buf, 0, 0)
 
     def _header(self, b, s, e):
@@ -618,6 +640,7 @@ class Parser:
                 self._damage()
             else:
                 self._checked()
+        self._heard = True
         self.handler(kind, arg, b, s, e)
 
 
