@@ -22,7 +22,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_parser import CASES, DATA, IDS, merged
 from test_parser_properties import (
@@ -43,6 +43,12 @@ from fwrun import find_micropython
 
 ROOT = Path(__file__).resolve().parent.parent
 LINKS = 5
+# Half of test_parser_properties' examples (they run there against the
+# expected traces already), a quarter for datagram rings, which the fast path
+# leaves to parse() anyway; `make fuzz` (HYPOTHESIS_MAX_EXAMPLES) sets all.
+_FUZZ = os.environ.get("HYPOTHESIS_MAX_EXAMPLES")
+TWIN = PROFILE if _FUZZ else settings(PROFILE, max_examples=100)
+TWIN_DATAGRAMS = PROFILE if _FUZZ else settings(PROFILE, max_examples=50)
 
 
 class Twin:
@@ -140,7 +146,7 @@ def test_table_in_one_stream(twin):
 # The property tests' strategies
 
 
-@PROFILE
+@TWIN
 @given(streams(), cuts, st.sampled_from([7, 64, 1024, 4096]))
 def test_valid_streams(twin, stream, sizes, rx_size):
     data, expected, _ = stream
@@ -148,7 +154,7 @@ def test_valid_streams(twin, stream, sizes, rx_size):
     assert trace_of(fast) == merged(expected)
 
 
-@PROFILE
+@TWIN
 @given(
     streams(),
     cuts,
@@ -162,7 +168,7 @@ def test_full_rings_drained_slowly(twin, stream, sizes, ring_size, rx_size, take
     assert trace_of(fast) == merged(expected)
 
 
-@PROFILE
+@TWIN_DATAGRAMS
 @given(st.data(), cuts, st.sampled_from([7, 64, 1024]), st.integers(16, 600))
 def test_datagram_rings(twin, data, sizes, rx_size, ring_size):
     items = st.one_of(st.one_of(responses, link_lines, prompts, junk_lines), frames(max_len=700))
@@ -175,7 +181,7 @@ def test_datagram_rings(twin, data, sizes, rx_size, ring_size):
             decode_records(bytes.fromhex(payload))
 
 
-@PROFILE
+@TWIN
 @given(
     st.lists(
         st.one_of(st.binary(max_size=200), st.sampled_from(PROTOCOL_TEXT + [b"+IPD,9", b"+IPD,1,99999:"])),
@@ -190,7 +196,7 @@ def test_arbitrary_bytes(twin, data, sizes, rx_size, ring_size, datagrams):
     twin.run(data, sizes, rx=rx_size, line=64, ring=ring_size, dgram=datagrams)
 
 
-@PROFILE
+@TWIN
 @given(st.lists(binary_frames(), min_size=1, max_size=12), st.data(), st.sampled_from([7, 64, 1024]))
 def test_lost_bytes(twin, frames_, data, rx_size):
     wire = b""
