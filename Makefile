@@ -8,7 +8,8 @@
 #                      modules behave, see tools/wizfi360_emu/quirks.py; WIZFI_QUIRKS=real works too)
 #   make test-device-real  the core device tests with the emulator's "real" quirks
 #   make test-board    the device tests on a real board: PORT=/dev/ttyACM0 (not in CI)
-#   make fuzz          the parser's property tests with many examples (FUZZ_EXAMPLES=20000)
+#   make fuzz          the parser's property tests, and its fast path against them on the unix
+#                      port, with many examples (FUZZ_EXAMPLES=20000)
 #   make soak          the soak test on the unix port, long (SOAK_CYCLES=5000)
 #   make lint          ruff check + ruff format --check (LINT_FILES=..., default: everything)
 #   make typecheck     pyright (basedpyright) against the Pico's MicroPython stubs
@@ -133,8 +134,8 @@ FUZZ_EXAMPLES ?= 20000
 SOAK_CYCLES   ?= 5000
 
 fuzz: $(STAMP)
-	HYPOTHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests_host/test_parser_properties.py -q \
-		--hypothesis-show-statistics $(ARGS)
+	HYPOTHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests_host/test_parser_properties.py \
+		tests_host/test_parser_fastpath.py -q --hypothesis-show-statistics $(ARGS)
 
 soak: $(STAMP) $(MPLIB_STAMP)
 	WIZFI_SOAK_CYCLES=$(SOAK_CYCLES) $(PY) tools/run_device_tests.py --timeout 3600 test_soak $(ARGS)
