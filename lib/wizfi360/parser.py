@@ -34,13 +34,15 @@
 # ring, the CR LF check, commit) in one native call and stops at anything
 # else; the rest of parse() is then the same as without it (CPython, ports
 # without viper). tests_host/test_parser_fastpath.py runs both on the same
-# input under the unix port and compares everything.
+# input under the unix port and compares everything. And while a read holds
+# nothing for the owner, parse() reads on (up to _READS reads), so that the
+# owner's work per poll is spread over more input.
 #
 # Allocation: __init__ allocates buf (and a memoryview of it), the line
 # buffer and the peer address buffer. fill(), parse() and everything they
-# call allocate nothing: numbers
-# are parsed by hand, comparisons use bytearray.find with bounds, copies use
-# bufcopy.copy. Only handler() may allocate, for lines it decides to keep.
+# call allocate nothing: numbers are parsed by hand, comparisons use
+# bytearray.find with bounds, copies use bufcopy.copy. Only handler() may
+# allocate, for lines it decides to keep.
 
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
