@@ -154,6 +154,16 @@ def run(
     return r.outcome(error)
 
 
+def random_cuts(rng, n, top):
+    # Piece sizes of 1..top (rng: the random module or a Random) that cover n bytes.
+    sizes = []
+    total = 0
+    while total < n:
+        sizes.append(rng.randint(1, top))
+        total += sizes[-1]
+    return sizes
+
+
 def twin(data, **options):
     walked[0] = 0
     fast = run(data, counting_walk if WALK is not None else None, **options)

@@ -11,7 +11,7 @@ import random
 
 import harness
 from harness import eq, true
-from parsertwin import WALK, twin
+from parsertwin import WALK, random_cuts, twin
 from wizfi360 import bufcopy
 
 _PROTOCOL = (b"\r\n", b"OK\r\n", b"+IPD,0,5:", b">", b"ready", b"\r\n+IPD,1,3,1.2.3.4,5:abc", b"\x00\xff")
@@ -83,15 +83,6 @@ def _spoil(data):
     return data
 
 
-def _cuts(n, top):
-    out = []
-    total = 0
-    while total < n:
-        out.append(random.randint(1, top))
-        total += out[-1]
-    return out
-
-
 def _same(data, **options):
     fast, slow, walked = twin(data, **options)
     eq(fast["error"], None)
@@ -106,9 +97,15 @@ def test_fast_path_matches_parse_on_good_streams():
     for k in range(6):
         data = _stream(24, (0, 1) if k & 1 else (2, 0, 1))
         total += len(data)
-        walked += _same(data, cuts=_cuts(len(data), 5000), rx=4096, ring=8192)
-        _same(data, cuts=_cuts(len(data), 700), rx=1024, ring=2048)
-        _same(data, cuts=_cuts(len(data), 300), rx=256, ring=random.randint(16, 1500), takes=(97, 1200))
+        walked += _same(data, cuts=random_cuts(random, len(data), 5000), rx=4096, ring=8192)
+        _same(data, cuts=random_cuts(random, len(data), 700), rx=1024, ring=2048)
+        _same(
+            data,
+            cuts=random_cuts(random, len(data), 300),
+            rx=256,
+            ring=random.randint(16, 1500),
+            takes=(97, 1200),
+        )
     true(walked > total // 2, "the fast path took %d of %d bytes" % (walked, total))
 
 
@@ -116,8 +113,8 @@ def test_fast_path_matches_parse_on_spoilt_streams():
     random.seed(360)
     for k in range(10):
         data = _spoil(_stream(12, (0, 1)))
-        _same(data, cuts=_cuts(len(data), 3000), rx=4096, drop=bool(k & 1))
-        _same(data, cuts=_cuts(len(data), 200), rx=512, ring=300, takes=(50,), drop=True)
+        _same(data, cuts=random_cuts(random, len(data), 3000), rx=4096, drop=bool(k & 1))
+        _same(data, cuts=random_cuts(random, len(data), 200), rx=512, ring=300, takes=(50,), drop=True)
 
 
 def test_fast_path_checks_what_follows_a_payload_as_parse_does():

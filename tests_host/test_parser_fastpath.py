@@ -15,6 +15,7 @@ CIPDINFO headers) with rings that fill mid-frame. Where the strategy knows
 the expected trace, the fast path's must equal it too.
 """
 
+import importlib.util
 import json
 import os
 import random
@@ -27,13 +28,13 @@ from hypothesis import strategies as st
 from test_parser import CASES, DATA, IDS, merged
 from test_parser_properties import (
     PROFILE,
-    PROTOCOL_TEXT,
-    binary_frames,
     cuts,
     decode_records,
     frames,
+    hostile,
     junk_lines,
     link_lines,
+    lost_bytes,
     prompts,
     responses,
     streams,
@@ -42,6 +43,19 @@ from test_parser_properties import (
 from fwrun import find_micropython
 
 ROOT = Path(__file__).resolve().parent.parent
+TWIN_PY = ROOT / "tests_device" / "parsertwin.py"
+
+
+def _load_twin():
+    # parsertwin.py runs under CPython too; loaded by path, so that nothing
+    # else of tests_device (its board.py, ...) comes onto sys.path.
+    spec = importlib.util.spec_from_file_location("parsertwin", TWIN_PY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+random_cuts = _load_twin().random_cuts
 LINKS = 5
 # Half of test_parser_properties' examples (they run there against the
 # expected traces already), a quarter for datagram rings, which the fast path
@@ -57,7 +71,7 @@ class Twin:
     def __init__(self, micropython):
         env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(ROOT / "lib"), str(ROOT / "host")]))
         self.proc = subprocess.Popen(
-            [micropython, str(ROOT / "tests_device" / "parsertwin.py")],
+            [micropython, str(TWIN_PY)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -112,15 +126,6 @@ def trace_of(outcome):
     for kind, arg, data in outcome["trace"]:
         out.append((DATA, arg, bytes.fromhex(data)) if kind == "d" else (kind, arg, bytes.fromhex(data)))
     return merged(out)
-
-
-def random_cuts(rng, n, top):
-    sizes = []
-    total = 0
-    while total < n:
-        sizes.append(rng.randint(1, top))
-        total += sizes[-1]
-    return sizes
 
 
 # --------------------------------------------------------------------------
@@ -182,33 +187,15 @@ def test_datagram_rings(twin, data, sizes, rx_size, ring_size):
 
 
 @TWIN
-@given(
-    st.lists(
-        st.one_of(st.binary(max_size=200), st.sampled_from(PROTOCOL_TEXT + [b"+IPD,9", b"+IPD,1,99999:"])),
-        max_size=30,
-    ).map(b"".join),
-    cuts,
-    st.sampled_from([7, 64, 1024]),
-    st.sampled_from([16, 4096]),
-    st.booleans(),
-)
+@given(*hostile)
 def test_arbitrary_bytes(twin, data, sizes, rx_size, ring_size, datagrams):
     twin.run(data, sizes, rx=rx_size, line=64, ring=ring_size, dgram=datagrams)
 
 
 @TWIN
-@given(st.lists(binary_frames(), min_size=1, max_size=12), st.data(), st.sampled_from([7, 64, 1024]))
-def test_lost_bytes(twin, frames_, data, rx_size):
-    wire = b""
-    spans = []
-    for head, payload, _ in frames_:
-        wire += head
-        spans.append((len(wire), len(wire) + len(payload)))
-        wire += payload
-    ps, pe = data.draw(st.sampled_from(spans))
-    a = data.draw(st.integers(ps, pe - 1))
-    b = data.draw(st.integers(a + 1, len(wire)))
-    twin.run(wire[:a] + wire[b:], rx=rx_size, drop=True)
+@given(lost_bytes(), st.sampled_from([7, 64, 1024]))
+def test_lost_bytes(twin, case, rx_size):
+    twin.run(case[0], rx=rx_size, drop=True)
 
 
 # --------------------------------------------------------------------------

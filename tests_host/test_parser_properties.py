@@ -423,8 +423,8 @@ def test_datagram_rings_keep_boundaries(data, sizes, rx_size):
     assert p.bad_frames == 0 and p.pending() == 0 and not p.in_frame()
 
 
-@PROFILE
-@given(
+# Hostile input and its set-up: bytes, cuts, rx_size, ring size, datagram rings.
+hostile = (
     st.lists(
         st.one_of(st.binary(max_size=200), st.sampled_from(PROTOCOL_TEXT + [b"+IPD,9", b"+IPD,1,99999:"])),
         max_size=30,
@@ -434,6 +434,10 @@ def test_datagram_rings_keep_boundaries(data, sizes, rx_size):
     st.sampled_from([16, 4096]),
     st.booleans(),
 )
+
+
+@PROFILE
+@given(*hostile)
 def test_arbitrary_bytes_never_raise_or_stall(data, sizes, rx_size, ring_size, datagrams):
     # Hostile input: the parser may count bad frames, discard, or report odd
     # lines, but raises nothing, always takes input once rings are drained,
@@ -492,26 +496,34 @@ def binary_frames(draw):
     return head, payload, link
 
 
-@PROFILE
-@given(st.lists(binary_frames(), min_size=1, max_size=12), st.data(), st.sampled_from([7, 64, 1024]))
-def test_lost_bytes_never_pass_as_good(frames_, data, rx_size):
+@st.composite
+def lost_bytes(draw):
+    """Frames with a run of bytes missing from the middle of one payload:
+    (what arrives, the original wire, its frame starts, the payload each link
+    sent, q: where the hit frame's announced end lands in the original wire)."""
     wire = b""
     starts = set()
     spans = []  # (payload start, payload end) in wire
     sent = {}
-    for head, payload, link in frames_:
+    for head, payload, link in draw(st.lists(binary_frames(), min_size=1, max_size=12)):
         starts.add(len(wire))
         wire += head
         spans.append((len(wire), len(wire) + len(payload)))
         wire += payload
         sent[link] = sent.get(link, b"") + payload
-    ps, pe = data.draw(st.sampled_from(spans))
-    a = data.draw(st.integers(ps, pe - 1))  # the gap starts inside this payload
-    b = data.draw(st.integers(a + 1, len(wire)))
-    q = b + (pe - a)  # where the frame's announced end lands in the original stream
+    ps, pe = draw(st.sampled_from(spans))
+    a = draw(st.integers(ps, pe - 1))  # the gap starts inside this payload
+    b = draw(st.integers(a + 1, len(wire)))
+    return wire[:a] + wire[b:], wire, starts, sent, b + (pe - a)
+
+
+@PROFILE
+@given(lost_bytes(), st.sampled_from([7, 64, 1024]))
+def test_lost_bytes_never_pass_as_good(case, rx_size):
+    arrived, wire, starts, sent, q = case
     assume(q not in starts and q != len(wire))
     f = DropChecker(rx_size=rx_size, ring_size=4096)
-    f.feed(wire[:a] + wire[b:])
+    f.feed(arrived)
     for link, got in f.rings().items():
         assert sent[link].startswith(got), "link %d got bytes that are not its own" % link
     if any(start > q for start in starts):  # the next frame's header is evidence enough
