@@ -542,7 +542,7 @@ def test_module_buffer_drops_whole_frames(emu, ctl, peer):
         i = stream.index(piece, at)
         gaps += i > at
         at = i + len(piece)
-    assert gaps >= 1
+    assert gaps >= 1 or at < len(stream)  # missing inside, or (all of it) at the end
     c.close()
 
 

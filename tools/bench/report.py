@@ -22,7 +22,7 @@ E2E_TARGETS = {"down": 0.95, "up": 0.90}  # of the line rate (baud / 10)
 # Under the emulator's network model (issue 16): the driver's upload within 10% of a bare
 # client speaking the raw protocol to the same emulator. Downloads: the share, no target.
 NET_TARGETS = {"up": 0.90}  # of the bare client's rate
-IMPORT_TARGET = 16 * KB  # core import as .mpy: under this
+IMPORT_TARGET = 20 * KB  # core import as .mpy: at most this (issue 16)
 HEAP_TARGET = 48 * KB  # the 1 MB echo passes under this -X heapsize
 WASM_PACKAGE = "@micropython/micropython-webassembly-pyscript@1.27.0"  # the 32-bit port (run.py)
 SEND_SPREAD = 16  # bytes: send() costs "a constant" if sizes differ by at most this
@@ -362,7 +362,7 @@ def _memory_rows(results, out):
                 if kind != "romfs"
                 else "the same, .mpy in a ROMFS image (bytecode runs in place, as from a board's flash)",
                 kb(value),
-                "< 16 KB" if target else "",
+                "≤ 20 KB" if target else "",
                 under(value, target) if target else "",
             )
         )
