@@ -8,9 +8,11 @@
 #
 # Heap: the less used methods (ifconfig, scan, config, disconnect, softap,
 # ping, ntp, time, set_uart, version, stats) are declared here and forward
-# to station_info, services and softap, loaded on the first call. What
-# start-up, joining and sockets need stays here: loaded later, while a
-# program runs, it would only cut up the heap between the program's buffers.
+# to station_info, services and softap, loaded on the first call; bringing
+# the module up (reset, sync, settings) is startup.py, loaded when a WizFi360
+# is made, before a program has its buffers. What joining and sockets need
+# stays here: loaded later, while a program runs, it would only cut up the
+# heap between the program's buffers.
 
 import sys
 

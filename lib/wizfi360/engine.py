@@ -118,7 +118,7 @@ _BUSY_RETRY_MAX_MS = const(500)
 _PAY_MS = const(2000)  # writing a send's data (_pay)
 # A send that expired before its ">" holds the line until the ">" (however
 # late), an ERROR, "busy" or a reboot: the module may be waiting for its n
-# bytes, and would take anything written as them (manual 3.2.3.7). Quiet this
+# bytes, and would take anything written as them (manual 3.2.3.8). Quiet this
 # long, with nothing held back behind a full ring, the module has hung with
 # the command: the engine resets it on its RST pin when it has one (the only
 # way out that writes nothing), low for _RESET_LOW_MS (module-notes "The
