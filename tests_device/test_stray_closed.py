@@ -43,18 +43,6 @@ def _refused_on_link_0():
     eq(emucontrol.emu_state()["links"], "")
 
 
-def _read_exactly(sock, n):
-    buf = bytearray(n)
-    mv = memoryview(buf)
-    got = 0
-    while got < n:
-        k = sock.recv_into(mv[got:])
-        if not k:
-            break
-        got += k
-    return bytes(buf[:got])
-
-
 def test_stray_closed_spares_the_server_client_given_its_id():
     # The module's server gives the freed ID 0 to a new client, which sends
     # "hello"; then the stray "0,CLOSED" comes. The client's connection lives
@@ -69,11 +57,11 @@ def test_stray_closed_spares_the_server_client_given_its_id():
     emu("inject " + STRAY.hex())
     conn, _ = srv.accept()
     conn.settimeout(LONG)
-    eq(_read_exactly(conn, 5), b"hello")
+    eq(conn.read(5), b"hello")
     conn.send(b"still here?")
     eq(client_recv(n, 11), b"still here?")
     client_send(n, b"yes")
-    eq(_read_exactly(conn, 3), b"yes")
+    eq(conn.read(3), b"yes")
     true(not client_eof(n), "the client's connection was closed")
     eq(emucontrol.emu_state()["links"], "0")
     conn.close()
@@ -94,7 +82,7 @@ def test_stray_closed_spares_the_connection_opened_again_on_its_id():
     eq(emucontrol.emu_state()["links"], "0")
     emu("inject " + STRAY.hex())
     sock.send(b"ping")
-    eq(_read_exactly(sock, 4), b"ping")
+    eq(sock.read(4), b"ping")
     eq(emucontrol.emu_state()["links"], "0")
     sock.close()
     eq(emucontrol.emu_state()["links"], "")
