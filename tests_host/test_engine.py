@@ -914,6 +914,22 @@ def test_a_prompt_that_never_comes_resets_the_module_on_its_reset_pin():
     assert uart.writes == [b"AT+CIPSEND=0,5\r\n", b"AT\r\n"]
 
 
+def test_the_reset_pin_goes_high_again_when_the_wait_ends_while_it_is_low():
+    # An answer read while RST is low (bytes the UART held from before) ends
+    # the wait for the ">", and nothing else is queued: the pin still goes
+    # high again, and the module comes back.
+    eng, uart = engine([(b"AT+CIPSEND=0,5\r\n", [b"\r\nOK\r\n"])])
+    (conn,) = open_conns(eng, uart)
+    pin = eng.reset_pin = ResetPin(uart)
+    with pytest.raises(OSError):
+        send(eng, conn, b"hello", timeout_ms=40)
+    poll_until(eng, lambda: pin.levels == [0], ms=5000)
+    uart.inject(b"\r\nERROR\r\n")
+    poll_until(eng, lambda: eng.reboots == 1, ms=2000)
+    assert pin.levels == [0, 1] and eng._owed is None
+    assert uart.writes == [b"AT+CIPSEND=0,5\r\n"]
+
+
 def test_a_reboot_cancels_a_timed_out_send():
     # A ">" after a restart answers nothing of ours: the data is not written.
     # The command queued behind the send is gone with the module's state,

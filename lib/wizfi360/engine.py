@@ -230,7 +230,7 @@ class Engine:
             self._prompted = None
             if op.result == _WAITING:
                 self._pay(op.data)
-        if self._op is not None or self._queue or self._owed is not None or self._later:
+        if self._op is not None or self._queue or self._owed is not None or self._later or self._low_until:
             self._advance(got)
         self._want = None
         return got
@@ -267,6 +267,8 @@ class Engine:
             self._low_until = low = None
             self._owed_at = now
             self.reset_pin(1)  # pyright: ignore[reportOptionalCall]
+        if low is not None:
+            return  # the module is held in reset: nothing written reaches it
         if self._owed is not None:
             # Nothing is written while a send that expired may still get its
             # ">" (see _NO_PROMPT_MS); commands queued meanwhile end by their
@@ -274,11 +276,8 @@ class Engine:
             # data wanted) or a reboot ends the wait (_event).
             if got or self.parser.pending():
                 self._owed_at = now  # input, or input held back: the ">" may be behind it
-            elif low is None and ticks_diff(now, self._owed_at) >= _NO_PROMPT_MS:
-                pin = self.reset_pin
-                if pin is not None:
-                    self._low_until = ticks_add(now, _RESET_LOW_MS)
-                    pin(0)
+            elif self.reset_pin is not None and ticks_diff(now, self._owed_at) >= _NO_PROMPT_MS:
+                self.pulse_reset()
             return
         if self._op is None and q:
             op = q[0]
@@ -298,6 +297,13 @@ class Engine:
             op.written = True
             self.parser.expect_lines = True
             self.uart.write(op.cmd + b"\r\n")
+
+    def pulse_reset(self):
+        # The module's RST low for _RESET_LOW_MS (module-notes "The board");
+        # poll() lets it go, and writes nothing meanwhile. Its "ready" comes
+        # after (reboots counts it).
+        self._low_until = ticks_add(ticks_ms(), _RESET_LOW_MS)
+        self.reset_pin(0)  # pyright: ignore[reportOptionalCall]
 
     def _sending(self, conn):
         # True while an op of conn's (a send) is queued or in flight.

@@ -14,7 +14,7 @@ except ImportError:
         return x
 
 
-from .clock import sleep_ms, ticks_add, ticks_ms
+from .clock import ticks_add, ticks_ms
 
 # Private copies of parser.py's and engine.py's constants (see
 # tests_host/test_const_copies.py).
@@ -32,14 +32,11 @@ def reset(w: "WizFi360", timeout_ms):
     # wait for the module's "ready". It is set up again before its next
     # command.
     at = w._at
-    pin = at.reset_pin
-    if pin is None:
+    if at.reset_pin is None:
         raise ValueError("no reset pin given")
     seen = at.reboots
-    pin(0)
-    sleep_ms(100)
-    pin(1)
     until = ticks_add(ticks_ms(), timeout_ms)
+    at.pulse_reset()
     while at.reboots == seen:
         if not at.idle(until):
             raise OSError(errno.ETIMEDOUT, "module did not report ready after reset")
