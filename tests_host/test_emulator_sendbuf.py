@@ -6,6 +6,7 @@ the network model's round trip (quirk net_latency_ms) is longer than the test: t
 held until the test ends the link."""
 
 import re
+import time
 
 import pytest
 from test_emulator import ERROR, OK, IpdStream, collect, join, start_link
@@ -48,6 +49,20 @@ def write(c, link_id, data, seg, carried, name=b"CIPSENDERBUF"):
 def hold(ctl, window=1460):
     quirk(ctl, "net_latency_ms", HOLD_MS)
     quirk(ctl, "net_window", window)
+
+
+def until_taken(c, link_id, seg, timeout_s=3.0):
+    """Ask AT+CIPBUFSTATUS until the drain has begun to carry segment seg (its thread
+    takes a write when it next runs, not within the write: a test that counts rounds
+    waits for it). The five numbers of the last answer."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        c.cmd(b"AT+CIPBUFSTATUS=%d" % link_id)
+        line = c.read_until(OK)
+        numbers = tuple(int(n) for n in line[: -len(OK)].split(b","))
+        if numbers[1] >= seg or time.monotonic() > deadline:
+            return numbers
+        time.sleep(0.01)
 
 
 # --- AT+CIPSENDEX ------------------------------------------------------------------------------
@@ -114,7 +129,9 @@ def test_write_and_report_at_once_without_the_network_model(c, peer):
 def test_the_module_takes_commands_while_segments_are_held(ctl, c, peer):
     start_link(c, peer.port, 2)
     hold(ctl)
-    for seg in (1, 2, 3):
+    write(c, 2, b"d" * 1000, 1, 0)
+    assert until_taken(c, 2, 1)[1] == 1
+    for seg in (2, 3):
         write(c, 2, b"d" * 1000, seg, 0)
     # the first round took segment 1 alone (2 and 3 came after it began): 1 sent, none carried
     c.cmd(b"AT+CIPBUFSTATUS=2")
@@ -160,7 +177,9 @@ def test_segments_overlap_and_are_reported_in_order(ctl, c, peer):
 def test_full_buffer_answers_error_without_a_prompt(ctl, c, peer):
     start_link(c, peer.port, 0)
     hold(ctl, window=1)  # a byte a round: nothing is carried during the test
-    for seg in range(1, 11):
+    write(c, 0, b"f" * 2048, 1, 0)
+    assert until_taken(c, 0, 1)[1] == 1
+    for seg in range(2, 11):
         write(c, 0, b"f" * 2048, seg, 0)
     write(c, 0, b"f" * (BUFFER - 20480), 11, 0)  # exactly full
     c.cmd(b"AT+CIPSENDERBUF=0,1")
