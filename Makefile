@@ -134,8 +134,8 @@ FUZZ_EXAMPLES ?= 20000
 SOAK_CYCLES   ?= 5000
 
 fuzz: $(STAMP)
-	HYPOTHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests_host/test_parser_properties.py \
-		tests_host/test_parser_fastpath.py -q --hypothesis-show-statistics $(ARGS)
+	HYPOTHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests_host/wire/test_parser_properties.py \
+		tests_host/wire/test_parser_fastpath.py -q --hypothesis-show-statistics $(ARGS)
 
 soak: $(STAMP) $(MPLIB_STAMP)
 	WIZFI_SOAK_CYCLES=$(SOAK_CYCLES) $(PY) tools/run_device_tests.py --timeout 3600 test_soak $(ARGS)

@@ -4,7 +4,7 @@
 # those bytes over and over, like a peer that never stops sending. Serving
 # the stream allocates nothing, so the driver's receive path can be run under
 # micropython.heap_lock().
-from wizfi360.bufcopy import copy
+from wizfi360.wire.bufcopy import copy
 
 
 class FakeModule:

@@ -1,5 +1,5 @@
 """The parser run twice on the same input: once with its native fast path
-(parser._walk, lib/wizfi360/_ipd_viper.py) and once without, for tests that
+(parser._walk, lib/wizfi360/wire/_ipd_viper.py) and once without, for tests that
 compare the two outcomes (tests_device/test_native.py; tests_host/
 test_parser_fastpath.py runs this file as a script under the unix port,
 `micropython tests_device/parsertwin.py` with MICROPYPATH=lib). Under
@@ -21,9 +21,9 @@ and "data" in hex, and prints {"fast": ..., "slow": ..., "walked": n,
 
 from binascii import hexlify, unhexlify
 
-from wizfi360 import parser
-from wizfi360.parser import Parser
-from wizfi360.ring import Ring
+from wizfi360.wire import parser
+from wizfi360.wire.parser import Parser
+from wizfi360.wire.ring import Ring
 
 EV_DAMAGED = 18  # parser.py's _EV_DAMAGED (wizfi360_host.consts.EV_DAMAGED, not on a board)
 

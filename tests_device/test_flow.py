@@ -151,7 +151,7 @@ def test_a_ring_that_cannot_grow_fails_the_send_at_once_and_loses_nothing():
     import select
 
     from wizfi360 import socket
-    from wizfi360.conn import Conn
+    from wizfi360.at.conn import Conn
 
     class NoRoomConn(Conn):
         tries = 0

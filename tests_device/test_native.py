@@ -5,14 +5,14 @@
 # inputs are +IPD streams like a module's (two or three links, all header
 # shapes, payload full of protocol text), then the same with bytes lost,
 # changed or added, cut into random reads, rings of every size drained a
-# little at a time. tests_host/test_parser_fastpath.py does the same with
+# little at a time. tests_host/wire/test_parser_fastpath.py does the same with
 # hypothesis' inputs; this file also runs on a board (make test-board).
 import random
 
 import harness
 from harness import eq, true
 from parsertwin import WALK, random_cuts, twin
-from wizfi360 import bufcopy
+from wizfi360.wire import bufcopy
 
 _PROTOCOL = (b"\r\n", b"OK\r\n", b"+IPD,0,5:", b">", b"ready", b"\r\n+IPD,1,3,1.2.3.4,5:abc", b"\x00\xff")
 

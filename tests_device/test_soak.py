@@ -16,7 +16,7 @@ import board
 import harness
 from harness import eq, true
 from wizfi360 import socket
-from wizfi360.engine import LINKS
+from wizfi360.at.engine import LINKS
 
 CYCLES = int(harness.env("WIZFI_SOAK_CYCLES", "300"))
 WARMUP = 40  # cycles before the baseline: every link's ring allocated, lazy imports done

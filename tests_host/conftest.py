@@ -1,5 +1,16 @@
 """Shared pytest setup: lib/ (the wizfi360 package), host/ (wizfi360_host: the host-side
-modules) and tools/ are importable."""
+modules) and tools/ are importable, and so are the test modules of every folder here,
+whose helpers other folders' tests use (test_emulator's Client, test_ring's Ring).
+
+The folders mirror the package's layers, then what stands around it:
+    wire/      the byte stream: parser, its fast path, rings
+    at/        the AT command layer: engine, ring growth, escaping
+    api/       the public APIs (wizfi360, wizfi360.socket, ...) end to end on CPython
+    package/   the package as a whole: layers, constants, version, package.json, mip
+    emulator/  the WizFi360 emulator (tools/wizfi360_emu)
+    firmware/  the reference firmware (main.py and its modules) on the unix port
+    tools/     deploy, make targets, the benchmark scripts
+The MicroPython tests are in tests_device/."""
 
 import sys
 from pathlib import Path
@@ -8,7 +19,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-for _p in (ROOT / "lib", ROOT / "host", ROOT / "tools"):
+HERE = ROOT / "tests_host"
+TEST_FOLDERS = ("wire", "at", "api", "package", "emulator", "firmware", "tools")
+
+for _p in [ROOT / "lib", ROOT / "host", ROOT / "tools"] + [HERE / f for f in TEST_FOLDERS]:
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 

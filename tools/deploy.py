@@ -12,7 +12,7 @@ Steps:
  2. ask the board which .mpy files it loads: `sys.implementation._mpy` holds
     the bytecode version (bits 0-7), its sub-version (bits 8-9) and the
     native architecture (bits 10-15, e.g. armv6m for the RP2040);
- 3. compile lib/wizfi360/*.py with mpy-cross into build/deploy/: native
+ 3. compile lib/wizfi360/**/*.py with mpy-cross into build/deploy/: native
     (viper) modules with -march=<the board's arch>; a .mpy with native code
     loads only on a firmware of the same sub-version, so when the board's
     differs from mpy-cross's such a module is copied as .py (the board

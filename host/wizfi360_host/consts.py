@@ -1,10 +1,10 @@
 # The public names of the constants parser.py and engine.py keep private, for
-# code and tests that import them (from wizfi360.parser import EV_OK, from
-# wizfi360.engine import OPEN, ...): those modules' __getattr__ loads this
+# code and tests that import them (from wizfi360.wire.parser import EV_OK, from
+# wizfi360.at.engine import OPEN, ...): those modules' __getattr__ loads this
 # one on the first such import. The driver itself never imports it, so these
 # names cost no heap while it runs, and it is not installed on a board (it
 # lives here, in the host-side package, beside the host UARTs). The values are defined by parser.py and
-# engine.py and must match (tests_host/test_const_copies.py checks).
+# engine.py and must match (tests_host/package/test_const_copies.py checks).
 
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback

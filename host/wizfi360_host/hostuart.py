@@ -17,7 +17,7 @@
 #   the receive path without any I/O.
 
 import wizfi360
-from wizfi360.bufcopy import copy
+from wizfi360.wire.bufcopy import copy
 
 # The port's own socket module, also after wizfi360.install() has put the
 # shim in its place in sys.modules.

@@ -2,9 +2,18 @@
 # firmware over a UART). This module holds WizFi360, the module itself and its
 # Wi-Fi station API, shaped like network.WLAN. Sockets are in wizfi360.socket.
 #
-# Layers, bottom up: ring (byte FIFO) and parser (byte stream -> lines, events,
-# +IPD payload) -> engine (commands, deadlines, links) -> this module and
-# socket (the APIs people use).
+# Layers, bottom up, one folder each (tests_host/package/test_layers.py checks that
+# imports only go down):
+#   wire/  the module's byte stream: parser.py (with its native fast path
+#          _ipd_viper.py) cuts it into lines, events and +IPD payload, which
+#          goes into a Ring per link (ring.py); bufcopy.py copies bytes
+#          without allocating (_copy_viper.py, native). Writes nothing.
+#   at/    the AT command layer: engine.py writes commands one at a time,
+#          routes what the parser reports and owns the connections (conn.py)
+#          and every deadline (clock.py); escape.py quotes what users pass in.
+#   here   the APIs people use: this module (WizFi360) and socket, ssl, aio,
+#          and the modules they load on first use. (The UART is passed in.)
+# The folders have no __init__.py: an empty package module would cost heap.
 #
 # Heap: the less used methods (ifconfig, scan, config, disconnect, softap,
 # ping, ntp, time, set_uart, version, stats) are declared here and forward
@@ -31,19 +40,19 @@ except ImportError:
         return x
 
 
-from .engine import Engine
-from .escape import is_ip, quote, text, to_bytes, unquote
+from .at.engine import Engine
+from .at.escape import is_ip, quote, text, to_bytes, unquote
 
-# Private copies of parser.py's constants: folded at compile time, so they cost
-# no global and no interned name. The values are defined by parser.py and
-# must match (tests_host/test_const_copies.py checks).
+# Private copies of wire/parser.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by wire/parser.py and
+# must match (tests_host/package/test_const_copies.py checks).
 _EV_OK = const(1)
 
 _DNS_MS = const(15000)  # AT+CIPDOMAIN
 
-# Private copies of engine.py's constants: folded at compile time, so they cost
-# no global and no interned name. The values are defined by engine.py and
-# must match (tests_host/test_const_copies.py checks).
+# Private copies of at/engine.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by at/engine.py and
+# must match (tests_host/package/test_const_copies.py checks).
 _WIFI_DOWN = const(0)
 _WIFI_UP = const(2)
 
@@ -53,7 +62,7 @@ __version__ = "0.1.0"
 # blocks under it away (no global, no interned name); the checker reads them.
 _TYPE_CHECKING = const(0)
 if _TYPE_CHECKING:
-    from .engine import Op
+    from .at.engine import Op
 
 # status() values, as network.WLAN on the Pico W reports them.
 STAT_IDLE = 0
@@ -134,7 +143,7 @@ class WizFi360:
             raise ValueError("rx_budget must be >= 0")
         _ms(timeout_ms)
         self._at = Engine(uart, rx_size, link_size, link_max, rx_budget)
-        self._at.reset_pin = reset  # also the way out of a hang mid-send (engine.py)
+        self._at.reset_pin = reset  # also the way out of a hang mid-send (at/engine.py)
         self.timeout_ms = timeout_ms
         self._version: "str | None" = None
         self._status = STAT_IDLE

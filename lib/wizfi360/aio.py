@@ -1,5 +1,5 @@
 # The asyncio layer: what firmware built on asyncio calls, a thin layer over
-# the same non-blocking core as the blocking API (engine.py), loaded on first
+# the same non-blocking core as the blocking API (at/engine.py), loaded on first
 # use. WizFi360.aconnect() and aresolve() are these functions; each submits
 # its command and yields to the loop until the engine has its answer, so no
 # task waits for an AT exchange.
@@ -29,7 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from . import WizFi360
 
-# Private copies of engine.py's constants (Op.result).
+# Private copies of at/engine.py's constants (Op.result).
 _WAITING = const(-1)
 
 _POLL_MS = const(5)  # how often a waiting task looks at the engine again

@@ -14,7 +14,7 @@ except ImportError:
         return x
 
 
-from .escape import number, text
+from .at.escape import number, text
 
 # For annotations only: server.py is loaded by socket.py, and imports
 # nothing of it back at run time.
@@ -22,9 +22,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .socket import socket
 
-# Private copies of parser.py's constants: folded at compile time, so they cost
-# no global and no interned name. The values are defined by parser.py and
-# must match (tests_host/test_const_copies.py checks).
+# Private copies of wire/parser.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by wire/parser.py and
+# must match (tests_host/package/test_const_copies.py checks).
 _EV_OK = const(1)
 
 _SOCK_STREAM = const(1)  # socket.SOCK_STREAM

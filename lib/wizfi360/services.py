@@ -13,8 +13,8 @@ except ImportError:
         return x
 
 
-from .clock import sleep_ms
-from .escape import number, quote, text
+from .at.clock import sleep_ms
+from .at.escape import number, quote, text
 
 # The type checker takes this name as true whatever its value: the import
 # below is for annotations only (no import of the package back at run time).
@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from . import WizFi360
 
 
-# Private copies of parser.py's constants: folded at compile time, so they cost
-# no global and no interned name. The values are defined by parser.py and
-# must match (tests_host/test_const_copies.py checks).
+# Private copies of wire/parser.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by wire/parser.py and
+# must match (tests_host/package/test_const_copies.py checks).
 _EV_OK = const(1)
 
 _MONTHS = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
@@ -61,7 +61,7 @@ def version(self: "WizFi360"):
 
 def stats(self: "WizFi360"):
     # Counters: malformed frames, payload bytes for closed links, frames that
-    # lost bytes on the UART (parser.py), reboots.
+    # lost bytes on the UART (wire/parser.py), reboots.
     at = self._at
     p = at.parser
     return {

@@ -1,7 +1,7 @@
 # wizfi360.socket: the names of MicroPython's socket module, on WizFi360 links.
 #
 # Code written for usocket/socket runs unchanged: getaddrinfo() resolves with
-# AT+CIPDOMAIN, a socket holds one connection (engine.py, conn.py) on one of
+# AT+CIPDOMAIN, a socket holds one connection (at/engine.py, at/conn.py) on one of
 # the module's link IDs 0-4 (manual 3.2.3.5), and errors are OSError with the
 # errno lwIP sockets raise, and like theirs with the errno's name as the only
 # text (a message would be a string object on the heap); the README lists
@@ -33,17 +33,17 @@ except ImportError:
 
 import wizfi360 as _pkg
 
-from .clock import ticks_add, ticks_ms
-from .escape import quote
+from .at.clock import ticks_add, ticks_ms
+from .at.escape import quote
 
-# Private copies of parser.py's constants: folded at compile time, so they cost
-# no global and no interned name. The values are defined by parser.py and
-# must match (tests_host/test_const_copies.py checks).
+# Private copies of wire/parser.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by wire/parser.py and
+# must match (tests_host/package/test_const_copies.py checks).
 _EV_SEND_OK = const(4)
 
-# Private copies of engine.py's constants: folded at compile time, so they cost
-# no global and no interned name. The values are defined by engine.py and
-# must match (tests_host/test_const_copies.py checks).
+# Private copies of at/engine.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by at/engine.py and
+# must match (tests_host/package/test_const_copies.py checks).
 _OPENING = const(1)
 _OPEN = const(2)
 _BROKEN = const(4)
@@ -77,8 +77,8 @@ _EINVAL = const(22)
 # blocks under it away (no global, no interned name); the checker reads them.
 _TYPE_CHECKING = const(0)
 if _TYPE_CHECKING:
-    from .conn import Conn
-    from .engine import Op
+    from .at.conn import Conn
+    from .at.engine import Op
 
 # On MicroPython a socket is an io.IOBase so that its ioctl() is used by
 # select.poll. CPython's IOBase would close it from __del__ at any moment

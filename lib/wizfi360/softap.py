@@ -5,7 +5,7 @@
 # Station and SoftAP can run at once (AT+CWMODE_CUR=3). Settings use the
 # _CUR commands; persist=True uses _DEF, which the module saves to flash.
 
-from .escape import quote
+from .at.escape import quote
 from .station_info import around, cmd_suffix, ip_arg, mac_bytes, mask_arg, read_ipconfig, strip_quotes
 
 # The type checker takes this name as true whatever its value: the import

@@ -21,11 +21,11 @@ except ImportError:
         return x
 
 
-from .clock import ticks_add, ticks_ms
+from .at.clock import ticks_add, ticks_ms
 
-# Private copies of engine.py's constants: folded at compile time, so they cost
-# no global and no interned name. The values are defined by engine.py and
-# must match (tests_host/test_const_copies.py checks).
+# Private copies of at/engine.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by at/engine.py and
+# must match (tests_host/package/test_const_copies.py checks).
 _OPEN = const(2)
 
 PROTOCOL_TLS_CLIENT = 0

@@ -14,10 +14,10 @@ except ImportError:
         return x
 
 
-from .clock import ticks_add, ticks_ms
+from .at.clock import ticks_add, ticks_ms
 
-# Private copies of parser.py's and engine.py's constants (see
-# tests_host/test_const_copies.py).
+# Private copies of wire/parser.py's and at/engine.py's constants (see
+# tests_host/package/test_const_copies.py).
 _EV_OK = const(1)
 _WIFI_UP = const(2)
 _STAT_GOT_IP = const(3)  # wizfi360.STAT_GOT_IP

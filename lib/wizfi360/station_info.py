@@ -16,7 +16,7 @@ except ImportError:
         return x
 
 
-from .escape import is_ip, number, quote, text, unquote
+from .at.escape import is_ip, number, quote, text, unquote
 
 # The type checker takes this name as true whatever its value: the import
 # below is for annotations only (no import of the package back at run time).
@@ -24,18 +24,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from . import WizFi360
 
-# Private copies of engine.py's constants: folded at compile time, so they cost
-# no global and no interned name. The values are defined by engine.py and
-# must match (tests_host/test_const_copies.py checks).
+# Private copies of at/engine.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by at/engine.py and
+# must match (tests_host/package/test_const_copies.py checks).
 _WIFI_DOWN = const(0)
 
-# wizfi360's STAT_* values, and engine.py's and parser.py's constants.
+# wizfi360's STAT_* values, and at/engine.py's and wire/parser.py's constants.
 _STAT_IDLE = const(0)
 _STAT_CONNECT_FAIL = const(-1)
 _STAT_NO_AP_FOUND = const(-2)
 _STAT_WRONG_PASSWORD = const(-3)
 _TIMED_OUT = const(-2)
-_GONE = const(-3)  # engine.py: the module rebooted
+_GONE = const(-3)  # at/engine.py: the module rebooted
 _EV_FAIL = const(3)
 
 

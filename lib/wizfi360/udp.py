@@ -18,11 +18,11 @@ except ImportError:
         return x
 
 
-from .clock import ticks_ms
+from .at.clock import ticks_ms
 
-# Private copies of parser.py's constants: folded at compile time, so they cost
-# no global and no interned name. The values are defined by parser.py and
-# must match (tests_host/test_const_copies.py checks).
+# Private copies of wire/parser.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by wire/parser.py and
+# must match (tests_host/package/test_const_copies.py checks).
 _RECORD = const(8)
 
 _MAX_DATAGRAM = const(2048)  # one AT+CIPSEND

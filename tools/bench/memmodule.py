@@ -18,7 +18,7 @@ import io
 import sys
 
 try:
-    from wizfi360.bufcopy import copy
+    from wizfi360.wire.bufcopy import copy
 except ImportError:  # a driver without it: plain slices (allocates on MicroPython)
 
     def copy(dst, dst_off, src, src_off, n):

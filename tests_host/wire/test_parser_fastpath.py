@@ -1,4 +1,4 @@
-"""The parser's native fast path (lib/wizfi360/_ipd_viper.py) against its
+"""The parser's native fast path (lib/wizfi360/wire/_ipd_viper.py) against its
 Python path, on the MicroPython unix port.
 
 parse() hands TCP +IPD frames to a viper function when the port has viper;
@@ -42,7 +42,7 @@ from test_parser_properties import (
 
 from fwrun import find_micropython
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TWIN_PY = ROOT / "tests_device" / "parsertwin.py"
 
 

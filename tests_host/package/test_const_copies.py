@@ -4,14 +4,14 @@ parser.py and engine.py define their constants privately (`_EV_OK = const(1)`):
 MicroPython folds them at compile time and keeps no global and no interned name.
 Every other module holds private copies of the ones it uses, and
 host/wizfi360_host/consts.py (host-side: never on a board) the public names that
-`from wizfi360.parser import EV_OK` returns. Copies can drift; these tests read
+`from wizfi360.wire.parser import EV_OK` returns. Copies can drift; these tests read
 every `_NAME = const(N)` in lib/wizfi360 and compare.
 """
 
 import re
 
-import wizfi360.engine
-import wizfi360.parser
+import wizfi360.at.engine
+import wizfi360.wire.parser
 import wizfi360_host.consts
 
 DEFINED_BY = {
@@ -24,11 +24,12 @@ DEFINED_BY = {
         )
     },
 }
+PATHS = {"parser": "wire/parser.py", "engine": "at/engine.py"}
 PRIVATE = re.compile(r"^_([A-Z][A-Z0-9_]*) = const\((-?\d+)\)", re.M)
 
 
 def sources(repo_root):
-    return sorted((repo_root / "lib" / "wizfi360").glob("*.py"))
+    return sorted((repo_root / "lib" / "wizfi360").rglob("*.py"))
 
 
 def test_every_public_constant_is_in_consts():
@@ -38,17 +39,17 @@ def test_every_public_constant_is_in_consts():
 
 def test_public_names_still_import_from_their_modules():
     for name, mod in DEFINED_BY.items():
-        module = wizfi360.parser if mod == "parser" else wizfi360.engine
+        module = wizfi360.wire.parser if mod == "parser" else wizfi360.at.engine
         assert getattr(module, name) == getattr(wizfi360_host.consts, name), name
-    from wizfi360.engine import CLOSED, LINKS, OPEN  # noqa: PLC0415
-    from wizfi360.parser import EV_OK, RECORD  # noqa: PLC0415
+    from wizfi360.at.engine import CLOSED, LINKS, OPEN  # noqa: PLC0415
+    from wizfi360.wire.parser import EV_OK, RECORD  # noqa: PLC0415
 
     assert (CLOSED, LINKS, OPEN, EV_OK, RECORD) == (3, 5, 2, 1, 8)
 
 
 def test_defining_modules_define_each_one(repo_root):
     for name, mod in DEFINED_BY.items():
-        src = (repo_root / "lib" / "wizfi360" / (mod + ".py")).read_text()
+        src = (repo_root / "lib" / "wizfi360" / PATHS[mod]).read_text()
         found = dict(PRIVATE.findall(src))
         assert name in found, "%s.py does not define _%s" % (mod, name)
 
@@ -102,12 +103,15 @@ def test_private_copies_of_the_status_values_match(repo_root):
 
 def test_without_the_host_package_the_names_are_simply_absent(repo_root):
     # On a board wizfi360_host is not installed: engine.OPEN is an AttributeError
-    # (hasattr is False, `from wizfi360.engine import OPEN` an ImportError), and
+    # (hasattr is False, `from wizfi360.at.engine import OPEN` an ImportError), and
     # importing the package works (CPython probes modules with hasattr).
     import subprocess  # noqa: PLC0415
     import sys  # noqa: PLC0415
 
-    code = "import wizfi360.engine as e, wizfi360.parser as p; print(hasattr(e, 'OPEN'), hasattr(p, 'EV_OK'))"
+    code = (
+        "import wizfi360.at.engine as e, wizfi360.wire.parser as p;"
+        " print(hasattr(e, 'OPEN'), hasattr(p, 'EV_OK'))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=repo_root / "lib", capture_output=True, text=True, check=True
     ).stdout

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
 import deploy  # noqa: E402
@@ -101,7 +101,7 @@ def test_plan_compiles_everything_and_marches_only_native_modules():
     for src, out, cmd in plan:
         assert out.suffix == ".mpy"
         assert cmd[0] == "mpy-cross" and cmd[-1] == src.as_posix()
-        assert cmd[cmd.index("-s") + 1] == "wizfi360/" + src.name  # names in tracebacks
+        assert cmd[cmd.index("-s") + 1] == src.relative_to("lib").as_posix()  # names in tracebacks
     viper = next(cmd for src, _, cmd in plan if src.name == "_copy_viper.py")
     assert "-march=armv6m" in viper
 
@@ -145,7 +145,7 @@ def test_dry_run_prints_every_command_and_touches_nothing(tmp_path):
     assert len(upload) == 1  # one mpremote run
     for part in (
         ":/lib/wizfi360/__init__.mpy",
-        ":/lib/wizfi360/_copy_viper.mpy",
+        ":/lib/wizfi360/wire/_copy_viper.mpy",
         "fs cp boot.py :/boot.py",
         "fs cp board.py :/board.py",
         "fs cp main.py :/main.py",
@@ -167,14 +167,14 @@ def test_dry_run_options():
     rc, out, _ = run_deploy("-n", "--no-config", "--no-reset", "--board-mpy", "0x1106")
     assert rc == 0
     assert "board loads .mpy v6.1, native code for armv6m" in out
-    assert "copy lib/wizfi360/_copy_viper.py as it is" in out
+    assert "copy lib/wizfi360/wire/_copy_viper.py as it is" in out
     assert "config.json" not in out.split("would copy")[-1]
     assert not out.rstrip().endswith("reset")
     assert " connect " not in out  # no --port: mpremote picks the board
 
     rc, out, _ = run_deploy("-n", "--source", "--board-mpy", str(PICO))
     assert rc == 0 and "mpy-cross -o" not in out
-    assert ":/lib/wizfi360/engine.py" in out
+    assert ":/lib/wizfi360/at/engine.py" in out
 
 
 def test_build_for_the_unix_port_imports_there(tmp_path):
@@ -188,14 +188,14 @@ def test_build_for_the_unix_port_imports_there(tmp_path):
         rc, out, err = run_deploy("--build-only", "--board-mpy", str(UNIX_X64), "--build-dir", build)
         assert rc == 0, err
         pkg = REPO / build / "lib" / "wizfi360"
-        names = sorted(p.stem for p in pkg.glob("*.mpy"))
+        names = sorted(".".join(p.relative_to(pkg).with_suffix("").parts) for p in pkg.rglob("*.mpy"))
         assert len(names) == len(deploy.package_sources())
-        assert not list(pkg.glob("*.py"))
-        head = (pkg / "_copy_viper.mpy").read_bytes()[:4]
+        assert not list(pkg.rglob("*.py"))
+        head = (pkg / "wire" / "_copy_viper.mpy").read_bytes()[:4]
         assert head[:2] == b"M\x06" and head[2] >> 2 == 2 and head[2] & 3 == 3  # x64, 6.3
-        assert (pkg / "ring.mpy").read_bytes()[2] == 0  # bytecode only: loads on any 6.x
+        assert (pkg / "wire" / "ring.mpy").read_bytes()[2] == 0  # bytecode only: loads on any 6.x
         code = (
-            "import wizfi360, wizfi360.bufcopy as b\n"
+            "import wizfi360, wizfi360.wire.bufcopy as b\n"
             "for n in %r:\n"
             "    if n != '__init__':\n"
             "        __import__('wizfi360.' + n)\n"

@@ -5,7 +5,7 @@ names exists and declares the licence (its version: test_version.py)."""
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def load_manifest():

@@ -1,11 +1,11 @@
-"""Ring (lib/wizfi360/ring.py): a byte FIFO over one bytearray, checked
+"""Ring (lib/wizfi360/wire/ring.py): a byte FIFO over one bytearray, checked
 against a plain bytearray model, with the read position at every offset."""
 
 import random
 
 import pytest
 
-from wizfi360.ring import Ring as _Ring
+from wizfi360.wire.ring import Ring as _Ring
 
 
 class Ring(_Ring):

@@ -1,4 +1,4 @@
-"""The AT engine (lib/wizfi360/engine.py) against a scripted fake UART.
+"""The AT engine (lib/wizfi360/at/engine.py) against a scripted fake UART.
 
 FakeUART answers each byte string written to it from a script of replies;
 replies can be cut into fragments (one fragment per read), delayed, and mixed
@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from wizfi360.clock import ticks_add, ticks_ms
-from wizfi360.engine import (
+from wizfi360.at.clock import ticks_add, ticks_ms
+from wizfi360.at.engine import (
     BROKEN,
     CLOSED,
     GONE,
@@ -28,7 +28,7 @@ from wizfi360.engine import (
     WIFI_UP,
     Engine,
 )
-from wizfi360.parser import (
+from wizfi360.wire.parser import (
     EV_ALREADY,
     EV_ERROR,
     EV_FAIL,

@@ -1,4 +1,4 @@
-"""Quoting of user strings for AT commands (lib/wizfi360/escape.py).
+"""Quoting of user strings for AT commands (lib/wizfi360/at/escape.py).
 
 Manual 3.2.2.15: inside a quoted parameter `"`, `\\` and `,` are preceded by
 a backslash; CR, LF and NUL cannot be sent at all (module-notes, bug 8).
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wizfi360.escape import quote, unquote
+from wizfi360.at.escape import quote, unquote
 
 
 def uq(b):

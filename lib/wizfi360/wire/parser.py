@@ -33,7 +33,7 @@
 # _ipd_viper.walk, which takes runs of TCP frames (header, payload into the
 # ring, the CR LF check, commit) in one native call and stops at anything
 # else; the rest of parse() is then the same as without it (CPython, ports
-# without viper). tests_host/test_parser_fastpath.py runs both on the same
+# without viper). tests_host/wire/test_parser_fastpath.py runs both on the same
 # input under the unix port and compares everything. And while a read holds
 # nothing for the owner, parse() reads on (up to _READS reads), so that the
 # owner's work per poll is spread over more input.
@@ -74,7 +74,7 @@ if _TYPE_CHECKING:
 # global and no interned name for them. engine.py, socket.py and the others
 # hold private copies of those they use; consts.py holds the public names
 # (EV_OK, ...), which __getattr__ below hands out. All copies must match these
-# values (tests_host/test_const_copies.py checks).
+# values (tests_host/package/test_const_copies.py checks).
 _EV_LINE = const(0)  # any other text line (command output, echo)
 _EV_OK = const(1)
 _EV_ERROR = const(2)

@@ -1,4 +1,4 @@
-"""The incremental byte-stream parser (lib/wizfi360/parser.py) under CPython.
+"""The incremental byte-stream parser (lib/wizfi360/wire/parser.py) under CPython.
 
 Every module output the driver has to recognise is listed in CASES with the
 exact trace it must produce: events (kind, arg, line) and payload bytes per
@@ -14,7 +14,7 @@ from unittest.mock import ANY
 
 import pytest
 
-from wizfi360.parser import (
+from wizfi360.wire.parser import (
     EV_ALREADY,
     EV_BUSY,
     EV_DAMAGED,
@@ -36,7 +36,7 @@ from wizfi360.parser import (
     EV_WIFI_GOT_IP,
     Parser,
 )
-from wizfi360.ring import Ring
+from wizfi360.wire.ring import Ring
 
 DATA = "data"  # trace entry ("data", link, payload bytes)
 NO_PEER = (0, 0, 0, 0)

@@ -7,9 +7,9 @@
 # client at once, and that is a new Conn, while this one keeps exactly its
 # own unread bytes, then reports the end.
 #
-# Allocation: as Ring (ring.py), whose release() hands the storage on for reuse.
+# Allocation: as Ring (wire/ring.py), whose release() hands the storage on for reuse.
 
-from .ring import Ring
+from ..wire.ring import Ring
 
 
 class Conn(Ring):

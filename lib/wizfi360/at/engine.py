@@ -28,13 +28,13 @@ except ImportError:
 
 import errno
 
+from ..wire.parser import Parser
 from .clock import pause, ticks_add, ticks_diff, ticks_ms
 from .conn import Conn
-from .parser import Parser
 
-# Private copies of parser.py's constants: folded at compile time, so they cost
-# no global and no interned name. The values are defined by parser.py and
-# must match (tests_host/test_const_copies.py checks).
+# Private copies of wire/parser.py's constants: folded at compile time, so they cost
+# no global and no interned name. The values are defined by wire/parser.py and
+# must match (tests_host/package/test_const_copies.py checks).
 _EV_LINE = const(0)
 _EV_OK = const(1)
 _EV_ERROR = const(2)
@@ -54,11 +54,11 @@ _EV_LINK_CLOSED = const(15)
 _EV_LINK_FAIL = const(17)
 _EV_DAMAGED = const(18)
 
-# The constants below up to _WIFI_UP are private like parser.py's (folded at
+# The constants below up to _WIFI_UP are private like wire/parser.py's (folded at
 # compile time, no global, no interned name); socket.py and the others hold
 # private copies of those they use, consts.py the public names (OPEN, ...),
 # which __getattr__ below hands out. All copies must match these values
-# (tests_host/test_const_copies.py checks).
+# (tests_host/package/test_const_copies.py checks).
 _LINKS = const(5)  # link IDs 0-4 (manual 3.2.3.5)
 
 # Conn states (conn.py).
@@ -73,7 +73,7 @@ _WIFI_ASSOCIATED = const(1)  # WIFI CONNECTED, no address yet
 _WIFI_UP = const(2)  # WIFI GOT IP
 
 # Op.result while the op is not final; and the results an op gets besides
-# the module's own (parser.py's event kinds).
+# the module's own (wire/parser.py's event kinds).
 _WAITING = const(-1)
 _TIMED_OUT = const(-2)  # its deadline passed (the module may still answer)
 _GONE = const(-3)  # the module rebooted: no answer will come
@@ -105,7 +105,7 @@ def __getattr__(name):
     return getattr(consts, name)
 
 
-# A payload is readable once what follows it checks out (parser.py), or once
+# A payload is readable once what follows it checks out (wire/parser.py), or once
 # the UART has been quiet this long after it: the line has paused, so no
 # byte of it can have been lost to an overflow that more input would show.
 _QUIET_COMMIT_MS = const(5)
@@ -222,7 +222,7 @@ class Engine:
                     if quiet >= _QUIET_COMMIT_MS and p.check_state:
                         p.settle()
                     elif quiet >= _FRAME_STALL_MS and p.in_frame():
-                        p.cut_frame()  # a reboot or a loss inside it (parser.py)
+                        p.cut_frame()  # a reboot or a loss inside it (wire/parser.py)
         op = self._prompted
         if op is not None:
             # The ">" came: the data goes, unless the module said ERROR
@@ -718,7 +718,7 @@ class Engine:
             self.parser.expect_lines = False
         elif kind == _EV_DAMAGED:
             # The bytes lost may have held any link's data: no open
-            # connection's stream can be trusted past this point (parser.py).
+            # connection's stream can be trusted past this point (wire/parser.py).
             p = self.parser
             for conn in self.links:
                 if conn is not None and conn.state == _OPEN:

@@ -173,8 +173,8 @@ def test_unsolicited_wifi_disconnect(emu, wifi):
     wifi.connect(SSID, KEY)
     assert wifi.isconnected()
     emu.ap_drop()
-    deadline = wizfi360.clock.ticks_add(wizfi360.clock.ticks_ms(), 2000)
-    while wifi.isconnected() and wizfi360.clock.ticks_diff(deadline, wizfi360.clock.ticks_ms()) > 0:
+    deadline = wizfi360.at.clock.ticks_add(wizfi360.at.clock.ticks_ms(), 2000)
+    while wifi.isconnected() and wizfi360.at.clock.ticks_diff(deadline, wizfi360.at.clock.ticks_ms()) > 0:
         pass
     assert not wifi.isconnected()
 
@@ -255,8 +255,9 @@ def test_unexpected_reboot_fails_sockets_and_reinitialises(emu, wifi, echo):
     assert s.read(4) == b"ping"
     emu.reboot(garbage=b"\xff\xfe")
     wifi.poll()
-    deadline = wizfi360.clock.ticks_add(wizfi360.clock.ticks_ms(), 2000)
-    while wifi.stats()["reboots"] == 0 and wizfi360.clock.ticks_diff(deadline, wizfi360.clock.ticks_ms()) > 0:
+    clock = wizfi360.at.clock
+    deadline = clock.ticks_add(clock.ticks_ms(), 2000)
+    while wifi.stats()["reboots"] == 0 and clock.ticks_diff(deadline, clock.ticks_ms()) > 0:
         wifi.poll()
     assert wifi.stats()["reboots"] == 1
     assert not wifi.isconnected()

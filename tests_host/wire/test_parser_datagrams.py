@@ -2,8 +2,8 @@
 
 import pytest
 
-from wizfi360.parser import RECORD, Parser
-from wizfi360.ring import Ring
+from wizfi360.wire.parser import RECORD, Parser
+from wizfi360.wire.ring import Ring
 
 
 def parser(ring_size=64):

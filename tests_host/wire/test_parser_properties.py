@@ -1,4 +1,4 @@
-"""Property-based tests of the parser (lib/wizfi360/parser.py) with hypothesis.
+"""Property-based tests of the parser (lib/wizfi360/wire/parser.py) with hypothesis.
 
 A stream is a random sequence of items, each with the trace it must produce
 (the same trace form as test_parser.py: events (kind, arg, line) and payload
@@ -53,7 +53,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_parser import DATA, Feeder, chunks, merged
 
-from wizfi360.parser import (
+from wizfi360.wire.parser import (
     EV_ALREADY,
     EV_BUSY,
     EV_DAMAGED,
