@@ -90,7 +90,7 @@ def no_room(conn):
 
     def grow(size):
         conn.grow_attempts += 1
-        raise MemoryError
+        return False  # what Ring.grow says when bytearray(size) raises MemoryError
 
     conn.grow = grow
     return conn

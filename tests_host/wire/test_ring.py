@@ -273,3 +273,15 @@ def test_put_fills_up_to_the_limit_only():
     assert r.put(b"x", 0, 1) == 0
     assert r.take(8) == b"01234567"
     assert r.put(b"abcdef", 0, 6) == 4
+
+
+def test_grow_without_memory_says_so_and_keeps_everything():
+    r = _Ring(16)
+    r.put(b"abcdef", 0, 6)
+    r.commit()
+    r.put(b"gh", 0, 2)  # pending
+    assert r.grow(1 << 62) is False  # no heap block that big: MemoryError inside
+    assert (r.capacity(), len(r), r.pending()) == (16, 6, 2)
+    r.commit()
+    assert r.take(8) == b"abcdefgh"
+    assert r.grow(32) is True and r.capacity() == 32

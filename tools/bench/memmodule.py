@@ -154,6 +154,14 @@ class MemModule:
             self._pos = pos + n
             self.served += n
             return n or None
+        return self._readinto_rest(buf, nbytes)
+
+    def _readinto_rest(self, buf, nbytes):
+        # readinto() while a reply waits, or without a stream. Apart from the
+        # steady state above so that readinto()'s frame fits the 11 words
+        # MicroPython keeps on the C stack (a bigger one is taken from the
+        # heap at every call: driver work the bench would count).
+        bio = self._bio
         n = min(self.any(), len(buf) if nbytes is None else min(nbytes, len(buf)))
         if not n:
             return None

@@ -330,43 +330,53 @@ class Engine:
         # until, and ENOBUFS at once when what is waited for sits behind the
         # unread data of another connection that may not grow any more: no
         # byte is lost, and the wait can succeed once that data is read.
+        # Every socket read that finds its ring empty comes here, so the
+        # frame stays within the 11 words MicroPython keeps on the C stack
+        # (wire/ring.py): no try here, and the ends are _unwait() and
+        # _give_up(). An exception out of poll() itself (the UART failed)
+        # skips them: op then ends by its own deadline, and the next wait's
+        # end sets the rings back.
         want = conn if conn is not None else True
-        try:
-            while True:
-                got = self.poll(want)
-                if op is not None:
-                    if op.result != _WAITING:
-                        return
-                elif conn is not None:
-                    if len(conn) or conn.state > _OPEN:  # data, or closed or broken
-                        return
-                elif self.accepted:
-                    return
-                held = self.held
-                if held is not None and held is not want:
-                    raise OSError(
-                        errno.ENOBUFS,
-                        "link %d holds %d unread bytes: read them" % (held.link, len(held)),
-                    )
-                if until is not None and ticks_diff(until, ticks_ms()) <= 0:
-                    raise OSError(errno.ETIMEDOUT, "timed out")
-                # A send's ">" and "Recv" come back within a few bytes' time:
-                # at 2,000,000 baud a sleep costs more than the line does.
-                # Its SEND OK waits for the network (module-notes): no spin.
-                if not got and (op is None or op.kind != _SEND or op.stage == _RECEIVED):
-                    pause()
-        except OSError:
+        while True:
+            got = self.poll(want)
             if op is not None:
-                self.cancel(op)
-            raise
-        finally:
-            # The wait is over: rings fill up to link_size again.
-            self._starved = False
-            self.held = None
-            if self._grown:
-                for conn in self.links:
-                    if conn is not None and conn.limit > self.link_size:
-                        conn.limit = self.link_size
+                if op.result != _WAITING:
+                    break
+            elif conn is not None:
+                if len(conn) or conn.state > _OPEN:  # data, or closed or broken
+                    break
+            elif self.accepted:
+                break
+            held = self.held
+            if held is not None and held is not want:
+                self._give_up(op, held)
+            if until is not None and ticks_diff(until, ticks_ms()) <= 0:
+                self._give_up(op, None)
+            # A send's ">" and "Recv" come back within a few bytes' time:
+            # at 2,000,000 baud a sleep costs more than the line does.
+            # Its SEND OK waits for the network (module-notes): no spin.
+            if not got and (op is None or op.kind != _SEND or op.stage == _RECEIVED):
+                pause()
+        self._unwait()
+
+    def _give_up(self, op, held):
+        # End a wait with ENOBUFS (held: the full ring it waits behind) or
+        # ETIMEDOUT (held None); its op, if any, is no longer waited for.
+        if op is not None:
+            self.cancel(op)
+        self._unwait()
+        if held is not None:
+            raise OSError(errno.ENOBUFS, "link %d holds %d unread bytes: read them" % (held.link, len(held)))
+        raise OSError(errno.ETIMEDOUT, "timed out")
+
+    def _unwait(self):
+        # The wait is over: rings fill up to link_size again.
+        self._starved = False
+        self.held = None
+        if self._grown:
+            for conn in self.links:
+                if conn is not None and conn.limit > self.link_size:
+                    conn.limit = self.link_size
 
     def run(self, op):
         # Wait for op's final result (the blocking calls); returns it.
@@ -585,9 +595,7 @@ class Engine:
         if new <= size or self._starved or self._grown + new - size > self.rx_budget:
             self.held = ring
             return False
-        try:
-            ring.grow(new)
-        except MemoryError:
+        if not ring.grow(new):
             # No free block that big (the heap is short or fragmented): as
             # at the budget, and no more tries until the wait is over, since
             # every failed allocation costs a full collection.

@@ -264,7 +264,17 @@ class Parser:
         reads = 1
         self._heard = False
         while True:
-            i = self._steps(self._pos, self._end)
+            # Most reads are TCP frames alone: the native walk takes them,
+            # and a full ring the owner makes room in, without _steps' frame.
+            i = self._pos
+            k = 0
+            if _walk is not None:
+                k = 1
+                while k == 1:
+                    i = _walk(self.buf, i, self._end, self)  # pyright: ignore[reportArgumentType]  # ptr8 takes buffers
+                    k = self._full() if i < self._end else 0
+            if k == 0 and i < self._end:
+                i = self._steps(i, self._end)
             if i < self._end:
                 self._pos = i  # a ring is full: the rest waits
                 return
@@ -274,8 +284,26 @@ class Parser:
                 return
             reads += 1
 
+    def _full(self):
+        # Where the walk stopped: 0 not at a full ring (_steps takes that
+        # item); 1 at one the owner made room in (walk on); 2 at one it made
+        # none in: parsing waits here. As _steps decides, without its frame,
+        # and like there a frame larger than the whole ring is made readable
+        # unchecked.
+        ring = self._ring
+        if not self._remain or ring is None or self._rec_due or ring.free() > 0:
+            return 0
+        if self.on_full(ring):
+            return 1
+        if not len(ring):
+            ring.commit()
+        return 2
+
     def _steps(self, i, end):
         # Parse buf[i:end]; returns where it stopped (end, or a full ring).
+        # Its frame is more than the 11 words MicroPython keeps on the C stack
+        # (ring.py), so each call takes one from the heap: parse() calls it
+        # only for what the native walk leaves.
         buf = self.buf
         walk = _walk
         while i < end:

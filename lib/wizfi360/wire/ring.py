@@ -10,6 +10,12 @@
 # release() an empty one. put(),
 # commit(), rollback(), get_into(), find(), discard() and clear() allocate
 # nothing (copies go through bufcopy.copy, allocation-free with viper).
+# Frames: put() and get_into() run for every frame and every read, so each
+# keeps its frame (locals plus the deepest expression stack) within the 11
+# words MicroPython puts on the C stack; a function that needs more gets its
+# frame from the heap at every call (py/objfun.c, VM_MAX_STATE_ON_STACK).
+# Hence one local reused where a second would be clearer, and fields read
+# again rather than held (tests_host/package/test_frames.py checks).
 
 from .bufcopy import copy
 
@@ -53,8 +59,12 @@ class Ring:
 
     def grow(self, size):
         # Move the contents, pending bytes too, into new, larger storage
-        # (this allocates).
-        buf = bytearray(size)
+        # (this allocates). False, with nothing changed, if the heap has no
+        # free block that big.
+        try:
+            buf = bytearray(size)
+        except MemoryError:
+            return False
         n = self._n
         p = self._p
         self._n = n + p
@@ -64,6 +74,7 @@ class Ring:
         self._r = 0
         self._n = n
         self._p = p
+        return True
 
     def release(self):
         # The storage, for another Ring; this one holds nothing from now on.
@@ -81,21 +92,22 @@ class Ring:
 
     def put(self, src, off, n):
         # Append up to n bytes of src[off:] as pending; returns how many fitted.
-        size = self._size
+        # Hot path, as get_into(): see the frame note at the top.
         room = self.limit - self._n - self._p
         if n > room:
             n = room
         if n <= 0:
             return 0
-        w = self._r + self._n + self._p
-        if w >= size:
-            w -= size
-        first = size - w
-        if first >= n:
-            copy(self._buf, w, src, off, n)
+        room = self._r + self._n + self._p  # where they go (past the end: wrapped)
+        if room >= self._size:
+            room -= self._size
+        if self._size - room >= n:
+            copy(self._buf, room, src, off, n)
         else:
-            copy(self._buf, w, src, off, first)
-            copy(self._buf, 0, src, off + first, n - first)
+            room = self._size - room  # what fits before the end
+            copy(self._buf, self._size - room, src, off, room)
+            room = n - room  # the rest, from the start of the storage
+            copy(self._buf, 0, src, off + n - room, room)
         self._p += n
         return n
 
@@ -105,21 +117,20 @@ class Ring:
             n = self._n
         if n <= 0:
             return 0
-        r = self._r
-        size = self._size
-        first = size - r
+        first = self._size - self._r  # bytes before the end of the storage
         if first >= n:
-            copy(dst, off, self._buf, r, n)
+            copy(dst, off, self._buf, self._r, n)
         else:
-            copy(dst, off, self._buf, r, first)
-            copy(dst, off + first, self._buf, 0, n - first)
+            copy(dst, off, self._buf, self._r, first)
+            first = n - first  # the rest, from the start of the storage
+            copy(dst, off + n - first, self._buf, 0, first)
         # As discard(n), inline: this is the hot path of every read
         self._n -= n
         if self._n == 0 and self._p == 0:
             self._r = 0
         else:
-            r += n
-            self._r = r - size if r >= size else r
+            first = self._r + n
+            self._r = first - self._size if first >= self._size else first
         return n
 
     def take(self, n):
