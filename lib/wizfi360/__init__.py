@@ -151,6 +151,7 @@ class WizFi360:
         self._ap = False
         self._softap = None
         self._setup_at = -1  # engine.reboots when the module was last set up (startup.py)
+        self._senders = False  # +IPD headers name the sender (AT+CIPDINFO=1: udp.py)
         self._join: "Op | None" = None  # a join (connect()) not answered yet
         _current = self
         if reset is not None:

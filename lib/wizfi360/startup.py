@@ -58,8 +58,11 @@ def sync(w: "WizFi360", timeout_ms=3000):
 
 
 def setup(w: "WizFi360"):
-    # Echo off (3.2.1.2), multi-link mode (3.2.3.3), +IPD with the remote
-    # address (3.2.3.14).
+    # Echo off (3.2.1.2), multi-link mode (3.2.3.3), +IPD without the remote
+    # address (3.2.3.14; the factory default sends it): a TCP frame's sender
+    # is its link's peer, and the 18 bytes or so of "<ip>,<port>" in every
+    # header cost line time and parsing. A UDP socket, whose datagrams need
+    # their sender, turns it on (udp.py).
     at = w._at
     w._setup_at = at.reboots
     sync(w)
@@ -68,7 +71,8 @@ def setup(w: "WizFi360"):
     if at.command(mux)[0] != _EV_OK:
         at.command(b"AT+CIPCLOSE=5")  # links left open by an earlier run
         w._ok(mux)
-    w._ok(b"AT+CIPDINFO=1")
+    w._ok(b"AT+CIPDINFO=0")
+    w._senders = False
     # Joined already (auto-connect, or a host restart)? (3.2.3.7)
     # STATUS:2 got an address, 3 links open, 4 links closed.
     st = w._query(b"AT+CIPSTATUS", b"STATUS:")

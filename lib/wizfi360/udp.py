@@ -6,7 +6,8 @@
 # A socket that sends with sendto() opens its link in mode 2, where the
 # receiver may change with every datagram (3.2.3.8: AT+CIPSEND=<id>,<n>,
 # <ip>,<port>) and datagrams from any sender arrive, each +IPD with its
-# sender (CIPDINFO=1). The parser keeps datagrams whole in the link's ring
+# sender once the first UDP socket has set AT+CIPDINFO=1 (3.2.3.14; start-up
+# sets 0, for shorter TCP headers). The parser keeps datagrams whole in the link's ring
 # behind a record of length and sender (parser.RECORD), so one recv returns
 # at most one datagram, as on any UDP socket.
 
@@ -39,9 +40,20 @@ def _local_port(sock):
     return sock._local
 
 
+def _senders(sock):
+    # Datagrams need their sender in the +IPD header: on from the first UDP
+    # link until the module restarts (start-up turns it off again).
+    dev = sock._dev
+    dev._resume()
+    if not dev._senders:
+        dev._ok(b"AT+CIPDINFO=1")
+        dev._senders = True
+
+
 def connect(sock, ip, port):
     # Fixed peer (mode 0): send()/recv(). With bind() first, from that port.
     extra = b",%d,0" % sock._local if sock._local else b""
+    _senders(sock)
     sock._open(b"UDP", ip, port, extra, True)
 
 
@@ -64,6 +76,7 @@ def sendto(sock, buf, address):
     mv = _datagram(buf)
     ip = sock._dev.resolve(host)
     if sock._conn is None:
+        _senders(sock)
         sock._open(b"UDP", ip, port, b",%d,%d" % (_local_port(sock), _ANY_PEER), True)
     return sock._send(mv, b',"%s",%d' % (ip.encode(), port))
 

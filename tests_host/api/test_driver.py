@@ -68,7 +68,7 @@ def sent(emu):
 def test_startup_sequence(emu, wifi):
     cmds = sent(emu)
     assert cmds[0] == b"AT"
-    for c in (b"ATE0", b"AT+CIPMUX=1", b"AT+CIPDINFO=1"):
+    for c in (b"ATE0", b"AT+CIPMUX=1", b"AT+CIPDINFO=0"):
         assert c in cmds
     assert wifi.version().startswith("AT version:")
 
@@ -239,7 +239,7 @@ def test_hardware_reset_at_start(emu):
         assert pin.levels == [0, 1]
         assert w.version().startswith("AT version:")
         # Nothing was sent before the reset; set-up ran after "ready", past the boot noise.
-        assert emu.commands[:4] == [b"AT", b"ATE0", b"AT+CIPMUX=1", b"AT+CIPDINFO=1"]
+        assert emu.commands[:4] == [b"AT", b"ATE0", b"AT+CIPMUX=1", b"AT+CIPDINFO=0"]
         w.connect(SSID, KEY)
         assert w.isconnected()
     finally:
@@ -268,7 +268,7 @@ def test_unexpected_reboot_fails_sockets_and_reinitialises(emu, wifi, echo):
     s.close()
     n = len(emu.commands)
     wifi.connect(SSID, KEY)  # echo off, link mode and +IPD format are set up again first
-    assert emu.commands[n : n + 4] == [b"AT", b"ATE0", b"AT+CIPMUX=1", b"AT+CIPDINFO=1"]
+    assert emu.commands[n : n + 4] == [b"AT", b"ATE0", b"AT+CIPMUX=1", b"AT+CIPDINFO=0"]
     with wsock.socket() as s2:
         s2.settimeout(5)
         s2.connect(("127.0.0.1", echo.port))

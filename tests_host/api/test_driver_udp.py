@@ -108,3 +108,22 @@ def test_udp_errors(wifi):
         s.readline()
     assert e.value.errno == errno.EOPNOTSUPP
     s.close()
+
+
+def test_headers_name_the_sender_only_once_a_udp_socket_needs_it(emu, wifi, echo):
+    # Start-up asks for +IPD without the sender (shorter TCP frames); the first UDP
+    # socket turns it on before its link opens, and it stays on for the next one.
+    assert b"AT+CIPDINFO=0" in emu.commands and b"AT+CIPDINFO=1" not in emu.commands
+    with wsock.socket(wsock.AF_INET, wsock.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(b"who", ("127.0.0.1", echo.port))
+        assert s.recvfrom(64) == (b"echo:who", ("127.0.0.1", echo.port))
+    cmds = list(emu.commands)
+    on = cmds.index(b"AT+CIPDINFO=1")
+    assert any(c.startswith(b"AT+CIPSTART=") and b'"UDP"' in c for c in cmds[on + 1 :])
+    with wsock.socket(wsock.AF_INET, wsock.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.connect(("127.0.0.1", echo.port))
+        s.send(b"again")
+        assert s.recv(64) == b"echo:again"
+    assert list(emu.commands).count(b"AT+CIPDINFO=1") == 1

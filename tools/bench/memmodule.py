@@ -29,12 +29,17 @@ VERSION = b"AT version:1.1.1.7(May  4 2021 15:14:59)\r\nSDK version:3.2.0(a0ffff
 OK = b"\r\nOK\r\n"
 
 
-def ipd_stream(links, size, pairs, peer=b"192.168.10.2,8080"):
+PEER = b"192.168.10.2,8080"  # the sender in +IPD headers, when they name it
+
+
+def ipd_stream(links, size, pairs, peer=PEER):
     # `pairs` rounds of one `size`-byte +IPD frame per link in `links`, all
-    # frames the same length on the wire. Payload is made of protocol text, so
-    # it only comes out right if frames are cut by their announced length.
+    # frames the same length on the wire; the header names the sender unless
+    # peer is None (AT+CIPDINFO=0). Payload is made of protocol text, so it
+    # only comes out right if frames are cut by their announced length.
     body = (b"\r\nOK\r\n+IPD,0,5:>SEND OK\r\n" * (size // 24 + 1))[:size]
-    frames = [b"\r\n+IPD,%d,%d,%s:" % (link, size, peer) + body for link in links]
+    sender = b"," + peer if peer is not None else b""
+    frames = [b"\r\n+IPD,%d,%d%s:" % (link, size, sender) + body for link in links]
     return b"".join(frames) * pairs, len(frames[0]), body
 
 
@@ -55,6 +60,7 @@ class MemModule:
         self._pos = 0
         self.served = 0  # stream bytes read by the driver
         self.written = 0  # payload bytes taken by CIPSEND
+        self.senders = True  # AT+CIPDINFO: +IPD headers name the sender (the factory default)
 
     def serve(self, stream, frame_len):
         self.stream = stream
@@ -113,6 +119,9 @@ class MemModule:
             self._put(VERSION)
         elif ln.find(b"AT+CIPSTATUS", 0, n) == 0:
             self._put(b"STATUS:2\r\n\r\nOK\r\n")  # joined, no link open
+        elif ln.find(b"AT+CIPDINFO=", 0, n) == 0:
+            self.senders = ln[12] == 49  # "1"
+            self._put(OK)
         elif ln.find(b"AT", 0, n) == 0:
             self._put(OK)
 

@@ -6,7 +6,8 @@
 #
 # A WizFi360 on a MemModule (no I/O) with two sockets open; the module "sends"
 # a pre-built +IPD stream of 64-, 536- or 1460-byte frames alternating between
-# the two links (CIPDINFO headers), read through the public socket API into a
+# the two links (headers as the driver's start-up sets them: without the sender
+# since AT+CIPDINFO=0), read through the public socket API into a
 # 4096-byte buffer, on each link in turn: recv_into() of what is there, or
 # readinto() of the whole buffer. Prints one line per figure:
 #
@@ -21,7 +22,7 @@
 import gc
 import sys
 
-from memmodule import MemModule, ipd_stream
+from memmodule import PEER, MemModule, ipd_stream
 
 import wizfi360
 from wizfi360 import socket
@@ -67,7 +68,8 @@ def open_pair(size, rx_size=None):
         s.connect((host, 80))
         socks.append(s)
     pairs = 32768 // size + 1  # a stream of some 64 KB, served over and over
-    stream, frame_len, body = ipd_stream((0, 1), size, pairs)
+    # Headers as the driver set them up (AT+CIPDINFO at start-up).
+    stream, frame_len, body = ipd_stream((0, 1), size, pairs, None if not mod.senders else PEER)
     mod.serve(stream, frame_len)
     return mod, socks, body
 
@@ -181,8 +183,11 @@ def rates_text(rates):
 
 def main():
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    mod = MemModule()
+    wizfi360.WizFi360(mod)  # what it asks the module for at start-up: +IPD headers with or without the sender
+    peer = PEER if mod.senders else None
     for size in SIZES:
-        print("WIRE %d %d" % (size, ipd_stream((0,), size, 1)[1]))
+        print("WIRE %d %d" % (size, ipd_stream((0,), size, 1, peer)[1]))
         for method in METHODS:
             print("RECV %s %s %d %s" % (IMPL, method, size, rates_text(throughput(size, method, runs))))
     if hasattr(gc, "mem_alloc"):

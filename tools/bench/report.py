@@ -531,7 +531,8 @@ METHODS = (
 
 - **Receive path**: `tools/bench/recvpath.py`. A `WizFi360` runs on `tools/bench/memmodule.py`, a
   stand-in for the module on a UART with no I/O: it answers the start-up and link commands and then
-  hands out a pre-built stream of `+IPD,<id>,<len>,<ip>,<port>:` frames (64, 536 or 1460 payload bytes,
+  hands out a pre-built stream of `+IPD,<id>,<len>:` frames (the driver turns the sender off at
+  start-up, `AT+CIPDINFO=0`; 64, 536 or 1460 payload bytes,
   alternating between two open sockets; the payload is made of protocol text such as `OK` and
   `+IPD,`) as fast as the driver reads it, at most 4096 bytes per read. The bench reads it through the
   public socket API into a 4096-byte buffer, each link in turn: `recv_into()` of what is there, or
