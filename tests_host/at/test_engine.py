@@ -1445,3 +1445,24 @@ def test_only_the_first_closed_after_a_refused_start_is_checked():
     uart.inject(b"0,CLOSED\r\n")
     poll_until(eng, lambda: again.state == CLOSED)
     assert uart.writes == [CIPSTATUS]
+
+
+def test_a_connection_closed_as_its_check_is_answered_gives_its_storage_back_once():
+    # The socket closes the connection while the AT+CIPSTATUS about its CLOSED is
+    # being answered: the answer (read by close()'s own poll) ends it, and close()
+    # then finds the ID free. Both let the connection go; its storage must be
+    # reused once. Reused twice, the second time as the empty storage release()
+    # leaves behind, the next connection on the ID got a ring of 0 bytes, which
+    # held every frame back until its socket timed out.
+    eng, uart = engine()
+    again = _refused_then_reopened(eng, uart)
+    uart.script.append((CIPSTATUS, [b"STATUS:4\r\n\r\nOK\r\n"]))
+    uart.inject(b"0,CLOSED\r\n")
+    poll_until(eng, lambda: uart.writes == [CIPSTATUS])
+    assert eng.close(again) is None  # ended by the answer: nothing to write
+    assert again.state == CLOSED and eng.links[0] is None
+    (after,) = open_conns(eng, uart)
+    assert after.link == 0 and after.capacity() == eng.link_size
+    uart.inject(b"\r\n+IPD,0,5:hello\r\n")
+    poll_until(eng, lambda: len(after) == 5)
+    assert after.take(5) == b"hello"

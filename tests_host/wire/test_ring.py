@@ -82,7 +82,10 @@ def test_too_small():
         Ring(15)
     with pytest.raises(ValueError):
         Ring(0)
+    with pytest.raises(ValueError):  # storage handed on: the empty one release() leaves
+        Ring(bytearray(0))
     assert Ring(16).capacity() == 16
+    assert Ring(bytearray(16)).capacity() == 16
 
 
 def test_empty_ring():

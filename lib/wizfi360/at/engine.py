@@ -567,12 +567,19 @@ class Engine:
                 self._recycle(conn)
 
     def _recycle(self, conn):
-        # No socket holds conn any more: its storage is for the next one.
-        grown = conn.capacity() - self.link_size
-        if grown > 0:
-            self._grown -= grown
+        # No socket holds conn any more: its storage is for the next one, if
+        # of link_size (a grown ring's goes, and with it its share of the
+        # budget). Once: close() comes here when the ID is free, and the end
+        # that freed it does too if it came during close()'s own poll; a
+        # second time would hand on the empty storage release() leaves.
+        size = conn.capacity()
+        if not size:
+            return
+        buf = conn.release()
+        if size > self.link_size:
+            self._grown -= size - self.link_size
         elif len(self._spare) < 2:
-            self._spare.append(conn.release())
+            self._spare.append(buf)
 
     def _ring_full(self, ring):
         # A connection's ring is full. If something waits for input that may

@@ -26,9 +26,11 @@ class Ring:
         if isinstance(size, bytearray):
             buf = size
             size = len(buf)
-        elif size < 16:
-            raise ValueError("ring size")
         else:
+            buf = None
+        if size < 16:
+            raise ValueError("ring size")
+        if buf is None:
             buf = bytearray(size)
         self._buf = buf
         self._size = size
