@@ -347,3 +347,27 @@ def test_network_model_rows_only_when_its_part_ran_and_apart_from_the_plain_end_
     assert sections.index(NET) > sections.index("End to end (unix port, emulator)")
     # The plain end-to-end rows are unchanged by the model's.
     assert by_measure(both)["upload 1 MB at 921600 baud"][2] == "MISSED by 4%"
+
+
+def test_instruction_counts_are_reported_by_frame_size():
+    counts = {("recv_into", 64): 6089.4, ("readinto", 64): 6329.0, ("recv_into", 1460): 79162.0}
+    counts[("readinto", 1460)] = 83579.0
+    got = by_measure(report.rows(results(instr=counts)))
+    assert got["instructions a 64-byte frame, recv_into / readinto (valgrind)"][0] == "6.1k / 6.3k"
+    assert got["instructions a 1460-byte frame, recv_into / readinto (valgrind)"][0] == "79.2k / 83.6k"
+    assert not [m for m in by_measure(report.rows(results())) if m.startswith("instructions")]
+
+
+def test_callgrind_total_is_read_from_its_output_file(tmp_path):
+    import run  # noqa: PLC0415  # tools/bench/run.py
+
+    out = tmp_path / "callgrind.out"
+    out.write_text("# callgrind format\nversion: 1\nevents: Ir\nfn=main\n0 12\nsummary: 123456\n")
+    assert run.callgrind_total(out) == 123456
+    out.write_text("events: Ir\n")
+    try:
+        run.callgrind_total(out)
+    except RuntimeError as e:
+        assert "no instruction total" in str(e)
+    else:
+        raise AssertionError("no total, no error")

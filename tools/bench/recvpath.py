@@ -17,6 +17,9 @@
 #   ALLOC frame <method> <frame size> <heap bytes per frame>    (MicroPython)
 #   ALLOC send <send size> <heap bytes per send()>                (MicroPython)
 #
+# With `count SIZE METHOD ROUNDS` it only reads (see count()), for run.py's
+# instruction counts under valgrind.
+#
 # RECV uses WizFi360's default rx_size (its UART read buffer); RXSIZE the
 # same reads with other sizes, to show what that buffer does.
 import gc
@@ -181,7 +184,20 @@ def rates_text(rates):
     return " ".join("%d" % r for r in rates)
 
 
+def count(size, method, rounds):
+    # For run.py's instruction counts (valgrind): `rounds` reads of each link
+    # after the warm-up; prints the payload bytes read. Two such runs with
+    # different rounds give the instructions a frame, start-up cancelled out.
+    mod, socks, body = open_pair(size)
+    read = reader(socks, method)
+    read(8)
+    print("GOT %d" % read(rounds))
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "count":
+        count(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+        return
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     mod = MemModule()
     wizfi360.WizFi360(mod)  # what it asks the module for at start-up: +IPD headers with or without the sender

@@ -114,6 +114,7 @@ def _receive_rows(results, out):
                 )
         if impl == "micropython":
             _cost_rows(recv, out)
+            _instr_rows(results.get("instr", {}), out)
             _rx_rows(results.get("recv_rx", {}), out)
     _pico_rows(results, out)
     frames = results["alloc_frame"]
@@ -178,6 +179,20 @@ def _cost_rows(recv, out):
                 "Receive path (unix port)",
                 "%s: cost per frame + per payload byte (fit over the frame sizes)" % method,
                 "%.2f us + %.2f ns/B" % fit,
+                "",
+                "",
+            )
+        )
+
+
+def _instr_rows(instr, out):
+    # valgrind's instruction counts: steady where the MB/s above move with the machine.
+    for size in sorted({k[1] for k in instr}):
+        out.append(
+            (
+                "Receive path (unix port)",
+                "instructions a %d-byte frame, recv_into / readinto (valgrind)" % size,
+                " / ".join("%.1fk" % (instr[(m, size)] / 1000) for m in ("recv_into", "readinto")),
                 "",
                 "",
             )
@@ -532,8 +547,8 @@ METHODS = (
 - **Receive path**: `tools/bench/recvpath.py`. A `WizFi360` runs on `tools/bench/memmodule.py`, a
   stand-in for the module on a UART with no I/O: it answers the start-up and link commands and then
   hands out a pre-built stream of `+IPD,<id>,<len>:` frames (the driver turns the sender off at
-  start-up, `AT+CIPDINFO=0`; 64, 536 or 1460 payload bytes,
-  alternating between two open sockets; the payload is made of protocol text such as `OK` and
+  start-up, `AT+CIPDINFO=0`; 64, 536 or 1460 payload bytes, alternating between two open
+  sockets; the payload is made of protocol text such as `OK` and
   `+IPD,`) as fast as the driver reads it, at most 4096 bytes per read. The bench reads it through the
   public socket API into a 4096-byte buffer, each link in turn: `recv_into()` of what is there, or
   `readinto()` of the whole buffer. A figure is payload bytes read per second over a run of at least
@@ -545,7 +560,10 @@ METHODS = (
   of the driver's UART read buffer (`WizFi360(rx_size=...)`). The Pico rows divide the unix port's
   figures by 100-250, the ratio measured between the two on the same code (bytecode; issue 16), and
   compare with the payload a 2,000,000-baud line carries in such frames (`+IPD` header included):
-  estimates, not measurements.
+  estimates, not measurements. The instruction counts run the same reads under valgrind
+  (callgrind), 50 and 250 rounds, and divide the difference by the frames it read: start-up
+  cancels out, and the figure moves only when the code does (the MB/s move with the machine,
+  up to a factor of two between runs minutes apart on this one).
 - **Allocation**: the same set-up on the unix port with `gc.disable()`: `gc.mem_alloc()` before and
   after 2000 frames (after a warm-up), divided by the frame count; and before and after 200 `send()`
   calls of a 64-, 536- and 2048-byte buffer to the stand-in (which allocates nothing itself). "Constant"

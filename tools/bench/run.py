@@ -244,6 +244,41 @@ def receive_path(micropython, mpy_dir, runs, results):
             results["alloc_send"][int(rest[0])] = float(rest[1])
 
 
+# Instruction counts (valgrind): what the wall clock of a shared machine cannot
+# give, a figure that moves only when the code does. Frame sizes and methods counted,
+# and the rounds of the two runs whose difference is taken.
+COUNT_SIZES = (64, 1460)
+COUNT_ROUNDS = (50, 250)
+
+
+def instructions_per_frame(micropython, mpy_dir, results):
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        say("valgrind not found: no instruction counts")
+        return
+    out_file = ROOT / "build" / "bench" / "callgrind.out"
+    for size in COUNT_SIZES:
+        for method in ("recv_into", "readinto"):
+            got = []
+            total = []
+            for rounds in COUNT_ROUNDS:
+                cmd = [valgrind, "--tool=callgrind", "--callgrind-out-file=%s" % out_file, micropython]
+                cmd += [str(BENCH / "recvpath.py"), "count", str(size), method, str(rounds)]
+                got.append(int(lines(run(cmd, [mpy_dir, BENCH]), "GOT")[0][0]))
+                total.append(callgrind_total(out_file))
+            frames = (got[1] - got[0]) / size
+            results["instr"][(method, size)] = (total[1] - total[0]) / frames
+            say("instructions a %d-byte frame, %s: %.0f" % (size, method, results["instr"][(method, size)]))
+
+
+def callgrind_total(path):
+    with open(path, encoding="utf-8") as f:
+        for ln in f:
+            if ln.startswith("summary:") or ln.startswith("totals:"):
+                return int(ln.split()[1])
+    raise RuntimeError("no instruction total in %s" % path)
+
+
 MEASURE_ERRORS = (RuntimeError, OSError, EOFError, subprocess.SubprocessError)
 
 
@@ -525,6 +560,7 @@ def main(argv=None):
         "e2e_runs": args.e2e_runs,
         "recv": {},
         "recv_rx": {},
+        "instr": {},
         "wire": {},
         "alloc_frame": {},
         "alloc_send": {},
@@ -541,7 +577,10 @@ def main(argv=None):
         "errors": [],
     }
     steps = {
-        "recv": lambda: receive_path(micropython, mpy_dir, args.runs, results),
+        "recv": lambda: (
+            receive_path(micropython, mpy_dir, args.runs, results),
+            instructions_per_frame(micropython, mpy_dir, results),
+        ),
         "e2e": lambda: end_to_end(micropython, mpy_dir, args.e2e_runs, sizes, ceiling_sizes, results),
         "netmodel": lambda: network_model(micropython, mpy_dir, args.e2e_runs, net_sizes, results),
         "memory": lambda: memory(micropython, mpy_dir, results),
