@@ -371,3 +371,19 @@ def test_callgrind_total_is_read_from_its_output_file(tmp_path):
         assert "no instruction total" in str(e)
     else:
         raise AssertionError("no total, no error")
+
+
+def test_a_cost_line_that_crosses_zero_is_not_printed_as_a_negative_cost():
+    # 1460-byte frames slower a byte than 536-byte ones: the fitted per-frame cost is < 0.
+    recv = {
+        ("micropython", "recv_into", 64): [45e6],
+        ("micropython", "recv_into", 536): [85e6],
+        ("micropython", "recv_into", 1460): [70e6],
+    }
+    got = by_measure(report.rows(results(recv=recv)))
+    row = got["recv_into: cost per frame + per payload byte (fit over the frame sizes)"]
+    assert row[0] == report.NO_LINE
+    pico = [
+        r for r in report.rows(results(recv=recv)) if r[1] == "recv_into: cost per frame + per payload byte"
+    ]
+    assert pico and pico[0][2] == report.NO_LINE
