@@ -44,6 +44,29 @@ def test_udp_connected():
     sock.close()
 
 
+if not board.ON_BOARD:  # steers the emulator
+
+    def test_udp_sender_quoted_in_the_header():
+        # Some firmware quotes the address in +IPD ('+IPD,0,4,"1.2.3.4",80:',
+        # issue 15 item 10). Since start-up leaves the sender out of TCP
+        # headers, only datagrams carry it: recvfrom() still names the peer.
+        import emucontrol
+
+        wifi()
+        s = board.settings()
+        peer = (s["echo_host"], s["udp_echo_port"])
+        emucontrol.quirk("ipd_ip_quoted", 1)
+        eq(emucontrol.emu_quirks()["ipd_ip_quoted"], "1")
+        try:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.settimeout(5)
+            sock.sendto(b"quoted", peer)
+            eq(sock.recvfrom(64), (b"quoted", peer))
+            sock.close()
+        finally:
+            emucontrol.quirk("ipd_ip_quoted", 0)
+
+
 def test_tls_wrap_after_connect():
     wifi()
     s = board.settings()
