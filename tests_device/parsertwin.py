@@ -43,7 +43,7 @@ def hx(b):
 
 
 class Run:
-    def __init__(self, rx, ring, line, dgram, takes, drop, ring_links):
+    def __init__(self, rx, ring, line, dgram, takes, drop, ring_links, swap):
         self.p = p = Parser(LINKS, rx, line)
         for link in ring_links:
             r = Ring(ring)
@@ -54,6 +54,9 @@ class Run:
         self.takes = takes
         self.drop = drop
         self.k = 0
+        self.ring_size = ring
+        self.swap = swap
+        self.retired = []  # rings that swap() took off link 0; traced as link 10, 11, ...
 
     def add(self, link, data):
         t = self.trace
@@ -67,6 +70,20 @@ class Run:
             ring = self.p.rings[link]
             if ring is not None and len(ring):
                 self.add(link, ring.take(len(ring)))
+        for k, ring in enumerate(self.retired):
+            if len(ring):
+                self.add(10 + k, ring.take(len(ring)))
+
+    def swap_ring(self):
+        # Link 0 passes to a new connection, as the engine hands an ID on
+        # after "0,CLOSED": the old ring keeps what was its frames' (a frame
+        # in progress included, as parse() goes on with it).
+        old = self.p.rings[0]
+        if old is not None:
+            self.retired.append(old)
+            r = Ring(self.ring_size)
+            r.datagrams = old.datagrams
+            self.p.rings[0] = r
 
     def take_some(self):
         # As test_parser_properties.SlowReader: a little of each ring.
@@ -90,6 +107,8 @@ class Run:
         p = self.p
         off = 0
         stalls = 0
+        if self.swap:
+            self.swap_ring()
         while off < len(data) or (self.takes and p.pending()):
             if off < len(data):
                 n = p.feed(data[off:])
@@ -135,9 +154,19 @@ class Run:
 
 
 def run(
-    data, walk, cuts=(), rx=1024, ring=4096, line=256, dgram=False, takes=(), drop=False, ring_links=None
+    data,
+    walk,
+    cuts=(),
+    rx=1024,
+    ring=4096,
+    line=256,
+    dgram=False,
+    takes=(),
+    drop=False,
+    ring_links=None,
+    swap=False,
 ):
-    r = Run(rx, ring, line, dgram, takes, drop, range(LINKS) if ring_links is None else ring_links)
+    r = Run(rx, ring, line, dgram, takes, drop, range(LINKS) if ring_links is None else ring_links, swap)
     error = None
     parser._walk = walk
     try:

@@ -80,7 +80,17 @@ class Twin:
         self.walked = 0  # bytes the fast path took, over all cases
 
     def run(
-        self, data, cuts=(), rx=1024, ring=4096, line=256, dgram=False, takes=(), drop=False, ring_links=None
+        self,
+        data,
+        cuts=(),
+        rx=1024,
+        ring=4096,
+        line=256,
+        dgram=False,
+        takes=(),
+        drop=False,
+        ring_links=None,
+        swap=False,
     ):
         """Both outcomes of one case, checked equal; returns the fast one."""
         case = {
@@ -93,6 +103,7 @@ class Twin:
             "takes": list(takes),
             "drop": drop,
             "ring_links": list(range(LINKS) if ring_links is None else ring_links),
+            "swap": swap,
         }
         self.proc.stdin.write(json.dumps(case) + "\n")
         self.proc.stdin.flush()
@@ -252,6 +263,29 @@ def test_ring_that_wraps(twin):
     for ring in (16, 100, 1000, 4097):
         fast = twin.run(data, rx=4096, ring=ring, takes=(ring // 3 + 1, 7))
         assert fast["state"][1] == 0  # no bad frame
+
+
+def test_link_passed_on_mid_frame(twin):
+    # Link 0's ring is replaced between reads, as the engine does when the ID
+    # goes to a new connection: a frame cut by the read stays its old ring's
+    # (the fast path leaves it to parse()), and the next frames go to the new
+    # one. The walk keeps ring indices across frames within a call
+    # (_ipd_viper.py), so this checks that no frame lands in a ring by its
+    # link alone.
+    body = bytes(range(64))
+    data = b"".join(b"\r\n+IPD,%d,64:" % (k & 1) + body for k in range(40)) + b"\r\nOK\r\n"
+    rng = random.Random(3)
+    before = twin.walked
+    for _ in range(20):
+        fast = twin.run(data, random_cuts(rng, len(data), 300), rx=256, ring=1024, swap=True)
+        got = {}
+        for kind, link, payload in fast["trace"]:
+            if kind == "d":
+                got[link] = got.get(link, b"") + bytes.fromhex(payload)
+        assert got.pop(1) == body * 20
+        assert b"".join(got[k] for k in sorted(got)) == body * 20  # link 0's, across its rings
+        assert len(got) > 2  # frames reached both old and new rings
+    assert twin.walked - before > 10 * len(data)
 
 
 def test_no_ring_or_datagram_ring_is_left_to_parse(twin):

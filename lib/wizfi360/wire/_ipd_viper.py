@@ -15,18 +15,25 @@
 # handles it with its own rules: the fast path only saves the Python calls
 # per frame (Parser.feed of 64-byte frames with CIPDINFO headers: 4,900
 # instructions a frame, against 47,000 without it; valgrind on the unix
-# port). As .mpy: 3.4 KB for armv6m (an RP2040, where native code takes
-# heap), 6.1 KB for x64.
+# port). As .mpy: 4.0 KB for armv6m (an RP2040, where native code takes
+# heap), 7.3 KB for x64.
 #
-# It reads and writes the Ring's fields (_buf, _size, _r, _n, _p, limit) and
-# the parser's (_remain, _ring, link, check_state, the peer fields) directly.
-# Each such access costs ~140 instructions (an instance dict lookup), a
-# quarter of the work per 64-byte frame; holding the ring's indices in an
-# int array would save most of that but slow every Ring method down and make
-# `limit` (which the engine writes) a property, and a property makes every
-# attribute store on the instances slow (see Parser.peer). So the Ring stays
-# plain Python. Payload goes through _copy_viper.copy (one call per frame,
-# two across the end of the ring). Allocates nothing.
+# It reads the Ring's fields (_buf, _size, _r, _n, _p, limit) and the
+# parser's (_remain, _ring, link, check_state, the peer fields) directly.
+# Each such access costs ~140 instructions (an instance dict lookup). So a
+# ring's indices are read on its link's first frame of the call into the
+# parser's scratch table `_wst` (eight 32-bit words a link: loaded, r, n,
+# p, limit, size), kept there while its frames are taken, and _n and _p are
+# written back once as the call ends: nothing else touches a Ring while
+# walk() runs. A frame begun before the call is its ring's (parse() put
+# ps._ring there), which the link may no longer name: it is left to parse().
+# Per 64-byte frame on two links this took valgrind's count on the unix
+# port from 6.4k to 5.1k instructions (the bench's recv_into).
+# Holding them in an int array for good would slow every Ring method down
+# and make `limit` (which the engine writes) a property, which makes every
+# attribute store on the instances slow (see Parser.peer). Payload goes
+# through _copy_viper.copy (one call per frame, two across the end of the
+# ring). Allocates nothing.
 import micropython
 
 from ._copy_viper import copy
@@ -34,6 +41,7 @@ from ._copy_viper import copy
 _MAX_HDR = const(48)  # as parser.py
 _MAX_FRAME = const(65535)
 _NONE = None  # viper compares an object with None only through a variable
+_SLOT = const(8)  # words of _wst a link: loaded, r, n, p, limit, size
 
 
 @micropython.viper
@@ -49,6 +57,10 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
     remain = int(ps._remain)
     ring = ps._ring
     link = int(ps.link)
+    if remain and (link < 0 or link >= nrings or rings[link] is not ring):
+        return i  # the frame's link was given up or taken over since: parse()'s
+    st = ptr32(ps._wst)  # every slot unloaded (see the end)
+    taken = 0  # frames begun in this call
     ip = -1  # the last frame's sender: its text at b[ip:ip + ip_n], port
     ip_n = 0
     port = 0
@@ -117,13 +129,15 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
             if ipa >= 0 and (ipe - ipa < 7 or ipe - ipa > 17):
                 i = start
                 break
-            rg = rings[lk]
-            if rg is nothing or rg.datagrams:
-                i = start
-                break
+            sl = ptr32(uint(st) + uint(lk * _SLOT * 4))  # lk's slot
+            if sl[0] == 0:
+                ring = rings[lk]
+                if ring is nothing or ring.datagrams:
+                    i = start
+                    break
             # Taken: from here on this is the frame parse() would have begun.
             link = lk
-            ring = rg
+            taken += 1
             if ipa >= 0:
                 ip = ipa
                 ip_n = ipe - ipa
@@ -132,46 +146,67 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
             i += 1
             if i == end:
                 break
-        elif ring is nothing or ring.datagrams:
-            break
+        else:  # the frame began before this call (its ring checked above)
+            if ring is nothing or ring.datagrams:
+                break
+            sl = ptr32(uint(st) + uint(link * _SLOT * 4))
+        if sl[0] == 0:  # the ring's first frame in this call
+            sl[1] = int(ring._r)
+            sl[2] = int(ring._n)
+            sl[3] = int(ring._p)
+            sl[4] = int(ring.limit)
+            sl[5] = int(ring._size)
+            sl[0] = 1
         # Payload: as much of the frame as is here, into the ring.
         take = end - i
         if take > remain:
             take = remain
-        rn = int(ring._n)
-        rp = int(ring._p)
-        room = int(ring.limit) - rn - rp
+        rn = int(sl[2])
+        rp = int(sl[3])
+        room = int(sl[4]) - rn - rp
         if take > room:  # what fits, as Ring.put; parse() then asks on_full for more
             take = room
             if take <= 0:
                 break
-        size = int(ring._size)
-        w = int(ring._r) + rn + rp
+        size = int(sl[5])
+        w = int(sl[1]) + rn + rp
         if w >= size:
             w -= size
         seg = size - w
+        rb = rings[link]._buf
         if seg >= take:
-            copy(ring._buf, w, buf, i, take)
+            copy(rb, w, buf, i, take)
         else:  # across the end of the ring's storage
-            copy(ring._buf, w, buf, i, seg)
-            copy(ring._buf, 0, buf, i + seg, take - seg)
+            copy(rb, w, buf, i, seg)
+            copy(rb, 0, buf, i + seg, take - seg)
         i += take
         remain -= take
         rp += take
         if remain:
-            ring._p = rp
+            sl[3] = rp
             break
         # The frame is whole: CR LF right after it commits it (parser.py).
         if i + 1 < end and b[i] == 13 and b[i + 1] == 10:
-            ring._n = rn + rp
-            ring._p = 0
+            sl[2] = rn + rp
+            sl[3] = 0
             i += 2
         else:
-            ring._p = rp
+            sl[3] = rp
             cs = 1
             break
+    # The indices go back to their rings, and every slot is unloaded.
+    k = 0
+    while k < nrings:
+        sl = ptr32(uint(st) + uint(k * _SLOT * 4))
+        if sl[0]:
+            sl[0] = 0
+            ring = rings[k]
+            ring._n = int(sl[2])
+            ring._p = int(sl[3])
+        k += 1
     ps._remain = remain
-    ps._ring = ring
+    if taken:
+        ps._ring = rings[link]
     ps.link = link
     if cs:
         ps.check_state = 1

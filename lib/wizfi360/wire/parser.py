@@ -39,7 +39,7 @@
 # owner's work per poll is spread over more input.
 #
 # Allocation: __init__ allocates buf (and a memoryview of it), the line
-# buffer and the peer address buffer. fill(), parse() and everything they
+# buffer, the peer address buffer and the native walk's scratch. fill(), parse() and everything they
 # call allocate nothing: numbers are parsed by hand, comparisons use
 # bytearray.find with bounds, copies use bufcopy.copy. Only handler() may
 # allocate, for lines it decides to keep.
@@ -171,6 +171,7 @@ class Parser:
         self.peer_port = 0
         self._rec = bytearray(_RECORD)
         self._rec_due = False  # the current datagram's record is not stored yet
+        self._wst = bytearray(32 * links)  # the native walk's scratch (_ipd_viper.py)
         # After a payload: 1, then 2 once a CR followed it; 3 after noise or
         # an unknown line, which only boot noise before "ready" explains
         # (module-notes).
