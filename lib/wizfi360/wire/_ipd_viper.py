@@ -15,20 +15,21 @@
 # handles it with its own rules: the fast path only saves the Python calls
 # per frame (Parser.feed of 64-byte frames with CIPDINFO headers: 4,900
 # instructions a frame, against 47,000 without it; valgrind on the unix
-# port). As .mpy: 4.0 KB for armv6m (an RP2040, where native code takes
-# heap), 7.3 KB for x64.
+# port). As .mpy: 4.1 KB for armv6m (an RP2040, where native code takes
+# heap), 7.4 KB for x64.
 #
 # It reads the Ring's fields (_buf, _size, _r, _n, _p, limit) and the
 # parser's (_remain, _ring, link, check_state, the peer fields) directly.
 # Each such access costs ~140 instructions (an instance dict lookup). So a
 # ring's indices are read on its link's first frame of the call into the
 # parser's scratch table `_wst` (eight 32-bit words a link: loaded, r, n,
-# p, limit, size), kept there while its frames are taken, and _n and _p are
-# written back once as the call ends: nothing else touches a Ring while
-# walk() runs. A frame begun before the call is its ring's (parse() put
+# p, limit, size, and n and p as loaded), kept there while its frames are
+# taken, and _n and _p are written back once as the call ends, if changed:
+# nothing else touches a Ring while walk() runs. A frame begun before the call is its ring's (parse() put
 # ps._ring there), which the link may no longer name: it is left to parse().
 # Per 64-byte frame on two links this took valgrind's count on the unix
-# port from 6.4k to 5.1k instructions (the bench's recv_into).
+# port from 6.4k to 5.1k instructions (the bench's recv_into); with about one
+# frame a call (1460 bytes) it costs 2-3% more.
 # Holding them in an int array for good would slow every Ring method down
 # and make `limit` (which the engine writes) a property, which makes every
 # attribute store on the instances slow (see Parser.peer). Payload goes
@@ -41,7 +42,7 @@ from ._copy_viper import copy
 _MAX_HDR = const(48)  # as parser.py
 _MAX_FRAME = const(65535)
 _NONE = None  # viper compares an object with None only through a variable
-_SLOT = const(8)  # words of _wst a link: loaded, r, n, p, limit, size
+_SLOT = const(8)  # words of _wst a link: loaded, r, n, p, limit, size, n and p as loaded
 
 
 @micropython.viper
@@ -60,7 +61,8 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
     if remain and (link < 0 or link >= nrings or rings[link] is not ring):
         return i  # the frame's link was given up or taken over since: parse()'s
     st = ptr32(ps._wst)  # every slot unloaded (see the end)
-    taken = 0  # frames begun in this call
+    taken = 0  # 1 once a frame began in this call
+    loaded = 0  # bit k: link k's slot is loaded
     ip = -1  # the last frame's sender: its text at b[ip:ip + ip_n], port
     ip_n = 0
     port = 0
@@ -129,15 +131,15 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
             if ipa >= 0 and (ipe - ipa < 7 or ipe - ipa > 17):
                 i = start
                 break
+            rg = rings[lk]
             sl = ptr32(uint(st) + uint(lk * _SLOT * 4))  # lk's slot
-            if sl[0] == 0:
-                ring = rings[lk]
-                if ring is nothing or ring.datagrams:
-                    i = start
-                    break
+            if sl[0] == 0 and (rg is nothing or rg.datagrams):
+                i = start
+                break
             # Taken: from here on this is the frame parse() would have begun.
             link = lk
-            taken += 1
+            ring = rg
+            taken = 1
             if ipa >= 0:
                 ip = ipa
                 ip_n = ipe - ipa
@@ -151,11 +153,14 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
                 break
             sl = ptr32(uint(st) + uint(link * _SLOT * 4))
         if sl[0] == 0:  # the ring's first frame in this call
+            loaded |= 1 << link
             sl[1] = int(ring._r)
             sl[2] = int(ring._n)
             sl[3] = int(ring._p)
             sl[4] = int(ring.limit)
             sl[5] = int(ring._size)
+            sl[6] = sl[2]
+            sl[7] = sl[3]
             sl[0] = 1
         # Payload: as much of the frame as is here, into the ring.
         take = end - i
@@ -173,7 +178,7 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
         if w >= size:
             w -= size
         seg = size - w
-        rb = rings[link]._buf
+        rb = ring._buf
         if seg >= take:
             copy(rb, w, buf, i, take)
         else:  # across the end of the ring's storage
@@ -196,17 +201,20 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
             break
     # The indices go back to their rings, and every slot is unloaded.
     k = 0
-    while k < nrings:
-        sl = ptr32(uint(st) + uint(k * _SLOT * 4))
-        if sl[0]:
+    while loaded:
+        if loaded & 1:
+            sl = ptr32(uint(st) + uint(k * _SLOT * 4))
             sl[0] = 0
-            ring = rings[k]
-            ring._n = int(sl[2])
-            ring._p = int(sl[3])
+            rg = rings[k]
+            if sl[2] != sl[6]:
+                rg._n = int(sl[2])
+            if sl[3] != sl[7]:
+                rg._p = int(sl[3])
+        loaded >>= 1
         k += 1
     ps._remain = remain
     if taken:
-        ps._ring = rings[link]
+        ps._ring = ring
     ps.link = link
     if cs:
         ps.check_state = 1
