@@ -25,8 +25,9 @@
 # parser's scratch table `_wst` (eight 32-bit words a link: loaded, r, n,
 # p, limit, size, and n and p as loaded), kept there while its frames are
 # taken, and _n and _p are written back once as the call ends, if changed:
-# nothing else touches a Ring while walk() runs. A frame begun before the call is its ring's (parse() put
-# ps._ring there), which the link may no longer name: it is left to parse().
+# nothing else touches a Ring while walk() runs. A frame begun before the
+# call is its ring's (parse() put ps._ring there), which the link may no
+# longer name: it is left to parse().
 # Per 64-byte frame on two links this took valgrind's count on the unix
 # port from 6.4k to 5.1k instructions (the bench's recv_into); with about one
 # frame a call (1460 bytes) it costs 2-3% more.
