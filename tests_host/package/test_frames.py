@@ -23,7 +23,7 @@ EXC_WORDS = 3  # mp_exc_stack_t: handler, value stack pointer, previous exceptio
 # What runs for every +IPD frame, every UART read and every socket read.
 HOT = {
     "wire/ring.py": ("put", "get_into", "commit", "__len__", "free"),
-    "wire/parser.py": ("fill", "parse", "_full", "_load", "settle", "pending", "in_frame"),
+    "wire/parser.py": ("step", "fill", "parse", "_full", "settle", "pending", "in_frame"),
     "at/engine.py": ("poll", "wait", "_ring_full", "idle"),
     "socket.py": ("recv_into", "recv", "_wait", "_until", "_live", "ioctl", "_ready"),
 }

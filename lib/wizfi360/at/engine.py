@@ -203,26 +203,19 @@ class Engine:
         self._want = want
         self.held = None  # _ring_full() tells again while input is held back
         p = self.parser
-        before = p.pending()
-        if before:
-            p.parse()  # a ring was full; its reader may have made room
-            got = p.pending() != before
-        elif p.fill(self.uart):
-            p.parse()
+        got = p.step(self.uart)
+        if got:
             self._dry = False
-            got = True
-        else:
-            got = False
-            if p.check_state or p.in_frame():
-                if not self._dry:
-                    self._dry = True
-                    self._dry_at = ticks_ms()
-                else:
-                    quiet = ticks_diff(ticks_ms(), self._dry_at)
-                    if quiet >= _QUIET_COMMIT_MS and p.check_state:
-                        p.settle()
-                    elif quiet >= _FRAME_STALL_MS and p.in_frame():
-                        p.cut_frame()  # a reboot or a loss inside it (wire/parser.py)
+        elif (p.check_state or p.in_frame()) and not p.pending():  # dry, not held back
+            if not self._dry:
+                self._dry = True
+                self._dry_at = ticks_ms()
+            else:
+                quiet = ticks_diff(ticks_ms(), self._dry_at)
+                if quiet >= _QUIET_COMMIT_MS and p.check_state:
+                    p.settle()
+                elif quiet >= _FRAME_STALL_MS and p.in_frame():
+                    p.cut_frame()  # a reboot or a loss inside it (wire/parser.py)
         op = self._prompted
         if op is not None:
             # The ">" came: the data goes, unless the module said ERROR

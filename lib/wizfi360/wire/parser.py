@@ -204,6 +204,19 @@ class Parser:
         if self._ring is ring:
             self._ring = None
 
+    def step(self, uart):
+        # The owner's turn: parse the input a full ring held back (its reader
+        # may have made room since), or else read what the UART holds and
+        # parse it. Returns True if any input was parsed.
+        held = self._end - self._pos
+        if held:
+            self.parse()
+            return self._end - self._pos != held
+        if self.fill(uart):
+            self.parse()
+            return True
+        return False
+
     def fill(self, uart):
         # Read what the UART holds; returns the byte count read. Reads nothing
         # while earlier input is still unparsed.
@@ -218,11 +231,14 @@ class Parser:
         n = uart.readinto(self._rx, n)
         if not n:
             return 0
-        self._load(n)
+        # As _load, which feed() calls: written out here, once per read.
+        self._pos = _MAX_HDR - self._held
+        self._end = _MAX_HDR + n
+        self._held = 0
         return n
 
     def _load(self, n):
-        # n bytes were read to _MAX_HDR: parse them, behind a held header.
+        # n bytes were put at _MAX_HDR: parse them, behind a held header.
         self._pos = _MAX_HDR - self._held
         self._end = _MAX_HDR + n
         self._held = 0
