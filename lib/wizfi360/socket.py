@@ -330,11 +330,10 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
 
     # -- receiving ---------------------------------------------------------
 
-    def _wait(self, until):
-        # This socket's connection once it holds data, or None once it has
-        # ended with everything read. until: tick deadline, or None.
-        # Raises EAGAIN on a non-blocking socket with nothing to read.
-        conn = self._live()
+    def _wait(self, conn, until):
+        # conn (this socket's connection, _live()) once it holds data, or
+        # None once it has ended with everything read. until: tick deadline,
+        # or None. Raises EAGAIN on a non-blocking socket with nothing to read.
         if len(conn):
             return conn
         at = self._at
@@ -359,7 +358,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             return self.recvfrom(bufsize)[0]
         if bufsize < 0:
             raise ValueError("bufsize must be >= 0")
-        conn = self._wait(self._until())
+        conn = self._wait(self._live(), self._until())
         if conn is None:
             return b""
         data = conn.take(bufsize)
@@ -376,7 +375,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             data = self.recvfrom(n)[0]
             buf[: len(data)] = data
             return len(data)
-        conn = self._wait(self._until())
+        conn = self._wait(self._live(), self._until())
         if conn is None:
             return 0
         return conn.get_into(buf, 0, n)
@@ -384,36 +383,34 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
     def readinto(self, buf, nbytes=None):
         # Stream read: fills nbytes (default len(buf)) unless EOF, a timeout
         # or (non-blocking) no more data comes first; None if a non-blocking
-        # socket had nothing. Allocates nothing.
-        n = len(buf) if nbytes is None else nbytes
-        if n < 0 or n > len(buf):
+        # socket had nothing. Allocates nothing. What is here already is
+        # taken at once (no deadline, no polling); _read_on waits for more.
+        if nbytes is None:
+            nbytes = len(buf)
+        elif nbytes < 0 or nbytes > len(buf):
             raise ValueError("nbytes out of range")
         conn = self._live()
-        if len(conn) >= n and self._type == SOCK_STREAM:  # all here already: no deadline, no polling
-            return conn.get_into(buf, 0, n)
-        until = self._until()
-        got = 0
-        while got < n:
-            m = self._more(until, got)
-            if m <= 0:
-                return None if m < 0 else got
-            got += conn.get_into(buf, got, n - got)
-        return got
-
-    def _more(self, until, partial):
-        # For stream reads: 1 when data is waiting, 0 when the read ends here
-        # (EOF; or, once something was read, a timeout or no more data on a
-        # non-blocking socket), -1 for a non-blocking socket with nothing read.
         if self._type == SOCK_DGRAM:
             raise OSError(errno.EOPNOTSUPP, "stream reads on a UDP socket: use recv/recvfrom")
+        got = conn.get_into(buf, 0, nbytes)
+        return got if got == nbytes else self._read_on(conn, buf, got, nbytes)
+
+    def _read_on(self, conn, buf, got, n):
+        # readinto's waits, under one deadline: returns got plus what came
+        # before n, EOF, the timeout or (non-blocking) the end of the data.
+        # One call a read, not one a wait: its try makes a frame MicroPython
+        # takes from the heap (wire/ring.py).
+        until = self._until()
         try:
-            return 0 if self._wait(until) is None else 1
+            while got < n and self._wait(conn, until) is not None:
+                got += conn.get_into(buf, got, n - got)
         except OSError as e:
             if e.errno == errno.EAGAIN:
-                return 0 if partial else -1
-            if partial and e.errno == errno.ETIMEDOUT:
-                return 0  # what was read is returned, not lost
-            raise
+                return got if got else None
+            if not (got and e.errno == errno.ETIMEDOUT):
+                raise
+            # else what was read is returned, not lost
+        return got
 
     # -- select.poll and asyncio -------------------------------------------
 

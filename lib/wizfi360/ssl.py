@@ -28,6 +28,8 @@ from .at.clock import ticks_add, ticks_ms
 # must match (tests_host/package/test_const_copies.py checks).
 _OPEN = const(2)
 
+_SOCK_STREAM = const(1)  # socket.SOCK_STREAM
+
 PROTOCOL_TLS_CLIENT = 0
 PROTOCOL_TLS_SERVER = 1
 CERT_NONE = 0
@@ -89,7 +91,7 @@ def wrap_socket(
 
 def _wrap(sock, server_hostname):
     # The same socket object, from now on a TLS one.
-    if sock._type != 1:  # SOCK_STREAM
+    if sock._type != _SOCK_STREAM:
         raise OSError(errno.EOPNOTSUPP, "TLS needs a TCP socket")
     sock._tls = server_hostname or True
     if sock._conn is not None:

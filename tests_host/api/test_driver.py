@@ -298,3 +298,48 @@ def test_peer_close_then_send_is_connreset(emu, wifi):
     assert e.value.errno == errno.ECONNRESET
     s.close()
     srv.close()
+
+
+def test_readinto_ends(emu, wifi):
+    # A stream read fills the buffer unless something ends it first; what it
+    # has read is returned then, never lost.
+    srv = pysocket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+    more = threading.Event()
+
+    def serve():
+        c, _ = srv.accept()
+        c.sendall(b"abc")
+        more.wait(10)
+        c.sendall(b"defg")
+        c.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    wifi.connect(SSID, KEY)
+    s = wsock.socket()
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    buf = bytearray(10)
+    with pytest.raises(ValueError):
+        s.readinto(buf, 11)
+    s.settimeout(0.3)
+    assert s.readinto(buf) == 3  # the timeout, once something was read
+    assert buf[:3] == b"abc"
+    with pytest.raises(OSError) as e:
+        s.readinto(buf)  # the timeout, with nothing read
+    assert e.value.errno == errno.ETIMEDOUT
+    s.setblocking(False)
+    assert s.readinto(buf) is None  # nothing there
+    more.set()
+    s.settimeout(5)
+    assert s.readinto(buf, 2) == 2  # nbytes, not the buffer
+    assert s.readinto(buf) == 2  # then EOF
+    assert buf[:2] == b"fg"
+    assert s.readinto(buf) == 0
+    s.close()
+    with pytest.raises(OSError) as e:
+        s.readinto(buf)
+    assert e.value.errno == errno.EBADF
+    t.join(5)
+    srv.close()

@@ -107,6 +107,9 @@ def test_udp_errors(wifi):
     with pytest.raises(OSError) as e:
         s.readline()
     assert e.value.errno == errno.EOPNOTSUPP
+    with pytest.raises(OSError) as e:
+        s.readinto(bytearray(4))  # datagrams have no stream
+    assert e.value.errno == errno.EOPNOTSUPP
     s.close()
 
 
