@@ -334,17 +334,17 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         # conn (this socket's connection, _live()) once it holds data, or
         # None once it has ended with everything read. until: tick deadline,
         # or None. Raises EAGAIN on a non-blocking socket with nothing to read.
-        if len(conn):
+        if conn.readable:
             return conn
         at = self._at
         if self._timeout_ms == 0:
             at.poll(conn)
-            if not len(conn) and conn.state <= _OPEN:
+            if not conn.readable and conn.state <= _OPEN:
                 self._take_result(False)  # a failed connect shows here
                 raise _error(errno.EAGAIN)
         else:
             at.wait(until, conn=conn)
-        if len(conn):
+        if conn.readable:
             return conn
         self._lost(conn)
         return None
@@ -441,7 +441,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         op = self._op
         state = conn.state
         ready = 0
-        if flags & _POLL_RD and (len(conn) or state > _OPEN):
+        if flags & _POLL_RD and (conn.readable or state > _OPEN):
             ready |= _POLL_RD
         if flags & _POLL_WR and state == _OPEN and (op is None or op.result != _WAITING):
             ready |= _POLL_WR

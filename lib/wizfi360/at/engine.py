@@ -336,7 +336,7 @@ class Engine:
                 if op.result != _WAITING:
                     break
             elif conn is not None:
-                if len(conn) or conn.state > _OPEN:  # data, or closed or broken
+                if conn.readable or conn.state > _OPEN:  # data, or closed or broken
                     break
             elif self.accepted:
                 break

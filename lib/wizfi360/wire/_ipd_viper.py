@@ -18,14 +18,14 @@
 # port). As .mpy: 4.1 KB for armv6m (an RP2040, where native code takes
 # heap), 7.4 KB for x64.
 #
-# It reads the Ring's fields (_buf, _size, _r, _n, _p, limit) and the
+# It reads the Ring's fields (_buf, _size, _r, readable, _p, limit) and the
 # parser's (_remain, _ring, link, check_state, the peer fields) directly.
 # Each such access costs ~140 instructions (an instance dict lookup). So a
 # ring's indices are read on its link's first frame of the call into the
-# parser's scratch table `_wst` (eight 32-bit words a link: loaded, r, n,
-# p, limit, size, and n and p as loaded), kept there while its frames are
-# taken, and _n and _p are written back once as the call ends, if changed:
-# nothing else touches a Ring while walk() runs. A frame begun before the
+# parser's scratch table `_wst` (eight 32-bit words a link: loaded, r,
+# readable, p, limit, size, and readable and p as loaded), kept there while
+# its frames are taken, and readable and _p are written back once as the
+# call ends, if changed: nothing else touches a Ring while walk() runs. A frame begun before the
 # call is its ring's (parse() put ps._ring there), which the link may no
 # longer name: it is left to parse().
 # Per 64-byte frame on two links this took valgrind's count on the unix
@@ -43,7 +43,7 @@ from ._copy_viper import copy
 _MAX_HDR = const(48)  # as parser.py
 _MAX_FRAME = const(65535)
 _NONE = None  # viper compares an object with None only through a variable
-_SLOT = const(8)  # words of _wst a link: loaded, r, n, p, limit, size, n and p as loaded
+_SLOT = const(8)  # words of _wst a link (see above)
 
 
 @micropython.viper
@@ -156,7 +156,7 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
         if sl[0] == 0:  # the ring's first frame in this call
             loaded |= 1 << link
             sl[1] = int(ring._r)
-            sl[2] = int(ring._n)
+            sl[2] = int(ring.readable)
             sl[3] = int(ring._p)
             sl[4] = int(ring.limit)
             sl[5] = int(ring._size)
@@ -208,7 +208,7 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
             sl[0] = 0
             rg = rings[k]
             if sl[2] != sl[6]:
-                rg._n = int(sl[2])
+                rg.readable = int(sl[2])
             if sl[3] != sl[7]:
                 rg._p = int(sl[3])
         loaded >>= 1

@@ -35,25 +35,28 @@ class Ring:
         self._buf = buf
         self._size = size
         self._r = 0  # index of the oldest byte
-        self._n = 0  # readable bytes held
+        # Readable bytes held, as len() says: a field, so that the readers in
+        # other modules (socket.py, at/engine.py) test it without a call.
+        # Ring's methods alone change it.
+        self.readable = 0
         self._p = 0  # pending bytes after them
         self.limit = size  # put() fills up to here (<= capacity; the owner may lower it)
         self.datagrams = False  # holds UDP datagrams as records (parser.RECORD)
 
     def __len__(self):
-        return self._n
+        return self.readable
 
     def capacity(self):
         return self._size
 
     def free(self):
-        return self.limit - self._n - self._p
+        return self.limit - self.readable - self._p
 
     def pending(self):
         return self._p
 
     def commit(self):
-        self._n += self._p
+        self.readable += self._p
         self._p = 0
 
     def rollback(self):
@@ -67,14 +70,14 @@ class Ring:
             buf = bytearray(size)
         except MemoryError:
             return False
-        n = self._n
+        n = self.readable
         p = self._p
-        self._n = n + p
+        self.readable = n + p
         self.get_into(buf, 0, n + p)
         self._buf = buf
         self._size = size
         self._r = 0
-        self._n = n
+        self.readable = n
         self._p = p
         return True
 
@@ -89,18 +92,18 @@ class Ring:
 
     def clear(self):
         self._r = 0
-        self._n = 0
+        self.readable = 0
         self._p = 0
 
     def put(self, src, off, n):
         # Append up to n bytes of src[off:] as pending; returns how many fitted.
         # Hot path, as get_into(): see the frame note at the top.
-        room = self.limit - self._n - self._p
+        room = self.limit - self.readable - self._p
         if n > room:
             n = room
         if n <= 0:
             return 0
-        room = self._r + self._n + self._p  # where they go (past the end: wrapped)
+        room = self._r + self.readable + self._p  # where they go (past the end: wrapped)
         if room >= self._size:
             room -= self._size
         if self._size - room >= n:
@@ -115,8 +118,8 @@ class Ring:
 
     def get_into(self, dst, off, n):
         # Move up to n of the oldest bytes into dst[off:]; returns the count.
-        if n > self._n:
-            n = self._n
+        if n > self.readable:
+            n = self.readable
         if n <= 0:
             return 0
         first = self._size - self._r  # bytes before the end of the storage
@@ -127,8 +130,8 @@ class Ring:
             first = n - first  # the rest, from the start of the storage
             copy(dst, off + n - first, self._buf, 0, first)
         # As discard(n), inline: this is the hot path of every read
-        self._n -= n
-        if self._n == 0 and self._p == 0:
+        self.readable -= n
+        if self.readable == 0 and self._p == 0:
             self._r = 0
         else:
             first = self._r + n
@@ -137,18 +140,18 @@ class Ring:
 
     def take(self, n):
         # The oldest n bytes (fewer if fewer are held) as a new bytes object.
-        if n > self._n:
-            n = self._n
+        if n > self.readable:
+            n = self.readable
         out = bytearray(n)
         self.get_into(out, 0, n)
         return bytes(out)
 
     def discard(self, n):
         # Drop up to n of the oldest bytes; returns the count.
-        if n > self._n:
-            n = self._n
-        self._n -= n
-        if self._n == 0 and self._p == 0:
+        if n > self.readable:
+            n = self.readable
+        self.readable -= n
+        if self.readable == 0 and self._p == 0:
             self._r = 0  # keep the data contiguous when the ring runs empty
         else:
             r = self._r + n
@@ -158,14 +161,14 @@ class Ring:
     def find_pending(self, needle):
         # Offset of needle (bytes) within the pending bytes, or -1. A needle
         # across the wrap is not seen (used only to tell a reboot).
-        w = self._r + self._n
+        w = self._r + self.readable
         return self._search(needle, w - self._size if w >= self._size else w, self._p)
 
     def find(self, needle):
         # Offset from the oldest byte of the first occurrence of needle (a
         # one-byte bytes object such as b"\n"), or -1. Searches both halves
         # of a wrapped ring in place.
-        return self._search(needle, self._r, self._n)
+        return self._search(needle, self._r, self.readable)
 
     def _search(self, needle, start, n):
         # needle in the n bytes from index start (wrapping), as an offset.
