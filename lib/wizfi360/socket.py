@@ -72,6 +72,7 @@ _POLL_WR = const(0x04)
 _POLL_ERR = const(0x08)
 _POLL_HUP = const(0x10)
 _EINVAL = const(22)
+_LATER = const(-1)  # _wait(): the deadline is the timeout from when the wait begins
 
 # For the type checker only: MicroPython folds the constant and compiles the
 # blocks under it away (no global, no interned name); the checker reads them.
@@ -330,10 +331,14 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
 
     # -- receiving ---------------------------------------------------------
 
-    def _wait(self, conn, until):
-        # conn (this socket's connection, _live()) once it holds data, or
-        # None once it has ended with everything read. until: tick deadline,
-        # or None. Raises EAGAIN on a non-blocking socket with nothing to read.
+    def _wait(self, until):
+        # This socket's connection once it holds data, or None once it has
+        # ended with everything read. until: a tick deadline, None (none), or
+        # _LATER: the socket's timeout, counted from when a wait begins.
+        # Raises EAGAIN on a non-blocking socket with nothing to read.
+        conn = self._conn
+        if conn is None:
+            conn = self._live()  # raises
         if conn.readable:
             return conn
         at = self._at
@@ -343,7 +348,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
                 self._take_result(False)  # a failed connect shows here
                 raise _error(errno.EAGAIN)
         else:
-            at.wait(until, conn=conn)
+            at.wait(self._until() if until == _LATER else until, conn=conn)
         if conn.readable:
             return conn
         self._lost(conn)
@@ -358,7 +363,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             return self.recvfrom(bufsize)[0]
         if bufsize < 0:
             raise ValueError("bufsize must be >= 0")
-        conn = self._wait(self._live(), self._until())
+        conn = self._wait(_LATER)
         if conn is None:
             return b""
         data = conn.take(bufsize)
@@ -375,7 +380,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
             data = self.recvfrom(n)[0]
             buf[: len(data)] = data
             return len(data)
-        conn = self._wait(self._live(), self._until())
+        conn = self._wait(_LATER)
         if conn is None:
             return 0
         return conn.get_into(buf, 0, n)
@@ -402,7 +407,7 @@ class socket(_Base):  # pyright: ignore[reportGeneralTypeIssues]  # _Base: a cla
         # takes from the heap (wire/ring.py).
         until = self._until()
         try:
-            while got < n and self._wait(conn, until) is not None:
+            while got < n and self._wait(until) is not None:
                 got += conn.get_into(buf, got, n - got)
         except OSError as e:
             if e.errno == errno.EAGAIN:

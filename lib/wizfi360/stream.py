@@ -41,7 +41,7 @@ def _more(sock: "socket", until, partial):
     if sock._type == _SOCK_DGRAM:
         raise OSError(errno.EOPNOTSUPP, "stream reads on a UDP socket: use recv/recvfrom")
     try:
-        return 0 if sock._wait(sock._live(), until) is None else 1
+        return 0 if sock._wait(until) is None else 1
     except OSError as e:
         if e.errno == errno.EAGAIN:
             return 0 if partial else -1

@@ -85,7 +85,7 @@ def recvfrom(sock, bufsize):
     # One datagram (cut to bufsize, the rest dropped) and its sender.
     if bufsize < 0:
         raise ValueError("bufsize must be >= 0")
-    ring = sock._wait(sock._live(), sock._until())
+    ring = sock._wait(sock._until())
     if ring is None:
         return b"", None
     rec = ring.take(_RECORD)
