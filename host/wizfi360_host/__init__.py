@@ -2,4 +2,4 @@
 # CPython: never installed on a board (package.json, manifest.py and
 # `make deploy` ship lib/wizfi360 only).
 #   hostuart  UART stand-ins: the emulator over TCP, a serial port, bytes in memory
-#   consts    the public names of the driver's private constants (wizfi360.at.engine.OPEN, ...)
+#   consts    the public names of the driver's private constants (OPEN, EV_OK, ...)

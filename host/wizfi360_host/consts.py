@@ -1,9 +1,8 @@
 # The public names of the constants parser.py and engine.py keep private, for
-# code and tests that import them (from wizfi360.wire.parser import EV_OK, from
-# wizfi360.at.engine import OPEN, ...): those modules' __getattr__ loads this
-# one on the first such import. The driver itself never imports it, so these
-# names cost no heap while it runs, and it is not installed on a board (it
-# lives here, in the host-side package, beside the host UARTs). The values are defined by parser.py and
+# tests and tools (from wizfi360_host.consts import EV_OK, OPEN, ...). The
+# driver itself never imports it, so these names cost no heap while it runs,
+# and it is not installed on a board (it lives here, in the host-side
+# package, beside the host UARTs). The values are defined by parser.py and
 # engine.py and must match (tests_host/package/test_const_copies.py checks).
 
 try:

@@ -15,9 +15,16 @@ import time
 import pytest
 
 from wizfi360.at.clock import ticks_add, ticks_ms
-from wizfi360.at.engine import (
+from wizfi360.at.engine import Engine
+from wizfi360_host.consts import (
     BROKEN,
     CLOSED,
+    EV_ALREADY,
+    EV_ERROR,
+    EV_FAIL,
+    EV_OK,
+    EV_SEND_FAIL,
+    EV_SEND_OK,
     GONE,
     OPEN,
     OPENING,
@@ -26,15 +33,6 @@ from wizfi360.at.engine import (
     WIFI_ASSOCIATED,
     WIFI_DOWN,
     WIFI_UP,
-    Engine,
-)
-from wizfi360.wire.parser import (
-    EV_ALREADY,
-    EV_ERROR,
-    EV_FAIL,
-    EV_OK,
-    EV_SEND_FAIL,
-    EV_SEND_OK,
 )
 
 

@@ -13,8 +13,8 @@ import time
 from test_ring import Ring  # put() commits at once
 
 from wizfi360.at.clock import ticks_add, ticks_ms
-from wizfi360.at.engine import OPEN, Engine
-from wizfi360.wire.parser import EV_OK, EV_SEND_OK
+from wizfi360.at.engine import Engine
+from wizfi360_host.consts import EV_OK, EV_SEND_OK, OPEN
 
 SEND = 2  # Op.kind of AT+CIPSEND (engine.py's _SEND)
 ARGS = b'"TCP","1.2.3.4",80'

@@ -14,7 +14,9 @@ from unittest.mock import ANY
 
 import pytest
 
-from wizfi360.wire.parser import (
+from wizfi360.wire.parser import Parser
+from wizfi360.wire.ring import Ring
+from wizfi360_host.consts import (
     EV_ALREADY,
     EV_BUSY,
     EV_DAMAGED,
@@ -34,9 +36,7 @@ from wizfi360.wire.parser import (
     EV_WIFI_CONNECTED,
     EV_WIFI_DISCONNECT,
     EV_WIFI_GOT_IP,
-    Parser,
 )
-from wizfi360.wire.ring import Ring
 
 DATA = "data"  # trace entry ("data", link, payload bytes)
 NO_PEER = (0, 0, 0, 0)

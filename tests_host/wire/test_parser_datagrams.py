@@ -2,8 +2,9 @@
 
 import pytest
 
-from wizfi360.wire.parser import RECORD, Parser
+from wizfi360.wire.parser import Parser
 from wizfi360.wire.ring import Ring
+from wizfi360_host.consts import RECORD
 
 
 def parser(ring_size=64):

@@ -53,7 +53,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_parser import DATA, Feeder, chunks, merged
 
-from wizfi360.wire.parser import (
+from wizfi360_host.consts import (
     EV_ALREADY,
     EV_BUSY,
     EV_DAMAGED,

@@ -56,9 +56,9 @@ _EV_DAMAGED = const(18)
 
 # The constants below up to _WIFI_UP are private like wire/parser.py's (folded at
 # compile time, no global, no interned name); socket.py and the others hold
-# private copies of those they use, consts.py the public names (OPEN, ...),
-# which __getattr__ below hands out. All copies must match these values
-# (tests_host/package/test_const_copies.py checks).
+# private copies of those they use; host/wizfi360_host/consts.py has the
+# public names (OPEN, ...) for tests and tools. All copies must match these
+# values (tests_host/package/test_const_copies.py checks).
 _LINKS = const(5)  # link IDs 0-4 (manual 3.2.3.5)
 
 # Conn states (conn.py).
@@ -93,16 +93,6 @@ _START = const(1)  # AT+CIPSTART: opens op.conn
 _SEND = const(2)  # AT+CIPSEND: op.data goes after the ">" prompt
 _CLOSE = const(3)  # AT+CIPCLOSE: frees op.conn's ID
 _CHECK = const(4)  # AT+CIPSTATUS: is op.conn's link still open? (a CLOSED that may be a stray)
-
-
-def __getattr__(name):
-    # The public names of the constants above (engine.OPEN, ...), for code and
-    # tests that import them: in host/wizfi360_host/consts.py, loaded only then.
-    try:
-        from wizfi360_host import consts
-    except ImportError:  # on a board: not installed, so no such name (hasattr works)
-        raise AttributeError(name)
-    return getattr(consts, name)
 
 
 # A payload is readable once what follows it checks out (wire/parser.py), or once

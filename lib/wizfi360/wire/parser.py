@@ -72,9 +72,9 @@ if _TYPE_CHECKING:
 # Event kinds for handler(kind, arg, buf, start, end). These constants and
 # RECORD are private: MicroPython folds them at compile time and keeps no
 # global and no interned name for them. engine.py, socket.py and the others
-# hold private copies of those they use; consts.py holds the public names
-# (EV_OK, ...), which __getattr__ below hands out. All copies must match these
-# values (tests_host/package/test_const_copies.py checks).
+# hold private copies of those they use; host/wizfi360_host/consts.py holds
+# the public names (EV_OK, ...) for tests and tools. All copies must match
+# these values (tests_host/package/test_const_copies.py checks).
 _EV_LINE = const(0)  # any other text line (command output, echo)
 _EV_OK = const(1)
 _EV_ERROR = const(2)
@@ -103,16 +103,6 @@ _RECORD = const(8)
 _MAX_HDR = const(48)
 _READS = const(4)  # UART reads one parse() may make (see parse)
 _MAX_FRAME = const(65535)
-
-
-def __getattr__(name):
-    # The public names of the constants above (parser.EV_OK, ...), for code and
-    # tests that import them: in host/wizfi360_host/consts.py, loaded only then.
-    try:
-        from wizfi360_host import consts
-    except ImportError:  # on a board: not installed, so no such name (hasattr works)
-        raise AttributeError(name)
-    return getattr(consts, name)
 
 
 def _is(b, s, e, tok):
