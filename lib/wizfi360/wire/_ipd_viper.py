@@ -62,6 +62,7 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
     if remain and (link < 0 or link >= nrings or rings[link] is not ring):
         return i  # the frame's link was given up or taken over since: parse()'s
     st = ptr32(ps._wst)  # every slot unloaded (see the end)
+    cp = copy  # a local: no global lookup a frame
     taken = 0  # 1 once a frame began in this call
     loaded = 0  # bit k: link k's slot is loaded
     ip = -1  # the last frame's sender: its text at b[ip:ip + ip_n], port
@@ -181,10 +182,10 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
         seg = size - w
         rb = ring._buf
         if seg >= take:
-            copy(rb, w, buf, i, take)
+            cp(rb, w, buf, i, take)
         else:  # across the end of the ring's storage
-            copy(rb, w, buf, i, seg)
-            copy(rb, 0, buf, i + seg, take - seg)
+            cp(rb, w, buf, i, seg)
+            cp(rb, 0, buf, i + seg, take - seg)
         i += take
         remain -= take
         rp += take
