@@ -6,10 +6,16 @@
 #
 # Nothing in the steady state allocates: replies are copied into a fixed
 # buffer, the CIPSEND replies are built once per length, and stream bytes are
-# copied by io.BytesIO.readinto (C, as a board's UART.readinto is: issue 16
-# measured the Pico with such a stand-in) on MicroPython, by the driver's own
+# copied by io.BytesIO.readinto on MicroPython, by the driver's own
 # allocation-free copy on CPython. So gc.mem_alloc() deltas taken around
 # driver calls count the driver's allocations only.
+#
+# On MicroPython, while no reply waits, the driver's uart.readinto is the
+# BytesIO's own, in C, as a board's machine.UART.readinto is (issue 16
+# measured the Pico with such a stand-in): the instance attribute `readinto`
+# switches between it and the Python reader that serves replies. A reader
+# in Python costs the bench some 12k instructions a read here, which a
+# board's UART does not (any() stays Python, and small).
 #
 # Like the real module, it never cuts into a frame to answer a command: while
 # a reply waits, the stream is served up to the end of the current frame.
@@ -56,9 +62,12 @@ class MemModule:
         self._pending = b""
         self.stream = None
         self._bio = None  # the stream as an io.BytesIO (MicroPython)
+        self._bio_readinto = None  # its readinto, bound once
+        self._slow_readinto = self._readinto_slow  # bound once: switching allocates nothing
+        self.readinto = self._slow_readinto  # what the driver calls (see the top)
         self.frame_len = 1
-        self._pos = 0
-        self.served = 0  # stream bytes read by the driver
+        self._pos = 0  # where the stream goes on (the BytesIO's own on MicroPython)
+        self._wraps = 0  # times the stream was served to its end
         self.written = 0  # payload bytes taken by CIPSEND
         self.senders = True  # AT+CIPDINFO: +IPD headers name the sender (the factory default)
 
@@ -66,8 +75,24 @@ class MemModule:
         self.stream = stream
         self.frame_len = frame_len
         self._pos = 0
+        self._wraps = 0
         # MicroPython's readinto(buf, nbytes) of a BytesIO copies in C; CPython's has no nbytes.
-        self._bio = io.BytesIO(stream) if sys.implementation.name == "micropython" else None
+        if sys.implementation.name == "micropython":
+            self._bio = io.BytesIO(stream)
+            self._bio_readinto = self._bio.readinto
+        self._steady()
+
+    def served(self):
+        # Stream bytes read by the driver so far.
+        pos = self._bio.tell() if self._bio is not None else self._pos
+        return self._wraps * len(self.stream) + pos
+
+    def _steady(self):
+        # The C reader while no reply waits (MicroPython), else the Python one.
+        if self._bio is not None and self._olen == self._opos:
+            self.readinto = self._bio_readinto
+        else:
+            self.readinto = self._slow_readinto
 
     # -- what the driver writes --------------------------------------------
 
@@ -99,6 +124,7 @@ class MemModule:
         n = len(data)
         copy(self._out, self._olen, data, 0, n)
         self._olen += n
+        self.readinto = self._slow_readinto  # replies come in Python
 
     def _command(self, ln, n):
         if ln.find(b"AT+CIPSEND=", 0, n) == 0:
@@ -128,65 +154,52 @@ class MemModule:
     # -- what the driver reads ----------------------------------------------
 
     def any(self):
+        bio = self._bio
+        if self.readinto is self._bio_readinto:  # the steady state: the stream alone
+            if bio.tell() == len(self.stream):  # pyright: ignore[reportOptionalMemberAccess]
+                bio.seek(0)  # pyright: ignore[reportOptionalMemberAccess]
+                self._wraps += 1
+            return self.chunk
         waiting = self._olen - self._opos
         stream = self.stream
         if stream is None:
             return waiting
-        if self._pos == len(stream):
-            self._pos = 0
+        pos = bio.tell() if bio is not None else self._pos
+        if pos == len(stream):
+            pos = self._pos = 0
+            self._wraps += 1
+            if bio is not None:
+                bio.seek(0)
         if waiting:
-            edge = self._pos % self.frame_len
+            edge = pos % self.frame_len
             if edge == 0:
                 return waiting
             left = self.frame_len - edge
         else:
-            left = len(stream) - self._pos
+            left = len(stream) - pos
         return left if left < self.chunk else self.chunk
 
-    def readinto(self, buf, nbytes=None):
-        bio = self._bio
-        if bio is not None and self._olen == self._opos:
-            # The steady state, no reply waiting: the stream alone, in C,
-            # without a second any() (a board's UART.readinto is C too).
-            pos = self._pos
-            if pos == len(self.stream) or pos == 0:  # any() may have wrapped _pos already
-                pos = 0
-                bio.seek(0)
-            n = len(self.stream) - pos
-            if n > self.chunk:
-                n = self.chunk
-            if nbytes is not None and nbytes < n:
-                n = nbytes
-            if n > len(buf):
-                n = len(buf)
-            n = bio.readinto(buf, n)
-            self._pos = pos + n
-            self.served += n
-            return n or None
-        return self._readinto_rest(buf, nbytes)
-
-    def _readinto_rest(self, buf, nbytes):
-        # readinto() while a reply waits, or without a stream. Apart from the
-        # steady state above so that readinto()'s frame fits the 11 words
-        # MicroPython keeps on the C stack (a bigger one is taken from the
-        # heap at every call: driver work the bench would count).
-        bio = self._bio
+    def _readinto_slow(self, buf, nbytes=None):
+        # readinto() while a reply waits, without a stream, or on CPython:
+        # like the module, replies only between frames.
         n = min(self.any(), len(buf) if nbytes is None else min(nbytes, len(buf)))
         if not n:
             return None
-        if self._olen > self._opos and (self.stream is None or self._pos % self.frame_len == 0):
+        if self._olen > self._opos and (self.stream is None or self._where() % self.frame_len == 0):
             copy(buf, 0, self._out, self._opos, n)
             self._opos += n
+            if self._opos == self._olen and self.stream is not None:
+                self._steady()
             return n
-        if bio is not None and bio.tell() != self._pos:
-            bio.seek(self._pos)
-        if bio is None:
-            copy(buf, 0, self.stream, self._pos, n)
+        if self._bio is not None:
+            self._bio.readinto(buf, n)
         else:
-            bio.readinto(buf, n)
-        self._pos += n
-        self.served += n
+            copy(buf, 0, self.stream, self._pos, n)
+            self._pos += n
         return n
+
+    def _where(self):
+        return self._bio.tell() if self._bio is not None else self._pos
 
 
 def _number(b, s, e):

@@ -109,7 +109,7 @@ def check_payload(socks, body, size):
 def check_count(mod, got, before, size, frame_len):
     # What was read matches what the module handed out, give or take what
     # sits in the driver's buffers (IN_FLIGHT at most).
-    payload = (mod.served - before) * size // frame_len
+    payload = (mod.served() - before) * size // frame_len
     if abs(payload - got) > IN_FLIGHT:
         raise AssertionError("read %d bytes, the module sent %d" % (got, payload))
 
@@ -125,7 +125,7 @@ def throughput(size, method, runs, rx_size=None):
     for _ in range(runs):
         gc.collect()
         got = 0
-        before = mod.served
+        before = mod.served()
         t0 = now()
         while True:
             got += read(rounds)

@@ -557,7 +557,9 @@ METHODS = (
   hands out a pre-built stream of `+IPD,<id>,<len>:` frames (the driver turns the sender off at
   start-up, `AT+CIPDINFO=0`; 64, 536 or 1460 payload bytes, alternating between two open
   sockets; the payload is made of protocol text such as `OK` and
-  `+IPD,`) as fast as the driver reads it, at most 4096 bytes per read. The bench reads it through the
+  `+IPD,`) as fast as the driver reads it, at most 4096 bytes per read; on MicroPython its
+  `readinto` is then `io.BytesIO`'s, in C, as a board's `machine.UART.readinto` is (its `any()` is
+  Python). The bench reads it through the
   public socket API into a 4096-byte buffer, each link in turn: `recv_into()` of what is there, or
   `readinto()` of the whole buffer. A figure is payload bytes read per second over a run of at least
   0.25 s; the payload is checked byte for byte before and after a warm-up and the byte count against
