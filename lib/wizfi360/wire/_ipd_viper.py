@@ -9,7 +9,8 @@
 # It returns the index of the first byte it leaves to parse(): a text line,
 # the prompt, a header of another shape, cut by `end` or one parse() would
 # count bad, a link with no ring or a datagram ring, payload beyond the
-# ring's room (what fits goes in, as Ring.put does), or a payload not
+# ring's room (what fits goes in, as Ring.put does, and ps._wfull tells
+# parse() to ask the owner for room), or a payload not
 # followed by CR LF (the check of parser.py; it sets check_state = 1 there,
 # as parse() would). What it does not take is left untouched, so parse()
 # handles it with its own rules: the fast path only saves the Python calls
@@ -69,6 +70,7 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
     ip_n = 0
     port = 0
     cs = 0
+    full = 0  # 1: stopped at a ring with no room left (parser._full)
     while i < end:
         if remain == 0:
             if b[i] <= 32 or b[i] > 126:  # parse() skips these between items
@@ -174,6 +176,7 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
         if take > room:  # what fits, as Ring.put; parse() then asks on_full for more
             take = room
             if take <= 0:
+                full = 1
                 break
         size = int(sl[5])
         w = int(sl[1]) + rn + rp
@@ -191,6 +194,8 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
         rp += take
         if remain:
             sl[3] = rp
+            if i < end:
+                full = 1  # the ring's room ran out before the input
             break
         # The frame is whole: CR LF right after it commits it (parser.py).
         if i + 1 < end and b[i] == 13 and b[i + 1] == 10:
@@ -220,6 +225,8 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
     ps.link = link
     if cs:
         ps.check_state = 1
+    if full:
+        ps._wfull = True
     if ip >= 0:
         copy(ps._ip_text, 0, buf, ip, ip_n)
         ps._ip_len = ip_n

@@ -162,6 +162,7 @@ class Parser:
         self._rec = bytearray(_RECORD)
         self._rec_due = False  # the current datagram's record is not stored yet
         self._wst = bytearray(32 * links)  # the native walk's scratch (_ipd_viper.py)
+        self._wfull = False  # the walk stopped at a ring with no room left (_full)
         # After a payload: 1, then 2 once a CR followed it; 3 after noise or
         # an unknown line, which only boot noise before "ready" explains
         # (module-notes).
@@ -297,12 +298,13 @@ class Parser:
         # none in: parsing waits here. As _steps decides, without its frame,
         # and like there a frame larger than the whole ring is made readable
         # unchecked.
-        ring = self._ring
-        if not self._remain or ring is None or self._rec_due or ring.free() > 0:
+        if not self._wfull:  # the walk stopped for something else
             return 0
+        self._wfull = False
+        ring = self._ring
         if self.on_full(ring):
             return 1
-        if not len(ring):
+        if not ring.readable:
             ring.commit()
         return 2
 
