@@ -276,21 +276,27 @@ def test_unexpected_reboot_fails_sockets_and_reinitialises(emu, wifi, echo):
         assert s2.read(5) == b"again"
 
 
-def test_peer_close_then_send_is_connreset(emu, wifi):
+def one_client(wifi, serve):
+    """Join, and connect a socket (timeout 5 s) to a loopback server that runs
+    serve(conn) for its one client in a thread; returns (socket, thread, server)."""
     srv = pysocket.create_server(("127.0.0.1", 0))
-    port = srv.getsockname()[1]
 
-    def serve():
+    def run():
         c, _ = srv.accept()
-        c.sendall(b"bye")
-        c.close()
+        with c:
+            serve(c)
 
-    t = threading.Thread(target=serve, daemon=True)
+    t = threading.Thread(target=run, daemon=True)
     t.start()
     wifi.connect(SSID, KEY)
     s = wsock.socket()
     s.settimeout(5)
-    s.connect(("127.0.0.1", port))
+    s.connect(("127.0.0.1", srv.getsockname()[1]))
+    return s, t, srv
+
+
+def test_peer_close_then_send_is_connreset(emu, wifi):
+    s, t, srv = one_client(wifi, lambda c: c.sendall(b"bye"))
     t.join(5)
     assert s.read() == b"bye"  # read() to EOF: data first, then the close
     with pytest.raises(OSError) as e:
@@ -303,23 +309,14 @@ def test_peer_close_then_send_is_connreset(emu, wifi):
 def test_readinto_ends(emu, wifi):
     # A stream read fills the buffer unless something ends it first; what it
     # has read is returned then, never lost.
-    srv = pysocket.create_server(("127.0.0.1", 0))
-    port = srv.getsockname()[1]
     more = threading.Event()
 
-    def serve():
-        c, _ = srv.accept()
+    def serve(c):
         c.sendall(b"abc")
         more.wait(10)
         c.sendall(b"defg")
-        c.close()
 
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    wifi.connect(SSID, KEY)
-    s = wsock.socket()
-    s.settimeout(5)
-    s.connect(("127.0.0.1", port))
+    s, t, srv = one_client(wifi, serve)
     buf = bytearray(10)
     with pytest.raises(ValueError):
         s.readinto(buf, 11)
