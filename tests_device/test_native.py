@@ -149,4 +149,25 @@ def test_fast_path_leaves_other_links_and_datagrams_to_parse():
     _same(data, rx=4096, dgram=True, ring=3000)
 
 
+def test_a_full_ring_met_inside_parse_steps_is_not_asked_about_again():
+    # The walk can stop at a full ring while parse()'s Python step runs it
+    # (after a line it took); that step makes room or waits itself. Asked
+    # about again later, when the walk stops for another reason (here: the
+    # ring was let go), the owner would be told of a full ring that is gone.
+    from wizfi360.wire.parser import Parser
+    from wizfi360.wire.ring import Ring
+
+    p = Parser(5, 64)
+    ring = Ring(16)
+    p.rings[0] = ring
+    p.handler = lambda kind, arg, buf, s, e: None
+    asked = []
+    p.on_full = lambda r: asked.append(r) and False
+    p.feed(b"\r\nOK\r\n\r\n+IPD,0,20:" + b"x" * 20 + b"\r\n")  # 20 bytes for 16
+    eq(len(asked), 1, "the full ring was asked about once, by the step that met it")
+    p.drop(ring)  # its socket is closed: the rest of the frame goes nowhere
+    eq(p.feed(b"\r\nOK\r\n"), 6)
+    eq(len(asked), 1, "no second question about a ring that is gone")
+
+
 harness.main(globals())

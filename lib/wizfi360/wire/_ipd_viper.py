@@ -20,15 +20,16 @@
 # heap), 7.4 KB for x64.
 #
 # It reads the Ring's fields (_buf, _size, _r, readable, _p, limit) and the
-# parser's (_remain, _ring, link, check_state, the peer fields) directly.
+# parser's (_remain, _ring, link, check_state, _wfull, the peer fields)
+# directly.
 # Each such access costs ~140 instructions (an instance dict lookup). So a
 # ring's indices are read on its link's first frame of the call into the
 # parser's scratch table `_wst` (eight 32-bit words a link: loaded, r,
 # readable, p, limit, size, and readable and p as loaded), kept there while
 # its frames are taken, and readable and _p are written back once as the
-# call ends, if changed: nothing else touches a Ring while walk() runs. A frame begun before the
-# call is its ring's (parse() put ps._ring there), which the link may no
-# longer name: it is left to parse().
+# call ends, if changed: nothing else touches a Ring while walk() runs. A
+# frame begun before the call is its ring's (parse() put ps._ring there),
+# which the link may no longer name: it is left to parse().
 # Per 64-byte frame on two links this took valgrind's count on the unix
 # port from 6.4k to 5.1k instructions (the bench's recv_into); with about one
 # frame a call (1460 bytes) it costs 2-3% more.
@@ -61,7 +62,7 @@ def walk(b: ptr8, i: int, end: int, ps) -> int:
     ring = ps._ring
     link = int(ps.link)
     if remain and (link < 0 or link >= nrings or rings[link] is not ring):
-        return i  # the frame's link was given up or taken over since: parse()'s
+        return i  # its link was given up or passed on since: left to parse()
     st = ptr32(ps._wst)  # every slot unloaded (see the end)
     cp = copy  # a local: no global lookup a frame
     taken = 0  # 1 once a frame began in this call

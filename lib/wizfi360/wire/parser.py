@@ -39,8 +39,9 @@
 # owner's work per poll is spread over more input.
 #
 # Allocation: __init__ allocates buf (and a memoryview of it), the line
-# buffer, the peer address buffer and the native walk's scratch. fill(), parse() and everything they
-# call allocate nothing: numbers are parsed by hand, comparisons use
+# buffer, the peer address buffer and the native walk's scratch. fill(),
+# parse() and everything they call allocate nothing: numbers are parsed by
+# hand, comparisons use
 # bytearray.find with bounds, copies use bufcopy.copy. Only handler() may
 # allocate, for lines it decides to keep.
 
@@ -295,9 +296,10 @@ class Parser:
     def _full(self):
         # Where the walk stopped: 0 not at a full ring (_steps takes that
         # item); 1 at one the owner made room in (walk on); 2 at one it made
-        # none in: parsing waits here. As _steps decides, without its frame,
-        # and like there a frame larger than the whole ring is made readable
-        # unchecked.
+        # none in: parsing waits here. The walk says in _wfull that it
+        # stopped for lack of room; then, as _steps would without its frame,
+        # the owner is asked, and a frame larger than the whole ring is made
+        # readable unchecked.
         if not self._wfull:  # the walk stopped for something else
             return 0
         self._wfull = False
@@ -322,6 +324,7 @@ class Parser:
                 i = walk(buf, i, end, self)  # pyright: ignore[reportArgumentType]  # ptr8 takes buffers
                 if i >= end:
                     break
+                self._wfull = False  # a full ring is this loop's to handle, not _full()'s
             if self._remain:
                 if self._rec_due and not self._put_record():
                     break  # no room for the whole datagram yet

@@ -37,7 +37,7 @@ class Ring:
         self._r = 0  # index of the oldest byte
         # Readable bytes held, as len() says: a field, so that the readers in
         # other modules (socket.py, at/engine.py) test it without a call.
-        # Ring's methods alone change it.
+        # Only Ring's methods and the parser's native walk change it.
         self.readable = 0
         self._p = 0  # pending bytes after them
         self.limit = size  # put() fills up to here (<= capacity; the owner may lower it)
