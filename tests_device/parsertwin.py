@@ -43,7 +43,7 @@ def hx(b):
 
 
 class Run:
-    def __init__(self, rx, ring, line, dgram, takes, drop, ring_links, swap):
+    def __init__(self, rx, ring, line, dgram, takes, drop, ring_links, swap, close):
         self.p = p = Parser(LINKS, rx, line)
         for link in ring_links:
             r = Ring(ring)
@@ -56,6 +56,7 @@ class Run:
         self.k = 0
         self.ring_size = ring
         self.swap = swap
+        self.close = close  # swap as a close does: parser.drop() first
         self.retired = []  # rings that swap() took off link 0; traced as link 10, 11, ...
 
     def add(self, link, data):
@@ -66,13 +67,18 @@ class Run:
             t.append(["d", link, data])
 
     def drain(self):
+        # Everything the rings hold goes to the trace; returns the byte count.
+        got = 0
         for link in range(LINKS):
             ring = self.p.rings[link]
             if ring is not None and len(ring):
+                got += len(ring)
                 self.add(link, ring.take(len(ring)))
         for k, ring in enumerate(self.retired):
             if len(ring):
+                got += len(ring)
                 self.add(10 + k, ring.take(len(ring)))
+        return got
 
     def swap_ring(self):
         # Link 0 passes to a new connection, as the engine hands an ID on
@@ -80,6 +86,8 @@ class Run:
         # in progress included, as parse() goes on with it).
         old = self.p.rings[0]
         if old is not None:
+            if self.close:
+                self.p.drop(old)  # its socket closed: the rest of its frame goes nowhere
             self.retired.append(old)
             r = Ring(self.ring_size)
             r.datagrams = old.datagrams
@@ -118,9 +126,7 @@ class Run:
                 p.parse()
                 p.settle()
                 n = before - p.pending()
-            n += self.take_some() if self.takes else 0
-            if not self.takes:
-                self.drain()
+            n += self.take_some() if self.takes else self.drain()
             stalls = stalls + 1 if n == 0 else 0
             if stalls >= 3:
                 raise RuntimeError("no progress")
@@ -165,8 +171,10 @@ def run(
     drop=False,
     ring_links=None,
     swap=False,
+    close=False,
 ):
-    r = Run(rx, ring, line, dgram, takes, drop, range(LINKS) if ring_links is None else ring_links, swap)
+    links = range(LINKS) if ring_links is None else ring_links
+    r = Run(rx, ring, line, dgram, takes, drop, links, swap, close)
     error = None
     parser._walk = walk
     try:

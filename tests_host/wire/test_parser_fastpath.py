@@ -91,6 +91,7 @@ class Twin:
         drop=False,
         ring_links=None,
         swap=False,
+        close=False,
     ):
         """Both outcomes of one case, checked equal; returns the fast one."""
         case = {
@@ -104,6 +105,7 @@ class Twin:
             "drop": drop,
             "ring_links": list(range(LINKS) if ring_links is None else ring_links),
             "swap": swap,
+            "close": close,
         }
         self.proc.stdin.write(json.dumps(case) + "\n")
         self.proc.stdin.flush()
@@ -286,6 +288,19 @@ def test_link_passed_on_mid_frame(twin):
         assert b"".join(got[k] for k in sorted(got)) == body * 20  # link 0's, across its rings
         assert len(got) > 2  # frames reached both old and new rings
     assert twin.walked - before > 10 * len(data)
+
+
+@pytest.mark.parametrize("ring", [16, 100, 1024])
+def test_link_closed_and_passed_on_mid_frame(twin, ring):
+    # As above, but the old ring is let go first (parser.drop, as a socket's
+    # close does): the rest of its frame goes nowhere, counted as discarded,
+    # with small rings full at the moment, with and without the fast path.
+    body = bytes(range(64))
+    data = b"".join(b"\r\n+IPD,%d,64:" % (k & 1) + body for k in range(40)) + b"\r\nOK\r\n"
+    rng = random.Random(ring)
+    for _ in range(20):
+        fast = twin.run(data, random_cuts(rng, len(data), 300), rx=256, ring=ring, swap=True, close=True)
+        assert fast["state"][1] == 0  # no bad frame
 
 
 def test_no_ring_or_datagram_ring_is_left_to_parse(twin):
