@@ -304,6 +304,8 @@ class Parser:
             return 0
         self._wfull = False
         ring = self._ring
+        if ring is None:  # the walk sets _wfull only with a ring; this is for the checker
+            return 0
         if self.on_full(ring):
             return 1
         if not ring.readable:
