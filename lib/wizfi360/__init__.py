@@ -161,10 +161,24 @@ class WizFi360:
     # The less used methods, declared here, forward to modules loaded on
     # their first call (see the top of this file).
     if _TYPE_CHECKING:
+        from typing import Literal, overload
+
         from .softap import SoftAP
 
         _softap: SoftAP | None
         _baud: int
+
+        # What the checker needs to tell a query from a setting (no code).
+        @overload
+        def ifconfig(self, config: None = None, *, persist: bool = False) -> "tuple[str, str, str, str]": ...
+        @overload
+        def ifconfig(self, config: "str | tuple[str, str, str, str]", *, persist: bool = False) -> None: ...
+        @overload
+        def config(self, param: 'Literal["mac"]', *, persist: bool = False) -> bytes: ...
+        @overload
+        def config(self, param: 'Literal["hostname", "ssid", "essid"]', *, persist: bool = False) -> str: ...
+        @overload
+        def config(self, *, persist: bool = False, **kwargs) -> None: ...
 
     def ifconfig(self, config=None, *, persist=False):
         from .station_info import ifconfig

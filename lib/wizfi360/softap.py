@@ -5,6 +5,14 @@
 # Station and SoftAP can run at once (AT+CWMODE_CUR=3). Settings use the
 # _CUR commands; persist=True uses _DEF, which the module saves to flash.
 
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
+except ImportError:
+
+    def const(x):
+        return x
+
+
 from .at.escape import quote
 from .station_info import around, cmd_suffix, ip_arg, mac_bytes, mask_arg, read_ipconfig, strip_quotes
 
@@ -20,6 +28,7 @@ AUTH_OPEN = 0
 AUTH_WPA_PSK = 2
 AUTH_WPA2_PSK = 3
 
+_TYPE_CHECKING = const(0)
 _KEYS = ("ssid", "key", "channel", "security", "max_clients", "hidden")
 
 
@@ -93,6 +102,16 @@ class SoftAP:
             int(f[3]),
             f[4].strip() == b"1",
         )
+
+    # What the checker needs to tell a query from a setting: MicroPython
+    # folds the constant and compiles the block away.
+    if _TYPE_CHECKING:
+        from typing import overload
+
+        @overload
+        def ifconfig(self, config: None = None, *, persist: bool = False) -> "tuple[str, str, str, str]": ...
+        @overload
+        def ifconfig(self, config: "tuple[str, str, str, str]", *, persist: bool = False) -> None: ...
 
     def ifconfig(self, config=None, *, persist=False):
         # (ip, netmask, gateway, dns) of the access point (3.2.2.19); set with
