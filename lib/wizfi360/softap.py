@@ -16,10 +16,11 @@ except ImportError:
 from .at.escape import quote
 from .station_info import around, cmd_suffix, ip_arg, mac_bytes, mask_arg, read_ipconfig, strip_quotes
 
-# The type checker takes this name as true whatever its value: the import
-# below is for annotations only (no import of the package back at run time).
-TYPE_CHECKING = False
-if TYPE_CHECKING:
+# For the type checker only: MicroPython folds the constant and compiles the
+# blocks under it away (no global, no import of the package back at run
+# time); the checker reads them.
+_TYPE_CHECKING = const(0)
+if _TYPE_CHECKING:
     from . import WizFi360
 
 
@@ -28,7 +29,6 @@ AUTH_OPEN = 0
 AUTH_WPA_PSK = 2
 AUTH_WPA2_PSK = 3
 
-_TYPE_CHECKING = const(0)
 _KEYS = ("ssid", "key", "channel", "security", "max_clients", "hidden")
 
 
@@ -103,8 +103,7 @@ class SoftAP:
             f[4].strip() == b"1",
         )
 
-    # What the checker needs to tell a query from a setting: MicroPython
-    # folds the constant and compiles the block away.
+    # What the checker needs to tell a query from a setting (no code).
     if _TYPE_CHECKING:
         from typing import overload
 
