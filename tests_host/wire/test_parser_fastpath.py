@@ -56,7 +56,6 @@ def _load_twin():
 
 
 random_cuts = _load_twin().random_cuts
-LINKS = 5
 # Half of test_parser_properties' examples (they run there against the
 # expected traces already), a quarter for datagram rings, which the fast path
 # leaves to parse() anyway; `make fuzz` (HYPOTHESIS_MAX_EXAMPLES) sets all.
@@ -79,34 +78,10 @@ class Twin:
         )
         self.walked = 0  # bytes the fast path took, over all cases
 
-    def run(
-        self,
-        data,
-        cuts=(),
-        rx=1024,
-        ring=4096,
-        line=256,
-        dgram=False,
-        takes=(),
-        drop=False,
-        ring_links=None,
-        swap=False,
-        close=False,
-    ):
-        """Both outcomes of one case, checked equal; returns the fast one."""
-        case = {
-            "data": bytes(data).hex(),
-            "cuts": list(cuts),
-            "rx": rx,
-            "ring": ring,
-            "line": line,
-            "dgram": dgram,
-            "takes": list(takes),
-            "drop": drop,
-            "ring_links": list(range(LINKS) if ring_links is None else ring_links),
-            "swap": swap,
-            "close": close,
-        }
+    def run(self, data, cuts=(), **options):
+        """Both outcomes of one case, checked equal; returns the fast one.
+        options: parsertwin.run's (rx, ring, takes, ...), with its defaults."""
+        case = dict(options, data=bytes(data).hex(), cuts=list(cuts))
         self.proc.stdin.write(json.dumps(case) + "\n")
         self.proc.stdin.flush()
         reply = self.proc.stdout.readline()

@@ -41,9 +41,8 @@
 # Allocation: __init__ allocates buf (and a memoryview of it), the line
 # buffer, the peer address buffer and the native walk's scratch. fill(),
 # parse() and everything they call allocate nothing: numbers are parsed by
-# hand, comparisons use
-# bytearray.find with bounds, copies use bufcopy.copy. Only handler() may
-# allocate, for lines it decides to keep.
+# hand, comparisons use bytearray.find with bounds, copies use
+# bufcopy.copy. Only handler() may allocate, for lines it decides to keep.
 
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]  # stub vs CPython fallback
@@ -163,7 +162,7 @@ class Parser:
         self._rec = bytearray(_RECORD)
         self._rec_due = False  # the current datagram's record is not stored yet
         self._wst = bytearray(32 * links)  # the native walk's scratch (_ipd_viper.py)
-        self._wfull = False  # the walk stopped at a ring with no room left (_full)
+        self._wfull = 0  # 1: the last walk stopped at a ring with no room left (_full)
         # After a payload: 1, then 2 once a CR followed it; 3 after noise or
         # an unknown line, which only boot noise before "ready" explains
         # (module-notes).
@@ -302,7 +301,6 @@ class Parser:
         # readable unchecked.
         if not self._wfull:  # the walk stopped for something else
             return 0
-        self._wfull = False
         ring = self._ring
         if ring is None:  # the walk sets _wfull only with a ring; this is for the checker
             return 0
@@ -326,7 +324,6 @@ class Parser:
                 i = walk(buf, i, end, self)  # pyright: ignore[reportArgumentType]  # ptr8 takes buffers
                 if i >= end:
                     break
-                self._wfull = False  # a full ring is this loop's to handle, not _full()'s
             if self._remain:
                 if self._rec_due and not self._put_record():
                     break  # no room for the whole datagram yet
