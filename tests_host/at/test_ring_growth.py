@@ -197,6 +197,21 @@ def test_a_grown_ring_fills_only_to_link_size_outside_a_wait():
 # How far
 
 
+def test_a_wait_fills_every_grown_ring_to_its_storage_the_one_waited_for_too():
+    # A read of more than link_size takes it in one wait, rather than a wait
+    # per link_size; nothing is allocated for it, and afterwards the rings
+    # fill only to link_size again.
+    big = frame(0, 600)
+    at, c0, c1 = engine({b"AT\r\n": big + frame(1, 600) + b"\r\nOK\r\n"}, links=2)
+    assert at.command(b"AT", 500)[0] == EV_OK  # both grew, to 1024
+    assert c0.take(600) == big[-600:] and len(c1) == 600
+    at.uart.out += big + b"\r\n"
+    at.wait(ticks_add(ticks_ms(), 500), conn=c0)
+    assert (c0.capacity(), len(c0)) == (1024, 600)
+    assert c0.take(600) == big[-600:]
+    assert c0.limit == c1.limit == 256
+
+
 def test_growth_doubles_up_to_link_max():
     big = frame(0, 1000)
     at, conn = engine({b"AT\r\n": big + b"\r\nOK\r\n"}, link_max=1024)

@@ -320,6 +320,8 @@ class Engine:
         # skips them: op then ends by its own deadline, and the next wait's
         # end sets the rings back.
         want = conn if conn is not None else True
+        if self._grown:
+            self._open_up()
         while True:
             got = self.poll(want)
             if op is not None:
@@ -352,8 +354,19 @@ class Engine:
             raise OSError(errno.ENOBUFS, "link %d holds %d unread bytes: read them" % (held.link, len(held)))
         raise OSError(errno.ETIMEDOUT, "timed out")
 
+    def _open_up(self):
+        # A wait begins: every ring that grew in an earlier wait fills to all
+        # the storage it has (no allocation), the one waited for too, so that
+        # one wait takes in all it can instead of stopping at each ring's
+        # link_size (_ring_full would lift the others' one at a time, and a
+        # read of more than link_size would wait again for the rest).
+        for conn in self.links:
+            if conn is not None and conn.limit < conn.capacity():
+                conn.limit = conn.capacity()
+
     def _unwait(self):
-        # The wait is over: rings fill up to link_size again.
+        # The wait is over: rings fill up to link_size again, so that the
+        # module is held back early and the next wait finds room.
         self._starved = False
         self.held = None
         if self._grown:
