@@ -576,9 +576,10 @@ METHODS = (
   up to a factor of two between runs minutes apart on this one).
 - **Allocation**: the same set-up on the unix port with `gc.disable()`: `gc.mem_alloc()` before and
   after 2000 frames (after a warm-up that ends with a round that allocates nothing: the rings
-  grow, once, to what reading two links so needs), divided by the frame count; and before and after 200 `send()`
-  calls of a 64-, 536- and 2048-byte buffer to the stand-in (which allocates nothing itself). "Constant"
-  means the three sizes cost the same to within 16 bytes: the caller's data is not copied.
+  grow, once, to what reading two links so needs), divided by the frame count; and before and
+  after 200 `send()` calls of a 64-, 536- and 2048-byte buffer to the stand-in (which allocates
+  nothing itself). "Constant" means the three sizes cost the same to within 16 bytes: the
+  caller's data is not copied.
 - **End to end**: `tools/bench/e2e.py` on the unix port (package as `.mpy`, `-X heapsize=256K`)
   drives the emulator (`tools/emulator.py --baud N`, its own process) through `SocketUART`; the
   emulator paces its UART to `N / 10` bytes a second each way, in pieces of at most about 1 ms of
