@@ -193,10 +193,6 @@ def test_a_grown_ring_fills_only_to_link_size_outside_a_wait():
     assert at.parser.pending()
 
 
-# --------------------------------------------------------------------------
-# How far
-
-
 def test_a_wait_fills_every_grown_ring_to_its_storage_the_one_waited_for_too():
     # A read of more than link_size takes it in one wait, rather than a wait
     # per link_size; nothing is allocated for it, and afterwards the rings
@@ -210,6 +206,10 @@ def test_a_wait_fills_every_grown_ring_to_its_storage_the_one_waited_for_too():
     assert (c0.capacity(), len(c0)) == (1024, 600)
     assert c0.take(600) == big[-600:]
     assert c0.limit == c1.limit == 256
+
+
+# --------------------------------------------------------------------------
+# How far
 
 
 def test_growth_doubles_up_to_link_max():

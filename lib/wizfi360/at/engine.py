@@ -361,7 +361,7 @@ class Engine:
         # link_size (_ring_full would lift the others' one at a time, and a
         # read of more than link_size would wait again for the rest).
         for conn in self.links:
-            if conn is not None and conn.limit < conn.capacity():
+            if conn is not None:
                 conn.limit = conn.capacity()
 
     def _unwait(self):
