@@ -134,7 +134,9 @@ def test_asyncio_echo_server_with_two_clients():
 
     async def main():
         srv = await asyncio.start_server(handle, "0.0.0.0", port)
-        oks = await asyncio.gather(client(0), client(1))
+        # A handler that dies leaves its client waiting for an answer: fail
+        # then, rather than at the runner's timeout.
+        oks = await asyncio.wait_for(asyncio.gather(client(0), client(1)), 20)
         for _ in range(200):  # let the handlers see their clients go
             if len(served) == 2:
                 break

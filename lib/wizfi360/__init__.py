@@ -86,9 +86,13 @@ def install():
     # Make `import socket`, `import usocket`, `import ssl` and `import tls` give
     # wizfi360's modules, so that code written for MicroPython's own socket
     # module (umqtt, requests, asyncio streams) runs unchanged. Call it once,
-    # before importing such code.
+    # before importing such code. Such code reads streams (read, readline),
+    # so stream.py loads here too, early, rather than at the first read: a
+    # module imported late may need a new block of MicroPython's name table
+    # (7 KB at once on a 64-bit port once a program has 620 names), which a
+    # heap cut up by then may not have.
     global host_socket
-    from . import socket, ssl
+    from . import socket, ssl, stream  # noqa: F401  # stream: see above
 
     try:
         import socket as own  # the port's own module, if it has one (unix port)
