@@ -28,6 +28,11 @@ def test_install_replaces_socket_modules():
 
     true(socket is usocket)
     true(socket.socket is wizfi360.socket.socket)
+    # and the stream reads such code uses are loaded already, before the
+    # program has cut up its heap (install() in wizfi360/__init__.py)
+    import sys
+
+    true("wizfi360.stream" in sys.modules)
     eq(socket.getaddrinfo(_echo_addr()[0], 1, 0, socket.SOCK_STREAM)[0][-1], (_echo_addr()[0], 1))
 
 
