@@ -55,9 +55,10 @@ def by_measure(rows_, skip="Receive path (CPython)"):
 
 def test_receive_path_medians_against_their_targets():
     got = by_measure(report.rows(results()))
-    assert got["recv_into, 64-byte frames, 2 links"] == ("70.0 MB/s", "≥ 50 MB/s", "met, +40%")
     assert got["readinto, 64-byte frames, 2 links"] == ("45.0 MB/s", "≥ 50 MB/s", "MISSED by 10%")
-    assert got["recv_into, 1460-byte frames, 2 links"][2] == "met, +100%"
+    # The targets are readinto's: recv_into's figure stands without a verdict.
+    assert got["recv_into, 64-byte frames, 2 links"] == ("70.0 MB/s", "", "")
+    assert got["recv_into, 1460-byte frames, 2 links"] == ("300.0 MB/s", "", "")
     # Not run: said so, not taken for a pass or a miss.
     assert got["readinto, 1460-byte frames, 2 links"] == ("-", "≥ 150 MB/s", "not measured")
     # CPython has figures but no targets.
