@@ -84,8 +84,7 @@ class MemModule:
 
     def served(self):
         # Stream bytes read by the driver so far.
-        pos = self._bio.tell() if self._bio is not None else self._pos
-        return self._wraps * len(self.stream) + pos
+        return self._wraps * len(self.stream) + self._where()
 
     def _steady(self):
         # The C reader while no reply waits (MicroPython), else the Python one.
@@ -164,7 +163,7 @@ class MemModule:
         stream = self.stream
         if stream is None:
             return waiting
-        pos = bio.tell() if bio is not None else self._pos
+        pos = self._where()
         if pos == len(stream):
             pos = self._pos = 0
             self._wraps += 1
@@ -199,6 +198,7 @@ class MemModule:
         return n
 
     def _where(self):
+        # Where the stream goes on: the BytesIO's own position on MicroPython.
         return self._bio.tell() if self._bio is not None else self._pos
 
 
